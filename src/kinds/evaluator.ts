@@ -1,0 +1,28 @@
+/** Kind `evaluator`: metrics from embeddings. Evaluators never see the model, only what it embeds. */
+import type { Dataset, SplitName } from './dataset.js';
+import type { ParameterReport } from './method.js';
+
+export interface Metric {
+  /** e.g. `triplet-accuracy`, `mAP@10`, `params.total`. */
+  readonly name: string;
+  /** Task name, or undefined for a metric over all tasks. */
+  readonly task?: string;
+  readonly value: number;
+  readonly higherIsBetter: boolean;
+}
+
+export interface EvaluationContext {
+  readonly dataset: Dataset;
+  readonly split: SplitName;
+  readonly embeddingDim: number;
+  /**
+   * L2-normalised embeddings, `indices.length × embeddingDim`, of split images under task `task`. Cached per
+   * (task, image), so evaluators may ask freely.
+   */
+  embed(task: number, indices: Int32Array): Promise<Float32Array>;
+  readonly report: ParameterReport;
+}
+
+export interface Evaluator {
+  evaluate(context: EvaluationContext): Promise<Metric[]>;
+}
