@@ -1,0 +1,278 @@
+/**
+ * Kernels that conv-net training needs and @tensorflow/tfjs-backend-wasm 4.22 does not ship. The heavy ones
+ * are rewritten as compositions of the backend's own XNNPACK-backed kernels (Conv2D, Transpose, Slice, ...),
+ * called through the kernel registry so that data never leaves the wasm heap; the light ones are plain loops
+ * over heap views.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../tf.js';
+
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/** Runs another kernel of the wasm backend in place, as tfjs's own kernels do. */
+function run(
+  backend: BackendWasm,
+  kernelName: string,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): tf.TensorInfo {
+  const kernel = tf.getKernel(kernelName, 'wasm');
+  if (kernel === undefined) throw new Error(`wasm kernel ${kernelName} is not registered`);
+  return kernel.kernelFunc({ inputs, attrs, backend }) as tf.TensorInfo;
+}
+
+/** Holds intermediates of one kernel call and frees them together. */
+class Scratch {
+  private readonly held: tf.TensorInfo[] = [];
+  constructor(readonly backend: BackendWasm) {}
+
+  run(kernelName: string, inputs: tf.NamedTensorInfoMap, attrs: tf.NamedAttrMap = {}): tf.TensorInfo {
+    const out = run(this.backend, kernelName, inputs, attrs);
+    this.held.push(out);
+    return out;
+  }
+
+  transpose(x: tf.TensorInfo, perm: number[]): tf.TensorInfo {
+    return this.run(tf.Transpose, { x }, { perm });
+  }
+
+  /** Applies signed per-side amounts to H and W of an NHWC tensor: the negative ones crop, the rest are returned as conv pads. */
+  cropNegative(
+    x: tf.TensorInfo,
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+  ): [tf.TensorInfo, Pad4] {
+    const pads: Pad4 = [
+      [0, 0],
+      [Math.max(top, 0), Math.max(bottom, 0)],
+      [Math.max(left, 0), Math.max(right, 0)],
+      [0, 0],
+    ];
+    if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) return [x, pads];
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const t = Math.max(-top, 0);
+    const l = Math.max(-left, 0);
+    const size = [n, h - t - Math.max(-bottom, 0), w - l - Math.max(-right, 0), c];
+    return [this.run(tf.Slice, { x }, { begin: [0, t, l, 0], size }), pads];
+  }
+
+  /** Frees every intermediate except `keep`, which the caller returns. */
+  release(keep: tf.TensorInfo): tf.TensorInfo {
+    for (const t of this.held) if (t !== keep) this.backend.disposeData(t.dataId);
+    return keep;
+  }
+}
+
+function wasmBackend(backend: unknown): BackendWasm {
+  return backend as BackendWasm;
+}
+
+function heapF32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+/**
+ * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co] is a stride-1 convolution of x seen
+ * as [Cin, H, W, N] with dy seen as a [Ho, Wo, N, Cout] filter dilated by the forward stride.
+ */
+function conv2DBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
+    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (info.dataFormat !== 'channelsLast') throw new Error('wasm Conv2DBackpropFilter supports only NHWC');
+  const s = new Scratch(backend);
+  const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } =
+    info;
+  const { top, left } = info.padInfo;
+  const bottom = filterHeight + (outHeight - 1) * strideHeight - inHeight - top;
+  const right = filterWidth + (outWidth - 1) * strideWidth - inWidth - left;
+  // Rows/columns the forward pass never read are cropped before the (copying) transpose.
+  const [xc, pads] = s.cropNegative(x, 0, bottom, 0, right);
+  pads[1][0] = top;
+  pads[2][0] = left;
+  const xt = s.transpose(xc, [3, 1, 2, 0]);
+  const dyt = s.transpose(dy, [1, 2, 0, 3]);
+  const conv = s.run(
+    tf.Conv2D,
+    { x: xt, filter: dyt },
+    { strides: [1, 1], pad: pads, dilations: [strideHeight, strideWidth], dataFormat: 'NHWC' },
+  );
+  return s.release(s.transpose(conv, [1, 2, 0, 3]));
+}
+
+/** Plain loops over heap views: depthwise convolutions are rare and light in the project's nets. */
+function depthwiseConv2dNativeBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, filterShape } =
+    args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const { top, left } = info.padInfo;
+  const mult = outChannels / inChannels;
+  const out = backend.makeOutput(info.filterShape, 'float32');
+  const xs = heapF32(backend, x);
+  const dys = heapF32(backend, dy);
+  const dw = heapF32(backend, out);
+  dw.fill(0);
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < outHeight; i++) {
+      for (let a = 0; a < filterHeight; a++) {
+        const r = i * strideHeight + a * dilationHeight - top;
+        if (r < 0 || r >= inHeight) continue;
+        for (let j = 0; j < outWidth; j++) {
+          const dyBase = ((b * outHeight + i) * outWidth + j) * outChannels;
+          for (let bb = 0; bb < filterWidth; bb++) {
+            const c = j * strideWidth + bb * dilationWidth - left;
+            if (c < 0 || c >= inWidth) continue;
+            const xBase = ((b * inHeight + r) * inWidth + c) * inChannels;
+            const wBase = (a * filterWidth + bb) * outChannels;
+            for (let d = 0; d < outChannels; d++) {
+              dw[wBase + d] =
+                (dw[wBase + d] as number) +
+                (xs[xBase + Math.floor(d / mult)] as number) * (dys[dyBase + d] as number);
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+function depthwiseConv2dNativeBackpropInput(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, inputShape } =
+    args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const { top, left } = info.padInfo;
+  const mult = outChannels / inChannels;
+  const out = backend.makeOutput(info.inShape, 'float32');
+  const dys = heapF32(backend, dy);
+  const ws = heapF32(backend, filter);
+  const dx = heapF32(backend, out);
+  dx.fill(0);
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < outHeight; i++) {
+      for (let a = 0; a < filterHeight; a++) {
+        const r = i * strideHeight + a * dilationHeight - top;
+        if (r < 0 || r >= inHeight) continue;
+        for (let j = 0; j < outWidth; j++) {
+          const dyBase = ((b * outHeight + i) * outWidth + j) * outChannels;
+          for (let bb = 0; bb < filterWidth; bb++) {
+            const c = j * strideWidth + bb * dilationWidth - left;
+            if (c < 0 || c >= inWidth) continue;
+            const xBase = ((b * inHeight + r) * inWidth + c) * inChannels;
+            const wBase = (a * filterWidth + bb) * outChannels;
+            for (let d = 0; d < outChannels; d++) {
+              const k = xBase + Math.floor(d / mult);
+              dx[k] = (dx[k] as number) + (ws[wBase + d] as number) * (dys[dyBase + d] as number);
+            }
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Scatter-add over heap views; ids outside [0, numSegments) are dropped, as on the cpu backend. */
+function unsortedSegmentSum(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
+  const { numSegments } = args.attrs as unknown as tf.UnsortedSegmentSumAttrs;
+  const rows = tf.util.sizeFromShape(segmentIds.shape);
+  const inner = rows === 0 ? 0 : tf.util.sizeFromShape(x.shape) / rows;
+  const innerShape = x.shape.slice(segmentIds.shape.length);
+  const out = backend.makeOutput([numSegments, ...innerShape], x.dtype);
+  const xs = backend.typedArrayFromHeap(x);
+  const ids = backend.typedArrayFromHeap(segmentIds);
+  const ys = backend.typedArrayFromHeap(out);
+  ys.fill(0);
+  for (let r = 0; r < rows; r++) {
+    const id = ids[r] as number;
+    if (id < 0 || id >= numSegments) continue;
+    const src = r * inner;
+    const dst = id * inner;
+    for (let k = 0; k < inner; k++) ys[dst + k] = (ys[dst + k] as number) + (xs[src + k] as number);
+  }
+  return out;
+}
+
+const kernels: readonly tf.KernelConfig[] = [
+  { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
+    backendName: 'wasm',
+    kernelFunc: depthwiseConv2dNativeBackpropFilter,
+  },
+  {
+    kernelName: tf.DepthwiseConv2dNativeBackpropInput,
+    backendName: 'wasm',
+    kernelFunc: depthwiseConv2dNativeBackpropInput,
+  },
+  { kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSum },
+];
+
+/**
+ * Registers the training kernels for the `wasm` backend. Call after importing @tensorflow/tfjs-backend-wasm
+ * and before `tf.setBackend('wasm')`. Idempotent: a kernel already present (ours from an earlier call, or a
+ * future tfjs release's own) is left alone. Returns the names of the kernels this module provides.
+ */
+export function registerWasmTrainingKernels(): string[] {
+  for (const config of kernels) {
+    if (tf.getKernel(config.kernelName, 'wasm') === undefined) tf.registerKernel(config);
+  }
+  return kernels
+    .filter((k) => tf.getKernel(k.kernelName, 'wasm')?.kernelFunc === k.kernelFunc)
+    .map((k) => k.kernelName);
+}
