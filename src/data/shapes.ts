@@ -1,0 +1,278 @@
+/**
+ * Procedural shapes: one shape on a textured grey background per image, drawn by direct pixel
+ * rasterisation (2×2 supersampling) from independent factors. Everything is derived from the seed, the
+ * split and the image index, so an image never depends on how many others were asked for.
+ */
+import type { Dataset, SplitName, TaskInfo } from '../kinds/dataset.js';
+import { SPLIT_NAMES } from '../kinds/dataset.js';
+import { Rng } from '../util/random.js';
+import type { ImageSize } from './image.js';
+import { makeSplit } from './split.js';
+import { MemoryImageStore } from './store.js';
+
+export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'star', 'cross', 'ring'] as const;
+export const SHAPE_COLOURS = [
+  { name: 'red', rgb: [215, 40, 40], warm: true },
+  { name: 'orange', rgb: [240, 135, 25], warm: true },
+  { name: 'yellow', rgb: [225, 205, 30], warm: true },
+  { name: 'magenta', rgb: [215, 45, 170], warm: true },
+  { name: 'green', rgb: [40, 165, 60], warm: false },
+  { name: 'cyan', rgb: [30, 185, 200], warm: false },
+  { name: 'blue', rgb: [45, 70, 215], warm: false },
+  { name: 'purple', rgb: [130, 50, 200], warm: false },
+] as const;
+/** Radius as a fraction of the shorter image side. */
+export const SHAPE_SIZES = [
+  { name: 'small', radius: [0.1, 0.14] },
+  { name: 'medium', radius: [0.17, 0.21] },
+  { name: 'large', radius: [0.24, 0.28] },
+] as const;
+export const SHAPE_POSITIONS = ['top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
+export const SHAPE_BACKGROUNDS = ['plain', 'stripes', 'checker', 'noise'] as const;
+export const SHAPE_FACTORS = ['shape', 'colour', 'size', 'position', 'rotation', 'background'] as const;
+
+/** The generating factors of one image, as indices into the tables above (rotation in radians). */
+export interface ShapeFactors {
+  readonly shape: number;
+  readonly colour: number;
+  readonly size: number;
+  readonly position: number;
+  readonly background: number;
+  readonly rotation: number;
+}
+
+interface ShapeTaskRow {
+  readonly description: string;
+  readonly factors: readonly (typeof SHAPE_FACTORS)[number][];
+  readonly labelNames: readonly string[];
+  label(f: ShapeFactors): number;
+}
+
+const CONVEX = new Set<string>(['circle', 'square', 'triangle']);
+const names = (rows: readonly { name: string }[]): string[] => rows.map((r) => r.name);
+
+/** Every task shapes offers: retrieval by one factor, or by a grouping of one or two factors. */
+export const SHAPE_TASKS = {
+  shape: {
+    description: 'same shape class',
+    factors: ['shape'],
+    labelNames: SHAPE_CLASSES,
+    label: (f) => f.shape,
+  },
+  'shape-convexity': {
+    description: 'convex shapes (circle, square, triangle) against the others (star, cross, ring)',
+    factors: ['shape'],
+    labelNames: ['convex', 'non-convex'],
+    label: (f) => (CONVEX.has(SHAPE_CLASSES[f.shape]!) ? 0 : 1),
+  },
+  colour: {
+    description: 'same colour',
+    factors: ['colour'],
+    labelNames: names(SHAPE_COLOURS),
+    label: (f) => f.colour,
+  },
+  'colour-warmth': {
+    description: 'warm colours (red, orange, yellow, magenta) against cool ones (green, cyan, blue, purple)',
+    factors: ['colour'],
+    labelNames: ['warm', 'cool'],
+    label: (f) => (SHAPE_COLOURS[f.colour]!.warm ? 0 : 1),
+  },
+  size: {
+    description: 'same size class',
+    factors: ['size'],
+    labelNames: names(SHAPE_SIZES),
+    label: (f) => f.size,
+  },
+  position: {
+    description: 'same image quadrant',
+    factors: ['position'],
+    labelNames: SHAPE_POSITIONS,
+    label: (f) => f.position,
+  },
+  side: {
+    description: 'same half of the image (left or right)',
+    factors: ['position'],
+    labelNames: ['left', 'right'],
+    label: (f) => f.position % 2,
+  },
+  background: {
+    description: 'same background texture',
+    factors: ['background'],
+    labelNames: SHAPE_BACKGROUNDS,
+    label: (f) => f.background,
+  },
+  'shape-colour': {
+    description: 'same shape class and colour',
+    factors: ['shape', 'colour'],
+    labelNames: SHAPE_CLASSES.flatMap((s) => SHAPE_COLOURS.map((c) => `${c.name} ${s}`)),
+    label: (f) => f.shape * SHAPE_COLOURS.length + f.colour,
+  },
+} satisfies Record<string, ShapeTaskRow>;
+
+export type ShapeTaskName = keyof typeof SHAPE_TASKS;
+export const SHAPE_TASK_NAMES = Object.keys(SHAPE_TASKS) as ShapeTaskName[];
+/**
+ * Two groupings of the colour factor (strongly related) beside shape, position and background, whose
+ * invariances conflict (shape ignores where and on what; position ignores what; background ignores the
+ * foreground): related and weakly related tasks side by side, so interference can show.
+ */
+export const DEFAULT_SHAPE_TASKS: readonly ShapeTaskName[] = [
+  'colour',
+  'colour-warmth',
+  'shape',
+  'position',
+  'background',
+];
+
+export function shapeTaskInfo(name: ShapeTaskName): TaskInfo {
+  const row: ShapeTaskRow = SHAPE_TASKS[name];
+  return { name, description: row.description, factors: row.factors, labelNames: row.labelNames };
+}
+
+export function sampleShapeFactors(rng: Rng): ShapeFactors {
+  return {
+    shape: rng.int(SHAPE_CLASSES.length),
+    colour: rng.int(SHAPE_COLOURS.length),
+    size: rng.int(SHAPE_SIZES.length),
+    position: rng.int(SHAPE_POSITIONS.length),
+    background: rng.int(SHAPE_BACKGROUNDS.length),
+    rotation: rng.uniform(0, 2 * Math.PI),
+  };
+}
+
+function polygon(points: number, outer: number, inner: number): Float64Array {
+  const n = inner > 0 ? points * 2 : points;
+  const out = new Float64Array(n * 2);
+  for (let k = 0; k < n; k++) {
+    const radius = inner > 0 && k % 2 === 1 ? inner : outer;
+    const angle = -Math.PI / 2 + (2 * Math.PI * k) / n;
+    out[2 * k] = radius * Math.cos(angle);
+    out[2 * k + 1] = radius * Math.sin(angle);
+  }
+  return out;
+}
+
+/** Crossing-number test against a closed polygon given as [x0, y0, x1, y1, ...]. */
+function inPolygon(vertices: Float64Array, u: number, v: number): boolean {
+  let inside = false;
+  const n = vertices.length / 2;
+  for (let i = 0, j = n - 1; i < n; j = i++) {
+    const xi = vertices[2 * i]!;
+    const yi = vertices[2 * i + 1]!;
+    const xj = vertices[2 * j]!;
+    const yj = vertices[2 * j + 1]!;
+    if (yi > v !== yj > v && u < ((xj - xi) * (v - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+const TRIANGLE = polygon(3, 1.05, 0);
+const STAR = polygon(5, 1.05, 0.45);
+
+/** Membership tests in the shape's own frame, where the shape fits the unit circle; indexed like SHAPE_CLASSES. */
+const INSIDE: readonly ((u: number, v: number) => boolean)[] = [
+  (u, v) => u * u + v * v <= 1,
+  (u, v) => Math.abs(u) <= 0.8 && Math.abs(v) <= 0.8,
+  (u, v) => inPolygon(TRIANGLE, u, v),
+  (u, v) => inPolygon(STAR, u, v),
+  (u, v) => (Math.abs(u) <= 0.3 && Math.abs(v) <= 0.9) || (Math.abs(v) <= 0.3 && Math.abs(u) <= 0.9),
+  (u, v) => {
+    const r2 = u * u + v * v;
+    return r2 <= 1 && r2 >= 0.45 * 0.45;
+  },
+];
+
+const SUBSAMPLES = [0.25, 0.75];
+
+/** Renders one image into `out` (H × W × 3) from its factors; `rng` supplies the within-class variation. */
+export function renderShape(f: ShapeFactors, rng: Rng, size: ImageSize, out: Uint8Array): void {
+  const [height, width] = size;
+  const side = Math.min(height, width);
+  // Grey background: the foreground colour is the only saturated thing in the image.
+  const tone = rng.uniform(70, 185);
+  const contrast = rng.uniform(20, 40);
+  const period = Math.max(2, rng.uniform(0.08, 0.16) * side);
+  const texture = SHAPE_BACKGROUNDS[f.background]!;
+  const vertical = rng.next() < 0.5;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let value = tone;
+      if (texture === 'stripes') value += Math.floor((vertical ? x : y) / period) % 2 ? contrast : -contrast;
+      else if (texture === 'checker') {
+        value += (Math.floor(x / period) + Math.floor(y / period)) % 2 ? contrast : -contrast;
+      } else if (texture === 'noise') value += rng.uniform(-1.5, 1.5) * contrast;
+      const o = (y * width + x) * 3;
+      out[o] = out[o + 1] = out[o + 2] = value;
+    }
+  }
+
+  const [low, high] = SHAPE_SIZES[f.size]!.radius;
+  const radius = rng.uniform(low, high) * side;
+  const cx = ((f.position % 2 ? 0.75 : 0.25) + rng.uniform(-0.07, 0.07)) * width;
+  const cy = ((f.position >= 2 ? 0.75 : 0.25) + rng.uniform(-0.07, 0.07)) * height;
+  const rgb = SHAPE_COLOURS[f.colour]!.rgb.map((c) => c + rng.uniform(-15, 15));
+  const inside = INSIDE[f.shape]!;
+  const cos = Math.cos(f.rotation) / radius;
+  const sin = Math.sin(f.rotation) / radius;
+  const reach = radius * 1.1;
+  const x0 = Math.max(0, Math.floor(cx - reach));
+  const x1 = Math.min(width - 1, Math.ceil(cx + reach));
+  const y0 = Math.max(0, Math.floor(cy - reach));
+  const y1 = Math.min(height - 1, Math.ceil(cy + reach));
+  for (let y = y0; y <= y1; y++) {
+    for (let x = x0; x <= x1; x++) {
+      let hits = 0;
+      for (const sy of SUBSAMPLES) {
+        for (const sx of SUBSAMPLES) {
+          const dx = x + sx - cx;
+          const dy = y + sy - cy;
+          if (inside(dx * cos + dy * sin, -dx * sin + dy * cos)) hits++;
+        }
+      }
+      if (hits === 0) continue;
+      const cover = hits / 4;
+      const o = (y * width + x) * 3;
+      for (let c = 0; c < 3; c++) out[o + c] = out[o + c]! * (1 - cover) + rgb[c]! * cover;
+    }
+  }
+}
+
+export interface ShapesOptions {
+  readonly counts: Readonly<Record<SplitName, number>>;
+  readonly tasks: readonly ShapeTaskName[];
+  /** Overrides the run seed, so the data can stay fixed while weights vary. */
+  readonly seed?: number;
+}
+
+/** Factors of image `index` of `split`; also what tests and previews use to check the rendered content. */
+export function shapeImageFactors(
+  seed: number,
+  split: SplitName,
+  index: number,
+): { factors: ShapeFactors; rng: Rng } {
+  const rng = Rng.derive(seed, `shapes/${split}/${index}`);
+  return { factors: sampleShapeFactors(rng), rng };
+}
+
+export function createShapesDataset(options: ShapesOptions, seed: number, size: ImageSize): Dataset {
+  const bytes = size[0] * size[1] * 3;
+  const tasks = options.tasks.map(shapeTaskInfo);
+  const splits = Object.fromEntries(
+    SPLIT_NAMES.map((split) => {
+      const count = options.counts[split];
+      const pixels = new Uint8Array(count * bytes);
+      const labels = options.tasks.map(() => new Int32Array(count));
+      const sources: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const { factors, rng } = shapeImageFactors(seed, split, i);
+        renderShape(factors, rng, size, pixels.subarray(i * bytes, (i + 1) * bytes));
+        options.tasks.forEach((task, t) => {
+          labels[t]![i] = (SHAPE_TASKS[task] as ShapeTaskRow).label(factors);
+        });
+        sources.push(`shapes:${seed}/${split}/${i}`);
+      }
+      return [split, makeSplit({ labels, sources }, new MemoryImageStore(pixels, bytes))];
+    }),
+  ) as Record<SplitName, ReturnType<typeof makeSplit>>;
+  return { name: 'shapes', tasks, imageShape: [size[0], size[1], 3], splits };
+}
