@@ -1,5 +1,4 @@
 import { strict as assert } from 'node:assert';
-// src/tf.ts does not register gradient functions yet; training code will, and this test needs them.
 import { lossPlugins } from '../plugins/loss/index.js';
 import type { AnyPluginOf, TripletLossFunction } from '../src/kinds/index.js';
 import * as tf from '../src/tf.js';
