@@ -117,6 +117,77 @@ function conv2DBackpropFilter(args: {
   return s.release(s.transpose(conv, [1, 2, 0, 3]));
 }
 
+/**
+ * dx is the correlation of dy, dilated by the forward stride, with the filter rotated by 180° and its channel
+ * axes swapped, so XNNPACK's Conv2D does the work (the shipped kernel is a scalar loop, ~20× slower).
+ */
+function conv2DBackpropInput(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
+    args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
+  );
+  if (info.dataFormat !== 'channelsLast') throw new Error('wasm Conv2DBackpropInput supports only NHWC');
+  const s = new Scratch(backend);
+  const { batchSize, inHeight, inWidth, outHeight, outWidth, outChannels } = info;
+  const { filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  let dilated = dy;
+  if (strideHeight > 1 || strideWidth > 1) {
+    // Zeros between dy's pixels: append stride−1 zeros after each one along two unit axes, then merge them.
+    const split = s.run(
+      tf.Reshape,
+      { x: dy },
+      { shape: [batchSize, outHeight, 1, outWidth, 1, outChannels] },
+    );
+    const padded = s.run(
+      tf.PadV2,
+      { x: split },
+      {
+        paddings: [
+          [0, 0],
+          [0, 0],
+          [0, strideHeight - 1],
+          [0, 0],
+          [0, strideWidth - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
+    dilated = s.run(
+      tf.Reshape,
+      { x: padded },
+      { shape: [batchSize, outHeight * strideHeight, outWidth * strideWidth, outChannels] },
+    );
+  }
+  const top = filterHeight - 1 - info.padInfo.top;
+  const left = filterWidth - 1 - info.padInfo.left;
+  const bottom = inHeight - (dilated.shape[1] as number) - top + filterHeight - 1;
+  const right = inWidth - (dilated.shape[2] as number) - left + filterWidth - 1;
+  const [cropped, pads] = s.cropNegative(dilated, top, bottom, left, right);
+  const flipped = s.run(tf.Reverse, { x: filter }, { dims: [0, 1] });
+  const swapped = s.transpose(flipped, [0, 1, 3, 2]);
+  const dx = s.run(
+    tf.Conv2D,
+    { x: cropped, filter: swapped },
+    { strides: [1, 1], pad: pads, dilations: [1, 1], dataFormat: 'NHWC' },
+  );
+  return s.release(dx);
+}
+
 /** Plain loops over heap views: depthwise convolutions are rare and light in the project's nets. */
 function depthwiseConv2dNativeBackpropFilter(args: {
   inputs: tf.NamedTensorInfoMap;
@@ -248,7 +319,8 @@ function unsortedSegmentSum(args: {
   return out;
 }
 
-const kernels: readonly tf.KernelConfig[] = [
+/** Kernels the wasm backend lacks. */
+const missing: readonly tf.KernelConfig[] = [
   { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
   {
     kernelName: tf.DepthwiseConv2dNativeBackpropFilter,
@@ -263,16 +335,26 @@ const kernels: readonly tf.KernelConfig[] = [
   { kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSum },
 ];
 
+/** Kernels the wasm backend ships in a form too slow to train with. */
+const replacements: readonly tf.KernelConfig[] = [
+  { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2DBackpropInput },
+];
+
 /**
  * Registers the training kernels for the `wasm` backend. Call after importing @tensorflow/tfjs-backend-wasm
- * and before `tf.setBackend('wasm')`. Idempotent: a kernel already present (ours from an earlier call, or a
- * future tfjs release's own) is left alone. Returns the names of the kernels this module provides.
+ * and before `tf.setBackend('wasm')`. Idempotent. A missing kernel that some other source registered first is
+ * left alone. Returns the names of the kernels now registered from this module.
  */
 export function registerWasmTrainingKernels(): string[] {
-  for (const config of kernels) {
+  const ours = (k: tf.KernelConfig) => tf.getKernel(k.kernelName, 'wasm')?.kernelFunc === k.kernelFunc;
+  for (const config of missing) {
     if (tf.getKernel(config.kernelName, 'wasm') === undefined) tf.registerKernel(config);
   }
-  return kernels
-    .filter((k) => tf.getKernel(k.kernelName, 'wasm')?.kernelFunc === k.kernelFunc)
-    .map((k) => k.kernelName);
+  for (const config of replacements) {
+    if (ours(config)) continue;
+    // Unregistering first avoids tfjs's "already registered" warning.
+    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+    tf.registerKernel(config);
+  }
+  return [...replacements, ...missing].filter(ours).map((k) => k.kernelName);
 }

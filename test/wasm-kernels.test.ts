@@ -1,0 +1,277 @@
+/**
+ * The wasm training kernels against the pure-JS cpu backend: each kernel on a grid of shapes, then whole
+ * training steps of a small conv net with batch normalisation.
+ */
+import assert from 'node:assert/strict';
+import '@tensorflow/tfjs-backend-wasm';
+// src/tf.ts does not register the gradient functions; training needs them.
+import * as tf from '../src/tf.js';
+import { registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
+import { Rng } from '../src/util/random.js';
+
+/** max|wasm − cpu| / max(1, max|cpu|): float32 sums of a few hundred products stay well inside. */
+const KERNEL_BOUND = 1e-5;
+
+type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+const EXPLICIT: Pad = [
+  [0, 0],
+  [1, 2],
+  [2, 0],
+  [0, 0],
+];
+const GRID: { k: number; stride: number; pad: Pad; batch: number }[] = [];
+for (const k of [1, 3, 5, 7])
+  for (const stride of [1, 2])
+    for (const pad of ['same', 'valid', EXPLICIT] as Pad[])
+      for (const batch of [1, 2]) GRID.push({ k, stride, pad, batch });
+// Odd, unequal spatial sizes so that strides and pads do not divide evenly.
+const H = 9;
+const W = 11;
+
+interface Input {
+  shape: number[];
+  values: Float32Array | Int32Array;
+  dtype: 'float32' | 'int32';
+}
+
+function normal(rng: Rng, shape: number[]): Input {
+  const values = Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.normal());
+  return { shape, values, dtype: 'float32' };
+}
+
+async function runKernel(
+  backend: string,
+  kernelName: string,
+  inputs: Record<string, Input>,
+  attrs: tf.NamedAttrMap,
+): Promise<{ shape: number[]; values: Float32Array }> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const tensors: tf.NamedTensorMap = {};
+    for (const [name, input] of Object.entries(inputs))
+      tensors[name] = tf.tensor(input.values, input.shape, input.dtype);
+    const out = tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor;
+    return { shape: out.shape, values: out.dataSync() as Float32Array };
+  });
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
+    scale = Math.max(scale, Math.abs(expected[i] as number));
+  }
+  return diff / scale;
+}
+
+/** Runs the kernel on cpu and wasm and returns the relative error, after checking shapes agree. */
+async function compare(
+  kernelName: string,
+  inputs: Record<string, Input>,
+  attrs: tf.NamedAttrMap,
+): Promise<number> {
+  const expected = await runKernel('cpu', kernelName, inputs, attrs);
+  const actual = await runKernel('wasm', kernelName, inputs, attrs);
+  assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
+  assert.ok(expected.values.every(Number.isFinite));
+  return relativeError(actual.values, expected.values);
+}
+
+function convOutShape(
+  inShape: [number, number, number, number],
+  filterShape: [number, number, number, number],
+  stride: number,
+  pad: Pad,
+  depthwise: boolean,
+): number[] {
+  return tf.backend_util.computeConv2DInfo(inShape, filterShape, stride, 1, pad, undefined, depthwise)
+    .outShape;
+}
+
+describe('wasm training kernels', function () {
+  let registered: string[] = [];
+
+  before(async function () {
+    registered = registerWasmTrainingKernels();
+    await tf.setBackend('wasm');
+  });
+
+  after(async function () {
+    await tf.setBackend('cpu');
+  });
+
+  it('registers the missing gradient kernels idempotently', function () {
+    for (const name of [
+      tf.Conv2DBackpropFilter,
+      tf.Conv2DBackpropInput,
+      tf.DepthwiseConv2dNativeBackpropFilter,
+      tf.DepthwiseConv2dNativeBackpropInput,
+      tf.UnsortedSegmentSum,
+    ])
+      assert.ok(registered.includes(name), name);
+    assert.deepEqual(registerWasmTrainingKernels(), registered);
+  });
+
+  for (const kernelName of [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput]) {
+    it(`${kernelName} matches cpu within ${KERNEL_BOUND} on ${GRID.length} shapes`, async function () {
+      const rng = new Rng(7);
+      for (const { k, stride, pad, batch } of GRID) {
+        const xShape: [number, number, number, number] = [batch, H, W, 3];
+        const filterShape: [number, number, number, number] = [k, k, 3, 4];
+        const dy = normal(rng, convOutShape(xShape, filterShape, stride, pad, false));
+        const attrs = {
+          strides: stride,
+          pad,
+          dataFormat: 'NHWC',
+        } as unknown as tf.NamedAttrMap;
+        const error =
+          kernelName === tf.Conv2DBackpropFilter
+            ? await compare(kernelName, { x: normal(rng, xShape), dy }, { ...attrs, filterShape })
+            : await compare(
+                kernelName,
+                { dy, filter: normal(rng, filterShape) },
+                { ...attrs, inputShape: xShape },
+              );
+        assert.ok(
+          error <= KERNEL_BOUND,
+          `k=${k} stride=${stride} pad=${JSON.stringify(pad)} batch=${batch}: ${error}`,
+        );
+      }
+    });
+  }
+
+  for (const kernelName of [tf.DepthwiseConv2dNativeBackpropFilter, tf.DepthwiseConv2dNativeBackpropInput]) {
+    it(`${kernelName} matches cpu within ${KERNEL_BOUND} on ${GRID.length * 2} shapes`, async function () {
+      const rng = new Rng(8);
+      for (const { k, stride, pad, batch } of GRID) {
+        for (const multiplier of [1, 2]) {
+          const xShape: [number, number, number, number] = [batch, H, W, 3];
+          const filterShape: [number, number, number, number] = [k, k, 3, multiplier];
+          const dy = normal(rng, convOutShape(xShape, filterShape, stride, pad, true));
+          const attrs = { strides: stride, dilations: 1, pad } as unknown as tf.NamedAttrMap;
+          const error =
+            kernelName === tf.DepthwiseConv2dNativeBackpropFilter
+              ? await compare(kernelName, { x: normal(rng, xShape), dy }, { ...attrs, filterShape })
+              : await compare(
+                  kernelName,
+                  { dy, filter: normal(rng, filterShape) },
+                  { ...attrs, inputShape: xShape },
+                );
+          const where = `k=${k} stride=${stride} pad=${JSON.stringify(pad)} batch=${batch} multiplier=${multiplier}`;
+          assert.ok(error <= KERNEL_BOUND, `${where}: ${error}`);
+        }
+      }
+    });
+  }
+
+  it(`UnsortedSegmentSum matches cpu within ${KERNEL_BOUND}, dropping out-of-range ids`, async function () {
+    const rng = new Rng(9);
+    // 1-D ids only: that is what gather's gradient passes, and the cpu reference mishandles higher ranks.
+    const segmentIds: Input = { shape: [6], values: Int32Array.from([2, 0, 2, -1, 5, 0]), dtype: 'int32' };
+    for (const shape of [[6], [6, 5], [6, 3, 2]]) {
+      const error = await compare(
+        tf.UnsortedSegmentSum,
+        { x: normal(rng, shape), segmentIds },
+        { numSegments: 4 },
+      );
+      assert.ok(error <= KERNEL_BOUND, `x of shape ${shape}: ${error}`);
+    }
+  });
+
+  describe('a training step of a small conv net with batch normalisation', function () {
+    const STEPS = 3;
+    /** Loss, gradients and updated weights are compared relative to max(1, max|cpu|) of each tensor. */
+    const STEP_BOUND = 1e-4;
+
+    interface Net {
+      variables: Record<string, tf.Variable>;
+      loss(): tf.Scalar;
+      dispose(): void;
+    }
+
+    function buildNet(seed: number): Net {
+      const rng = new Rng(seed);
+      const he = (shape: number[], fanIn: number) =>
+        tf.tidy(() => tf.variable(tf.mul(tf.tensor(normal(rng, shape).values, shape), Math.sqrt(2 / fanIn))));
+      const variables: Record<string, tf.Variable> = {
+        conv1: he([3, 3, 3, 8], 27),
+        gamma1: tf.variable(tf.ones([8])),
+        beta1: tf.variable(tf.zeros([8])),
+        conv2: he([3, 3, 8, 12], 72),
+        beta2: tf.variable(tf.zeros([12])),
+        depthwise: he([3, 3, 12, 1], 9),
+        conv3: he([1, 1, 12, 16], 12),
+        dense: he([16, 6], 16),
+        bias: tf.variable(tf.zeros([6])),
+        masks: tf.variable(tf.ones([2, 6])),
+      };
+      const v = variables as Record<string, tf.Tensor4D>;
+      const images = tf.tensor4d(normal(rng, [6, 13, 11, 3]).values, [6, 13, 11, 3]);
+      const tasks = tf.tensor1d([0, 1, 1, 0, 1, 0], 'int32');
+      const norm = (h: tf.Tensor4D, gamma?: tf.Tensor) => {
+        const { mean, variance } = tf.moments(h, [0, 1, 2]);
+        const y = tf.mul(tf.sub(h, mean), tf.rsqrt(tf.add(variance, 1e-3)));
+        return gamma ? tf.mul(y, gamma) : y;
+      };
+      const loss = () =>
+        tf.tidy(() => {
+          let h: tf.Tensor4D = tf.conv2d(images, v.conv1!, 1, 'same');
+          h = tf.relu(tf.add<tf.Tensor4D>(norm(h, v.gamma1), v.beta1!));
+          h = tf.maxPool(h, 2, 2, 'valid');
+          h = tf.conv2d(h, v.conv2!, 2, EXPLICIT as Exclude<Pad, 'same' | 'valid'>);
+          h = tf.relu(tf.add<tf.Tensor4D>(norm(h), v.beta2!));
+          h = tf.avgPool(h, 2, 1, 'same');
+          h = tf.depthwiseConv2d(h, v.depthwise!, 1, 'same');
+          h = tf.conv2d(h, v.conv3!, 1, 'valid');
+          let e: tf.Tensor2D = tf.add(tf.matMul(tf.mean(h, [1, 2]) as tf.Tensor2D, v.dense!), v.bias!);
+          e = tf.mul(e, tf.relu(tf.gather(v.masks!, tasks)));
+          e = tf.div(e, tf.norm(e, 2, 1, true));
+          const [a, p, n] = [
+            [0, 1],
+            [3, 2],
+            [1, 0],
+          ].map((rows) => tf.gather(e, rows));
+          const gap = tf.sub(tf.sum(tf.square(tf.sub(a!, p!)), 1), tf.sum(tf.square(tf.sub(a!, n!)), 1));
+          return tf.mean(tf.relu(tf.add(gap, 0.5)));
+        }) as tf.Scalar;
+      const dispose = () => tf.dispose([images, tasks, ...Object.values(variables)]);
+      return { variables, loss, dispose };
+    }
+
+    /** Per step: loss, each gradient, each weight after the Adam update, all flattened with labels. */
+    async function train(backend: string): Promise<{ label: string; values: Float32Array }[]> {
+      await tf.setBackend(backend);
+      const net = buildNet(21);
+      const optimizer = tf.train.adam(0.01);
+      const record: { label: string; values: Float32Array }[] = [];
+      // One step first so that the optimizer's slots exist before the tensor count is taken.
+      for (let step = 0; step < STEPS; step++) {
+        const before = tf.memory().numTensors;
+        const { value, grads } = tf.variableGrads(net.loss, Object.values(net.variables));
+        record.push({ label: `step ${step} loss`, values: value.dataSync() as Float32Array });
+        for (const [name, w] of Object.entries(net.variables))
+          record.push({ label: `step ${step} d${name}`, values: grads[w.name]!.dataSync() as Float32Array });
+        optimizer.applyGradients(Object.entries(grads).map(([name, tensor]) => ({ name, tensor })));
+        tf.dispose([value, ...Object.values(grads)]);
+        for (const [name, w] of Object.entries(net.variables))
+          record.push({ label: `step ${step} ${name}`, values: w.dataSync() as Float32Array });
+        if (step > 0)
+          assert.equal(tf.memory().numTensors, before, `${backend}: tensors leaked in step ${step}`);
+      }
+      optimizer.dispose();
+      net.dispose();
+      return record;
+    }
+
+    it(`matches the cpu backend over ${STEPS} Adam steps within ${STEP_BOUND}`, async function () {
+      const expected = await train('cpu');
+      const actual = await train('wasm');
+      assert.equal(actual.length, expected.length);
+      expected.forEach(({ label, values }, i) => {
+        const error = relativeError(actual[i]!.values, values);
+        assert.ok(error <= STEP_BOUND, `${label}: ${error}`);
+      });
+    });
+  });
+});
