@@ -1,9 +1,14 @@
 /**
- * The one TensorFlow.js entry point of the project. tfjs-core carries the engine and gradients; the pure-JS
- * cpu backend is always registered as the last resort. Faster engines (wasm, tfjs-node, tfjs-node-gpu)
- * register into this same engine when their backend plugin loads them.
+ * The one TensorFlow.js entry point of the project. @tensorflow/tfjs brings the engine, every gradient,
+ * the chained-op methods and the pure-JS cpu backend (the last resort and numerical reference). Faster
+ * engines (wasm, tfjs-node, tfjs-node-gpu) register into this same engine when their backend plugin
+ * loads them. Import nothing from tfjs-core's `dist/` folders: those are ES-module builds that would load
+ * a second copy of the library.
  */
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js';
+import { findBackend } from '@tensorflow/tfjs';
 
-export * from '@tensorflow/tfjs-core';
+// mtlzoo says which backend it picked and why; tfjs's "install tfjs-node" banner on first cpu use would
+// only repeat part of that, in the middle of other output.
+(findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+
+export * from '@tensorflow/tfjs';

@@ -1,4 +1,11 @@
-/** Built-in backend plugins, one per file. */
+/** Built-in backend plugins, in the order `backend: auto` tries them (fastest first). */
 import type { AnyPluginOf } from '../../src/kinds/index.js';
+import { cpuBackendPlugin } from './cpu.js';
+import { tfjsNodeBackendPlugins } from './tfjs-node.js';
+import { wasmBackendPlugin } from './wasm.js';
 
-export const backendPlugins: readonly AnyPluginOf<'backend'>[] = [];
+export const backendPlugins: readonly AnyPluginOf<'backend'>[] = [
+  ...tfjsNodeBackendPlugins,
+  wasmBackendPlugin,
+  cpuBackendPlugin,
+];

@@ -3,6 +3,7 @@
  * version), an options schema, and a factory. Registration is declared, never an import side effect.
  */
 import type { z } from 'zod';
+import type { BackboneDescription } from '../kinds/backbone.js';
 
 export const PLUGIN_KINDS = ['backend', 'backbone', 'method', 'loss', 'dataset', 'evaluator'] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];
@@ -40,5 +41,5 @@ export interface PluginDefinition<K extends PluginKind, Options, Instance, Conte
 /** What a plugin's `check` may look at besides its own options. Absent parts were invalid themselves. */
 export interface CheckContext {
   /** Description of the configured backbone, when it validated. */
-  backbone?: import('../kinds/backbone.js').BackboneDescription;
+  backbone?: BackboneDescription;
 }

@@ -1,0 +1,40 @@
+/** The `mtlzoo` command line. Errors are rendered once, here, with the exit code their kind carries. */
+import { Command, CommanderError } from 'commander';
+import { MtlzooError } from '../errors.js';
+import { registerBackendCommand } from './commands/backend.js';
+import { registerConfigCommand } from './commands/config.js';
+import { registerPluginsCommand } from './commands/plugins.js';
+import { defaultCliContext, type CliContext } from './context.js';
+
+const VERSION = '0.1.0';
+
+export function buildProgram(cli: CliContext): Command {
+  const program = new Command('mtlzoo')
+    .description('model zoo for multi-task learning in image retrieval on TensorFlow.js')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => cli.logger.info(text.trimEnd()) });
+  registerPluginsCommand(program, cli);
+  registerConfigCommand(program, cli);
+  registerBackendCommand(program, cli);
+  return program;
+}
+
+/** Runs the CLI; returns the process exit code (0 ok, 1 failure, 2 bad usage or invalid config). */
+export async function main(argv: readonly string[], cli: CliContext = defaultCliContext()): Promise<number> {
+  const program = buildProgram(cli);
+  try {
+    await program.parseAsync(argv as string[]);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successful exits; commander already printed its message.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof MtlzooError) {
+      cli.logger.info(`mtlzoo: ${error.message}`);
+      return error.exitCode;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Reads one config file into plain data, keeping enough of the source to point at lines. YAML and JSON
+ * go through the `yaml` parser (JSON is YAML), so both report line numbers; .js/.mjs/.cjs/.ts files are
+ * imported and their default export used; package.json contributes its `mtlzoo` key.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { ConfigError } from '../errors.js';
+
+export interface ConfigSource {
+  /** Absolute path. */
+  readonly file: string;
+  readonly data: unknown;
+  /** 1-based line of the value at `keyPath`, when the format keeps positions. */
+  lineOf(keyPath: readonly (string | number)[]): number | undefined;
+}
+
+export const PACKAGE_JSON_KEY = 'mtlzoo';
+const SCRIPT_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
+
+export async function readConfigSource(file: string, displayName: string): Promise<ConfigSource> {
+  const extension = path.extname(file).toLowerCase();
+  if (SCRIPT_EXTENSIONS.has(extension)) return readScript(file, displayName);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([
+      { file: displayName, path: '', message: `cannot read file: ${(error as Error).message}` },
+    ]);
+  }
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => ({
+        file: displayName,
+        path: '',
+        message: `invalid ${extension === '.json' ? 'JSON' : 'YAML'} at line ${e.linePos?.[0]?.line ?? '?'}: ${firstLine(e.message)}`,
+      })),
+    );
+  }
+  const root: unknown = doc.toJS();
+  const isPackageJson = path.basename(file) === 'package.json';
+  const data = isPackageJson ? (root as Record<string, unknown> | null)?.[PACKAGE_JSON_KEY] : root;
+  const prefix = isPackageJson ? [PACKAGE_JSON_KEY] : [];
+  return {
+    file,
+    data: data ?? {},
+    lineOf: (keyPath) => lineOfNode(doc, lineCounter, [...prefix, ...keyPath]),
+  };
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
+
+function lineOfNode(
+  doc: Document,
+  counter: LineCounter,
+  keyPath: readonly (string | number)[],
+): number | undefined {
+  // The deepest existing node on the path: a missing key points at its parent mapping.
+  for (let depth = keyPath.length; depth >= 0; depth--) {
+    const node = doc.getIn(keyPath.slice(0, depth), true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+async function readScript(file: string, displayName: string): Promise<ConfigSource> {
+  let moduleExports: { default?: unknown };
+  try {
+    moduleExports = (await import(pathToFileURL(file).href)) as { default?: unknown };
+  } catch (error) {
+    throw new ConfigError([
+      { file: displayName, path: '', message: `cannot load: ${(error as Error).message}` },
+    ]);
+  }
+  return { file, data: moduleExports.default ?? {}, lineOf: () => undefined };
+}

@@ -1,0 +1,164 @@
+/**
+ * The dependency-injection kernel. A root tsyringe container holds one registry per plugin kind, filled
+ * with the built-ins and any third-party modules a config names. `build` resolves a validated config into
+ * a child container that holds the run's components under the tokens of tokens.ts; the trainer and
+ * evaluators are resolved from it.
+ */
+import 'reflect-metadata';
+import path from 'node:path';
+import { container as globalContainer, type DependencyContainer } from 'tsyringe';
+import { builtinPlugins } from '../../plugins/index.js';
+import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
+import { resolveConfigFile } from '../config/resolve.js';
+import { validateConfig } from '../config/validate.js';
+import { ConfigError, MtlzooError } from '../errors.js';
+import type { BackboneFactory } from '../kinds/backbone.js';
+import type { Dataset } from '../kinds/dataset.js';
+import type { Evaluator } from '../kinds/evaluator.js';
+import type { TripletLossFunction } from '../kinds/loss.js';
+import type { MtlModel } from '../kinds/method.js';
+import { loadPluginModule, resolvePluginSpec } from '../plugin/loader.js';
+import { PluginRegistries } from '../plugin/registry.js';
+import type { Logger } from '../plugin/types.js';
+import { createConsoleLogger } from '../util/logger.js';
+import { TOKENS } from './tokens.js';
+
+export const BUILTIN_SOURCE = 'builtin';
+
+export interface NamedEvaluator {
+  readonly name: string;
+  readonly evaluator: Evaluator;
+}
+
+/** The components of one run, also registered in `container`. */
+export interface Experiment {
+  readonly container: DependencyContainer;
+  readonly loaded: LoadedConfig;
+  readonly backend: BackendChoice;
+  readonly backbone: BackboneFactory;
+  readonly dataset: Dataset;
+  readonly model: MtlModel;
+  readonly loss: TripletLossFunction;
+  readonly evaluators: readonly NamedEvaluator[];
+  dispose(): void;
+}
+
+export interface KernelOptions {
+  /** Register the built-in plugins (default true; false gives an empty kernel for plugin tests). */
+  builtins?: boolean;
+  logger?: Logger;
+}
+
+export class Kernel {
+  readonly container: DependencyContainer;
+  private readonly loadedModules = new Set<string>();
+
+  constructor(options: KernelOptions = {}) {
+    this.container = globalContainer.createChildContainer();
+    const registries = new PluginRegistries();
+    if (options.builtins ?? true) {
+      for (const plugin of builtinPlugins) registries.register(plugin, BUILTIN_SOURCE);
+    }
+    this.container.registerInstance(TOKENS.registries, registries);
+    this.container.registerInstance(TOKENS.logger, options.logger ?? createConsoleLogger());
+  }
+
+  get registries(): PluginRegistries {
+    return this.container.resolve<PluginRegistries>(TOKENS.registries);
+  }
+
+  get logger(): Logger {
+    return this.container.resolve<Logger>(TOKENS.logger);
+  }
+
+  /** Loads a third-party plugin module once; loading the same file again is a no-op. */
+  async loadPlugins(spec: string, baseDir: string): Promise<void> {
+    const { file } = resolvePluginSpec(spec, baseDir);
+    if (this.loadedModules.has(file)) return;
+    await loadPluginModule(spec, baseDir, this.registries);
+    this.loadedModules.add(file);
+  }
+
+  /**
+   * Loads, resolves and validates a config: the named file, or the one cosmiconfig finds from `cwd`.
+   * Throws ConfigError listing every problem.
+   */
+  async loadConfig(file?: string, cwd = process.cwd()): Promise<LoadedConfig> {
+    const target = file ?? (await searchConfigFile(cwd));
+    if (!target) {
+      throw new MtlzooError(
+        'CONFIG_NOT_FOUND',
+        `no config file given and none found from ${cwd} (looked for mtlzoo.config.{json,yaml,js,ts}, .mtlzoorc*, and a "mtlzoo" key in package.json)`,
+        2,
+      );
+    }
+    const merged = await resolveConfigFile(path.resolve(cwd, target));
+    for (const { spec, baseDir } of pluginSpecs(merged)) await this.loadPlugins(spec, baseDir);
+    return loadedConfig(merged, validateConfig(merged, this.registries));
+  }
+
+  /** Selects the backend and builds every component of a run into a child container. */
+  async build(loaded: LoadedConfig): Promise<Experiment> {
+    const { config } = loaded;
+    const registries = this.registries;
+    const scope = this.container.createChildContainer();
+    const backend = await selectBackend(config.backend, registries);
+
+    const backbone = await registries
+      .of('backbone')
+      .get(config.backbone.name)
+      .create(config.backbone.options, {});
+    const [height, width] = backbone.description.inputShape;
+    const dataset = await registries
+      .of('dataset')
+      .get(config.dataset.name)
+      .create(config.dataset.options, {
+        cacheDir: path.resolve(config.output.cacheDir),
+        seed: config.seed,
+        imageSize: [height, width],
+        log: this.logger,
+      });
+    const weights = config.train.weighting.weights;
+    if (weights && weights.length !== dataset.tasks.length) {
+      throw new ConfigError([
+        loaded.issueAt(
+          ['train', 'weighting', 'weights'],
+          `expected ${dataset.tasks.length} weights (one per task of dataset ${dataset.name}: ${dataset.tasks.map((t) => t.name).join(', ')}), got ${weights.length}`,
+        ),
+      ]);
+    }
+    const model = await registries.of('method').get(config.method.name).create(config.method.options, {
+      backbone,
+      taskCount: dataset.tasks.length,
+      seed: config.seed,
+    });
+    const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
+    const evaluators: NamedEvaluator[] = [];
+    for (const ref of config.evaluators) {
+      evaluators.push({
+        name: ref.name,
+        evaluator: await registries.of('evaluator').get(ref.name).create(ref.options, {}),
+      });
+    }
+
+    scope.registerInstance(TOKENS.loadedConfig, loaded);
+    scope.registerInstance(TOKENS.backend, backend);
+    scope.registerInstance(TOKENS.backbone, backbone);
+    scope.registerInstance(TOKENS.dataset, dataset);
+    scope.registerInstance(TOKENS.model, model);
+    scope.registerInstance(TOKENS.loss, loss);
+    scope.registerInstance(TOKENS.evaluators, evaluators);
+    return {
+      container: scope,
+      loaded,
+      backend,
+      backbone,
+      dataset,
+      model,
+      loss,
+      evaluators,
+      dispose: () => model.dispose(),
+    };
+  }
+}
