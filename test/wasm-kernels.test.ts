@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-wasm';
-// src/tf.ts does not register the gradient functions; training needs them.
 import * as tf from '../src/tf.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
 import { Rng } from '../src/util/random.js';
