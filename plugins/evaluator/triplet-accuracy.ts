@@ -1,0 +1,83 @@
+/**
+ * Triplet accuracy per task and averaged over tasks: the fraction of triplets whose positive is strictly
+ * nearer the anchor than the negative (ties count as wrong, see src/metrics/triplet.ts). Uses the split's
+ * fixed triplets where the protocol has them; otherwise a fixed set drawn from labels with the evaluator's
+ * own seed, so every method and run is scored on the same triplets.
+ */
+import { z } from 'zod';
+import type { EvaluationContext, Metric } from '../../src/kinds/index.js';
+import { squaredDistance, tripletAccuracy } from '../../src/metrics/index.js';
+import { definePlugin } from '../../src/plugin/define.js';
+import { LabelTriplets, type TripletArrays } from '../../src/train/sampler.js';
+import { Rng } from '../../src/util/random.js';
+
+const METRIC = 'triplet-accuracy';
+
+function drawnTriplets(labels: Int32Array, taskName: string, seed: number, count: number): TripletArrays {
+  const out = {
+    anchor: new Int32Array(count),
+    positive: new Int32Array(count),
+    negative: new Int32Array(count),
+  };
+  new LabelTriplets(labels, taskName).draw(Rng.derive(seed, `triplet-accuracy/${taskName}`), count, out, 0);
+  return out;
+}
+
+function fixedTriplets(flat: Int32Array): TripletArrays {
+  const n = flat.length / 3;
+  const pick = (offset: number) => Int32Array.from({ length: n }, (_, i) => flat[3 * i + offset]!);
+  return { anchor: pick(0), positive: pick(1), negative: pick(2) };
+}
+
+async function taskAccuracy(
+  context: EvaluationContext,
+  task: number,
+  triplets: TripletArrays,
+): Promise<number> {
+  // Embed each image once: rows of `embeddings` follow `images`.
+  const images = Int32Array.from(new Set([...triplets.anchor, ...triplets.positive, ...triplets.negative]));
+  const row = new Map<number, number>();
+  images.forEach((image, i) => row.set(image, i));
+  const embeddings = await context.embed(task, images);
+  const dim = context.embeddingDim;
+  const n = triplets.anchor.length;
+  const toPositive = new Float64Array(n);
+  const toNegative = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const a = row.get(triplets.anchor[i]!)!;
+    toPositive[i] = squaredDistance(embeddings, a, embeddings, row.get(triplets.positive[i]!)!, dim);
+    toNegative[i] = squaredDistance(embeddings, a, embeddings, row.get(triplets.negative[i]!)!, dim);
+  }
+  return tripletAccuracy(toPositive, toNegative);
+}
+
+export const tripletAccuracyEvaluator = definePlugin({
+  kind: 'evaluator',
+  name: 'triplet-accuracy',
+  version: '1.0.0',
+  description: 'Fraction of triplets with d(a,p) < d(a,n) (ties wrong), per task and averaged over tasks',
+  options: z.strictObject({
+    /** Triplets per task when drawn from labels (tasks without a fixed list). */
+    tripletsPerTask: z.number().int().positive().default(1000),
+    /** Seed of the drawn triplets; fixed by default so all runs share them. */
+    seed: z.number().int().nonnegative().default(0),
+  }),
+  create: (options) => ({
+    async evaluate(context: EvaluationContext): Promise<Metric[]> {
+      const { dataset } = context;
+      const split = dataset.splits[context.split];
+      const metrics: Metric[] = [];
+      for (const [t, info] of dataset.tasks.entries()) {
+        const fixed = split.triplets?.[t];
+        const triplets = fixed
+          ? fixedTriplets(fixed)
+          : drawnTriplets(split.labels[t]!, info.name, options.seed, options.tripletsPerTask);
+        const value = await taskAccuracy(context, t, triplets);
+        metrics.push({ name: METRIC, task: info.name, value, higherIsBetter: true });
+      }
+      const mean = metrics.reduce((sum, m) => sum + m.value, 0) / metrics.length;
+      metrics.push({ name: METRIC, value: mean, higherIsBetter: true });
+      return metrics;
+    },
+  }),
+});
