@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { EvaluationContext, Metric } from '../../src/kinds/index.js';
 import { squaredDistance, tripletAccuracy } from '../../src/metrics/index.js';
+import { MtlzooError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin/define.js';
 import { LabelTriplets, type TripletArrays } from '../../src/train/sampler.js';
 import { Rng } from '../../src/util/random.js';
@@ -23,8 +24,14 @@ function drawnTriplets(labels: Int32Array, taskName: string, seed: number, count
   return out;
 }
 
-function fixedTriplets(flat: Int32Array): TripletArrays {
+function fixedTriplets(flat: Int32Array, taskName: string): TripletArrays {
   const n = flat.length / 3;
+  if (n < 1 || !Number.isInteger(n)) {
+    throw new MtlzooError(
+      'DATA_INVALID',
+      `task "${taskName}" has a fixed triplet list of ${flat.length} values`,
+    );
+  }
   const pick = (offset: number) => Int32Array.from({ length: n }, (_, i) => flat[3 * i + offset]!);
   return { anchor: pick(0), positive: pick(1), negative: pick(2) };
 }
@@ -70,7 +77,7 @@ export const tripletAccuracyEvaluator = definePlugin({
       for (const [t, info] of dataset.tasks.entries()) {
         const fixed = split.triplets?.[t];
         const triplets = fixed
-          ? fixedTriplets(fixed)
+          ? fixedTriplets(fixed, info.name)
           : drawnTriplets(split.labels[t]!, info.name, options.seed, options.tripletsPerTask);
         const value = await taskAccuracy(context, t, triplets);
         metrics.push({ name: METRIC, task: info.name, value, higherIsBetter: true });
