@@ -63,14 +63,13 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Short hex digest of any JSON-like value, independent of property order. */
+export function keyHash(value: unknown): string {
+  return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
+}
+
 export function cacheHash(request: Pick<CacheRequest, 'key' | 'size' | 'count'>): string {
-  const text = stableStringify({
-    format: CACHE_FORMAT,
-    key: request.key,
-    size: request.size,
-    count: request.count,
-  });
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return keyHash({ format: CACHE_FORMAT, key: request.key, size: request.size, count: request.count });
 }
 
 export function cacheFilePath(

@@ -8,8 +8,8 @@ import sharp from 'sharp';
 
 export type ImageSize = readonly [height: number, width: number];
 
-/** How a source whose aspect ratio differs from the target is fitted: centre crop, or stretch. */
-export const FIT_MODES = ['cover', 'fill'] as const;
+/** How a source whose aspect ratio differs from the target is fitted: centre crop, stretch, or pad with white. */
+export const FIT_MODES = ['cover', 'fill', 'contain'] as const;
 export type FitMode = (typeof FIT_MODES)[number];
 
 export async function decodeImage(
@@ -22,7 +22,7 @@ export async function decodeImage(
   const { data, info } = await sharp(input, { failOn: 'warning' })
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')
-    .resize(width, height, { fit, position: 'centre' })
+    .resize(width, height, { fit, position: 'centre', background: '#ffffff' })
     .raw()
     .toBuffer({ resolveWithObject: true });
   if (info.channels !== 3 || info.width !== width || info.height !== height) {

@@ -1,0 +1,484 @@
+/**
+ * UT-Zappos50K with the CSN protocol: the ut-zap50k-images tree, ut-zap50k-data/meta-data.csv, and
+ * filenames.json plus tripletlists/{condition}_tripletlist_{split}.txt, where a line `a b c` says a is
+ * closer to c than to b. A seeded generator writes such lists from the metadata, because the official
+ * download has gone dead more than once; the dataset reads generated and official lists the same way.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Dataset, SplitName, TaskInfo } from '../kinds/dataset.js';
+import { SPLIT_NAMES } from '../kinds/dataset.js';
+import { Rng } from '../util/random.js';
+import { keyHash, type OnBadImage } from './cache.js';
+import type { FileDatasetContext } from './celeba.js';
+import {
+  dataError,
+  fields,
+  lineError,
+  nonBlankLines,
+  parseIndex,
+  readText,
+  requireDirectory,
+  writeFileAtomic,
+} from './files.js';
+import { decodeFile, type FitMode } from './image.js';
+import { openCachedSplit, type CachedSplit } from './split.js';
+
+export const ZAPPOS_CONDITIONS = ['class', 'closure', 'gender', 'heel'] as const;
+export type ZapposCondition = (typeof ZAPPOS_CONDITIONS)[number];
+
+export const IMAGE_FOLDER = 'ut-zap50k-images';
+export const METADATA_FILE = path.join('ut-zap50k-data', 'meta-data.csv');
+const REQUIRED_COLUMNS = ['CID', 'Category', 'SubCategory', 'HeelHeight', 'Closure', 'Gender'] as const;
+
+/** Metadata of one shoe, multi-valued fields split on `;`, blanks as empty lists. */
+export interface ShoeRecord {
+  readonly cid: string;
+  readonly category: readonly string[];
+  readonly closure: readonly string[];
+  readonly gender: readonly string[];
+  readonly heelHeight: readonly string[];
+  readonly line: number;
+}
+
+/** Splits one CSV line (RFC 4180 quoting, `""` for a quote inside quotes). */
+export function splitCsvLine(text: string, file: string, line: number): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      out.push(field);
+      field = '';
+    } else field += ch;
+  }
+  if (quoted) throw lineError(file, line, 'unterminated quoted field (expected a closing ")');
+  out.push(field);
+  return out;
+}
+
+const multi = (value: string): string[] =>
+  value
+    .split(';')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+
+export function parseMetadata(content: string, file: string): Map<string, ShoeRecord> {
+  const lines = nonBlankLines(content);
+  const header = lines[0];
+  if (!header) throw lineError(file, 1, `expected a header line with columns ${REQUIRED_COLUMNS.join(', ')}`);
+  const columns = splitCsvLine(header.text, file, header.number).map((c) => c.trim());
+  const at = Object.fromEntries(
+    REQUIRED_COLUMNS.map((name) => {
+      const k = columns.indexOf(name);
+      if (k < 0)
+        throw lineError(file, header.number, `missing column ${name}; the header has: ${columns.join(', ')}`);
+      return [name, k];
+    }),
+  ) as Record<(typeof REQUIRED_COLUMNS)[number], number>;
+  const out = new Map<string, ShoeRecord>();
+  for (const line of lines.slice(1)) {
+    const values = splitCsvLine(line.text, file, line.number);
+    if (values.length !== columns.length) {
+      throw lineError(
+        file,
+        line.number,
+        `expected ${columns.length} comma-separated fields, got ${values.length}`,
+      );
+    }
+    const cid = values[at.CID]!.trim();
+    if (cid === '') throw lineError(file, line.number, 'empty CID');
+    const earlier = out.get(cid);
+    if (earlier)
+      throw lineError(file, line.number, `CID ${cid} is listed again (first on line ${earlier.line})`);
+    const heelHeight = multi(values[at.HeelHeight]!);
+    heelHeight.forEach((h) => heelInches(h, file, line.number));
+    out.set(cid, {
+      cid,
+      category: multi(values[at.Category]!),
+      closure: multi(values[at.Closure]!),
+      gender: multi(values[at.Gender]!),
+      heelHeight,
+      line: line.number,
+    });
+  }
+  return out;
+}
+
+/** Heel height in inches from the metadata's wording (`Flat`, `Under 1in`, `1in - 1 3/4in`, `5in & over`). */
+export function heelInches(text: string, file: string, line: number): number {
+  if (/^flat$/i.test(text)) return 0;
+  const match = /(\d+)(?:\s+(\d+)\/(\d+))?\s*in/i.exec(text);
+  if (!match) {
+    throw lineError(
+      file,
+      line,
+      `heel height "${text}": expected Flat, or a height in inches such as "1in - 1 3/4in"`,
+    );
+  }
+  const inches = Number(match[1]) + (match[2] ? Number(match[2]) / Number(match[3]) : 0);
+  return /^under/i.test(text) ? inches / 2 : inches;
+}
+
+/** `Shoes/Oxfords/Brand/7965307.5291.jpg` → `7965307-5291`: file names spell the CID with `.` for `-`. */
+export function cidOfImage(imagePath: string): string {
+  return path
+    .basename(imagePath)
+    .replace(/\.jpe?g$/i, '')
+    .replace(/\./g, '-');
+}
+
+/** Every image of the tree, as paths relative to the root, in a stable order. */
+export async function scanImages(root: string): Promise<string[]> {
+  const dir = path.join(root, IMAGE_FOLDER);
+  await requireDirectory(dir, `UT-Zappos50K image folder ${IMAGE_FOLDER}`);
+  const entries = await fs.readdir(dir, { recursive: true });
+  return entries
+    .map((e) => e.split(path.sep).join('/'))
+    .filter((e) => /\.jpe?g$/i.test(e) && e.split('/').length === 4)
+    .sort()
+    .map((e) => `${IMAGE_FOLDER}/${e}`);
+}
+
+/**
+ * Per condition, each image's label (-1 without a value) and how labels relate: which pairs are close
+ * (share the value) and which are far (disjoint value sets; for heels, far apart in height).
+ */
+export interface ConditionLabels {
+  readonly labelNames: readonly string[];
+  readonly labels: Int32Array;
+  isClose(a: number, b: number): boolean;
+  isFar(a: number, b: number): boolean;
+}
+
+export interface HeelThresholds {
+  /** Heel heights at most this many ranks apart are close. */
+  readonly close: number;
+  /** Heel heights at least this many ranks apart are far. */
+  readonly far: number;
+}
+
+export function conditionLabels(
+  condition: ZapposCondition,
+  records: readonly (ShoeRecord | undefined)[],
+  heel: HeelThresholds,
+  file: string,
+): ConditionLabels {
+  const valuesOf = (r: ShoeRecord): readonly string[] =>
+    condition === 'class'
+      ? r.category
+      : condition === 'closure'
+        ? r.closure
+        : condition === 'gender'
+          ? r.gender
+          : r.heelHeight;
+  const keyOf = (r: ShoeRecord | undefined): string | undefined => {
+    const values = r ? valuesOf(r) : [];
+    return values.length ? [...values].sort().join(';') : undefined;
+  };
+  const keys = [...new Set(records.map(keyOf).filter((k): k is string => k !== undefined))];
+  if (condition === 'heel') {
+    // Ordered by height, so a label's rank is its height rank. Multi-valued heels rank by their lowest.
+    const height = (key: string): number => Math.min(...key.split(';').map((h) => heelInches(h, file, 0)));
+    keys.sort((a, b) => height(a) - height(b) || (a < b ? -1 : 1));
+  } else keys.sort();
+  const index = new Map(keys.map((k, i) => [k, i]));
+  const labels = Int32Array.from(records, (r) => {
+    const key = keyOf(r);
+    return key === undefined ? -1 : index.get(key)!;
+  });
+  if (condition === 'heel') {
+    return {
+      labelNames: keys,
+      labels,
+      isClose: (a, b) => Math.abs(a - b) <= heel.close,
+      isFar: (a, b) => Math.abs(a - b) >= heel.far,
+    };
+  }
+  const sets = keys.map((k) => new Set(k.split(';')));
+  return {
+    labelNames: keys,
+    labels,
+    isClose: (a, b) => a === b,
+    isFar: (a, b) => ![...sets[a]!].some((v) => sets[b]!.has(v)),
+  };
+}
+
+export function tripletListName(condition: ZapposCondition, split: SplitName): string {
+  return path.join('tripletlists', `${condition}_tripletlist_${split}.txt`);
+}
+
+/**
+ * Reads one CSN triplet list. A line `a b c` (a closer to c than to b) becomes (anchor, positive,
+ * negative) = (a, c, b). Indices refer to lines of filenames.json and must be below `count`.
+ */
+export function parseTripletList(
+  content: string,
+  file: string,
+  count: number,
+  filenamesFile: string,
+): Int32Array {
+  const lines = nonBlankLines(content);
+  const out = new Int32Array(lines.length * 3);
+  lines.forEach((line, t) => {
+    const parts = fields(line.text);
+    if (parts.length !== 3) {
+      throw lineError(
+        file,
+        line.number,
+        `expected three image indices "a b c" (a closer to c than to b), got ${parts.length} fields`,
+      );
+    }
+    const [a, b, c] = parts.map((p) => {
+      const value = parseIndex(p, file, line.number, 'an image index');
+      if (value >= count) {
+        throw lineError(
+          file,
+          line.number,
+          `image index ${value} is out of range: ${filenamesFile} has ${count} entries (0..${count - 1})`,
+        );
+      }
+      return value;
+    }) as [number, number, number];
+    out[3 * t] = a;
+    out[3 * t + 1] = c;
+    out[3 * t + 2] = b;
+  });
+  return out;
+}
+
+export interface GeneratorOptions {
+  readonly seed: number;
+  /** Triplets per condition and split. */
+  readonly counts: Readonly<Record<SplitName, number>>;
+  /** Share of the images in each split. */
+  readonly fractions: Readonly<Record<SplitName, number>>;
+  readonly heel: HeelThresholds;
+  readonly conditions: readonly ZapposCondition[];
+}
+
+interface Catalogue {
+  readonly images: readonly string[];
+  readonly records: readonly (ShoeRecord | undefined)[];
+  readonly metadataFile: string;
+}
+
+async function readCatalogue(root: string, images: readonly string[] | undefined): Promise<Catalogue> {
+  await requireDirectory(root, 'UT-Zappos50K root');
+  const metadataFile = path.join(root, METADATA_FILE);
+  const metadata = parseMetadata(await readText(metadataFile, 'UT-Zappos50K metadata'), metadataFile);
+  const list = images ?? (await scanImages(root));
+  return { images: list, records: list.map((p) => metadata.get(cidOfImage(p))), metadataFile };
+}
+
+/**
+ * Writes filenames.json and tripletlists/ for the given conditions into `outDir`: images are split at
+ * random by `fractions`; within a split, each line is (anchor, far, close) where anchor and close are
+ * close under the condition and far is far.
+ */
+export async function generateTripletLists(
+  root: string,
+  outDir: string,
+  options: GeneratorOptions,
+): Promise<void> {
+  const catalogue = await readCatalogue(path.resolve(root), undefined);
+  const { images, records, metadataFile } = catalogue;
+  if (images.length === 0) throw dataError(`${path.join(root, IMAGE_FOLDER)}: no .jpg images found`);
+  const order = new Rng(options.seed).shuffle(images.map((_, i) => i));
+  const total = options.fractions.train + options.fractions.val + options.fractions.test;
+  const members: Record<SplitName, number[]> = { train: [], val: [], test: [] };
+  let start = 0;
+  SPLIT_NAMES.forEach((split, s) => {
+    const end =
+      s === SPLIT_NAMES.length - 1
+        ? order.length
+        : start + Math.round((options.fractions[split] / total) * order.length);
+    members[split] = order.slice(start, end).sort((a, b) => a - b);
+    start = end;
+  });
+  await writeFileAtomic(path.join(outDir, 'filenames.json'), images.join('\n') + '\n');
+  for (const condition of options.conditions) {
+    const labels = conditionLabels(condition, records, options.heel, metadataFile);
+    for (const split of SPLIT_NAMES) {
+      const rng = Rng.derive(options.seed, `zappos-triplets/${condition}/${split}`);
+      const lines = sampleTriplets(
+        members[split],
+        labels,
+        options.counts[split],
+        rng,
+        `${condition}/${split}`,
+      );
+      await writeFileAtomic(
+        path.join(outDir, tripletListName(condition, split)),
+        lines.join('\n') + (lines.length ? '\n' : ''),
+      );
+    }
+  }
+}
+
+function sampleTriplets(
+  pool: readonly number[],
+  condition: ConditionLabels,
+  count: number,
+  rng: Rng,
+  what: string,
+): string[] {
+  const byLabel = new Map<number, number[]>();
+  for (const i of pool) {
+    const l = condition.labels[i]!;
+    if (l >= 0) (byLabel.get(l) ?? byLabel.set(l, []).get(l)!).push(i);
+  }
+  const labels = [...byLabel.keys()].sort((a, b) => a - b);
+  const gather = (test: (a: number, b: number) => boolean, l: number): number[] =>
+    labels.filter((m) => test(l, m)).flatMap((m) => byLabel.get(m)!);
+  const close = new Map(labels.map((l) => [l, gather(condition.isClose, l)]));
+  const far = new Map(labels.map((l) => [l, gather(condition.isFar, l)]));
+  const anchors = labels
+    .filter((l) => close.get(l)!.length >= 2 && far.get(l)!.length >= 1)
+    .flatMap((l) => byLabel.get(l)!);
+  if (count > 0 && anchors.length === 0) {
+    throw dataError(
+      `cannot generate ${what} triplets: no image has both a close and a far partner in this split`,
+    );
+  }
+  const lines: string[] = [];
+  for (let t = 0; t < count; t++) {
+    const a = rng.pick(anchors);
+    const l = condition.labels[a]!;
+    const closeSet = close.get(l)!;
+    let c = a;
+    while (c === a) c = rng.pick(closeSet);
+    lines.push(`${a} ${rng.pick(far.get(l)!)} ${c}`);
+  }
+  return lines;
+}
+
+export interface ZapposOptions {
+  readonly root: string;
+  readonly conditions: readonly ZapposCondition[];
+  /** `official`: read filenames.json and tripletlists/ from `protocolDir`; `generate`: write them first. */
+  readonly triplets: 'official' | 'generate';
+  /** Folder of filenames.json and tripletlists/ (default: the root). */
+  readonly protocolDir?: string;
+  readonly generator: Omit<GeneratorOptions, 'conditions' | 'seed'> & { readonly seed?: number };
+  readonly fit: FitMode;
+  readonly onBadImage: OnBadImage;
+}
+
+/** Bumped when generation changes, so lists generated by older code are not reused. */
+const GENERATOR_VERSION = 'zappos-csn-triplets/1';
+
+async function generatedProtocolDir(
+  options: ZapposOptions,
+  root: string,
+  seed: number,
+  cacheDir: string,
+): Promise<string> {
+  const generator: GeneratorOptions = {
+    ...options.generator,
+    seed: options.generator.seed ?? seed,
+    conditions: options.conditions,
+  };
+  // The metadata's size and time stand in for its content: editing it regenerates the lists.
+  const metadata = await fs.stat(path.join(root, METADATA_FILE)).catch(() => undefined);
+  const stamp = metadata ? [metadata.size, metadata.mtimeMs] : null;
+  const hash = keyHash({ version: GENERATOR_VERSION, root, stamp, generator });
+  const dir = path.join(cacheDir, `ut-zappos50k-triplets-${hash}`);
+  const complete = await Promise.all(
+    options.conditions.flatMap((c) =>
+      SPLIT_NAMES.map((s) =>
+        fs.stat(path.join(dir, tripletListName(c, s))).then(
+          () => true,
+          () => false,
+        ),
+      ),
+    ),
+  );
+  // filenames.json is written first and each list atomically, so all lists present means a finished run.
+  if (!complete.every(Boolean)) await generateTripletLists(root, dir, generator);
+  return dir;
+}
+
+export async function createZapposDataset(
+  options: ZapposOptions,
+  context: FileDatasetContext & { seed: number },
+): Promise<Dataset> {
+  const root = path.resolve(options.root);
+  await requireDirectory(root, 'UT-Zappos50K root');
+  const protocolDir =
+    options.triplets === 'generate'
+      ? await generatedProtocolDir(options, root, context.seed, context.cacheDir)
+      : path.resolve(options.protocolDir ?? root);
+  const filenamesFile = path.join(protocolDir, 'filenames.json');
+  const filenames = nonBlankLines(
+    await readText(filenamesFile, 'CSN image list (set triplets: generate to make one from the metadata)'),
+  ).map((l) => l.text.trim());
+  const catalogue = await readCatalogue(root, filenames);
+  const unlabelled = catalogue.records.filter((r) => r === undefined).length;
+  if (unlabelled > 0) {
+    context.log.warn(
+      `${filenamesFile}: ${unlabelled} image(s) have no row in ${catalogue.metadataFile}; they get no labels`,
+    );
+  }
+  const conditions = options.conditions.map((c) =>
+    conditionLabels(c, catalogue.records, options.generator.heel, catalogue.metadataFile),
+  );
+  const tasks: TaskInfo[] = options.conditions.map((c, k) => ({
+    name: c,
+    description: `similar ${c === 'class' ? 'shoe type' : c === 'heel' ? 'heel height' : c}`,
+    factors: [
+      c === 'class' ? 'Category' : c === 'heel' ? 'HeelHeight' : c === 'closure' ? 'Closure' : 'Gender',
+    ],
+    labelNames: conditions[k]!.labelNames,
+  }));
+
+  const splits: Partial<Record<SplitName, CachedSplit>> = {};
+  for (const split of SPLIT_NAMES) {
+    const lists: Int32Array[] = [];
+    for (const condition of options.conditions) {
+      const file = path.join(protocolDir, tripletListName(condition, split));
+      lists.push(
+        parseTripletList(
+          await readText(file, `CSN ${condition} triplet list`),
+          file,
+          filenames.length,
+          filenamesFile,
+        ),
+      );
+    }
+    // The split's images are those its triplets use, renumbered from 0 in filenames.json order.
+    const used = [...new Set(lists.flatMap((l) => Array.from(l)))].sort((a, b) => a - b);
+    const local = new Map(used.map((g, i) => [g, i]));
+    const sources = used.map((g) => path.join(root, filenames[g]!));
+    splits[split] = await openCachedSplit(
+      {
+        labels: conditions.map((c) => Int32Array.from(used, (g) => c.labels[g]!)),
+        triplets: lists.map((l) => l.map((g) => local.get(g)!)),
+        sources,
+      },
+      {
+        cacheDir: context.cacheDir,
+        name: `ut-zappos50k-${split}`,
+        key: { sources, fit: options.fit },
+        size: context.size,
+        produce: (i) => decodeFile(sources[i]!, context.size, options.fit),
+        onBadImage: options.onBadImage,
+        log: context.log,
+      },
+    );
+  }
+  return {
+    name: 'ut-zappos50k',
+    tasks,
+    imageShape: [context.size[0], context.size[1], 3],
+    splits: splits as Record<SplitName, CachedSplit>,
+  };
+}
