@@ -45,8 +45,18 @@ function knownKeysAt(schema: z.ZodType, keyPath: KeyPath): string[] {
   return shape ? Object.keys(shape) : [];
 }
 
+const EXPECTED_TEXT: Record<string, string> = {
+  object: 'a mapping',
+  record: 'a mapping',
+  array: 'a list',
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+};
+
 function expectedText(expected: string): string {
-  return expected === 'object' ? 'a mapping' : expected === 'array' ? 'a list' : `a ${expected}`;
+  return EXPECTED_TEXT[expected] ?? expected;
 }
 
 export function zodIssues(

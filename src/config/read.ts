@@ -32,13 +32,20 @@ export async function readConfigSource(file: string, displayName: string): Promi
     ]);
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const isJson = extension === '.json';
+  // JSON is read by the YAML parser (for line numbers) under its JSON schema, which refuses what JSON does.
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    ...(isJson ? { schema: 'json' as const } : {}),
+  });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => ({
         file: displayName,
         path: '',
-        message: `invalid ${extension === '.json' ? 'JSON' : 'YAML'} at line ${e.linePos?.[0]?.line ?? '?'}: ${firstLine(e.message)}`,
+        message: `invalid ${isJson ? 'JSON' : 'YAML'} at line ${lineCounter.linePos(e.pos[0]).line}: ${firstLine(e.message)}`,
       })),
     );
   }

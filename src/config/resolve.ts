@@ -111,7 +111,7 @@ function parseExtends(source: ConfigSource, displayName: string): string[] {
       {
         file: displayName,
         path: 'extends',
-        message: `expected a file path or a list of file paths, got ${JSON.stringify(value)}`,
+        message: `expected a file path or a list of file paths, got ${describe(value)}`,
       },
     ]);
   }

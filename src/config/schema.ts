@@ -26,13 +26,13 @@ export const configSchema = z.strictObject({
   seed: z.int().min(0).default(0),
   /** Third-party plugin modules: local paths (relative to this file) or npm package names. */
   plugins: z.array(z.string().min(1)).default([]),
-  backend: pluginRefSchema.default({ name: AUTO_BACKEND, options: {} }),
+  backend: pluginRefSchema.prefault({ name: AUTO_BACKEND }),
   backbone: pluginRefSchema,
   method: pluginRefSchema,
-  loss: pluginRefSchema.default({ name: 'triplet', options: {} }),
+  loss: pluginRefSchema.prefault({ name: 'triplet' }),
   dataset: pluginRefSchema,
   evaluators: z.array(pluginRefSchema).default(() => DEFAULT_EVALUATORS.map((e) => ({ ...e }))),
-  train: trainSchema.default(() => trainSchema.parse({})),
+  train: trainSchema.prefault({}),
   output: z
     .strictObject({
       /** Run directories are created under here (relative to the working directory). */
@@ -40,7 +40,7 @@ export const configSchema = z.strictObject({
       /** Decoded-image and generated-data caches (relative to the working directory). */
       cacheDir: z.string().min(1).default('.cache/mtlzoo'),
     })
-    .default({ dir: 'runs', cacheDir: '.cache/mtlzoo' }),
+    .prefault({}),
 });
 
 export type ExperimentConfig = z.output<typeof configSchema>;

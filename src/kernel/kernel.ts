@@ -11,7 +11,7 @@ import { builtinPlugins } from '../../plugins/index.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
 import { resolveConfigFile } from '../config/resolve.js';
-import { validateConfig } from '../config/validate.js';
+import { locateIssue, validateConfig } from '../config/validate.js';
 import { ConfigError, MtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
 import type { Dataset } from '../kinds/dataset.js';
@@ -94,7 +94,15 @@ export class Kernel {
       );
     }
     const merged = await resolveConfigFile(path.resolve(cwd, target));
-    for (const { spec, baseDir } of pluginSpecs(merged)) await this.loadPlugins(spec, baseDir);
+    const specs = pluginSpecs(merged);
+    for (const [i, { spec, baseDir }] of specs.entries()) {
+      try {
+        await this.loadPlugins(spec, baseDir);
+      } catch (error) {
+        if (!(error instanceof MtlzooError) || error instanceof ConfigError) throw error;
+        throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
+      }
+    }
     return loadedConfig(merged, validateConfig(merged, this.registries));
   }
 
@@ -119,11 +127,11 @@ export class Kernel {
         imageSize: [height, width],
         log: this.logger,
       });
-    const weights = config.train.weighting.weights;
+    const weights = config.train.batch.weights;
     if (weights && weights.length !== dataset.tasks.length) {
       throw new ConfigError([
         loaded.issueAt(
-          ['train', 'weighting', 'weights'],
+          ['train', 'batch', 'weights'],
           `expected ${dataset.tasks.length} weights (one per task of dataset ${dataset.name}: ${dataset.tasks.map((t) => t.name).join(', ')}), got ${weights.length}`,
         ),
       ]);

@@ -1,0 +1,20 @@
+/**
+ * mtlzoo's public API. Plugin authors need `definePlugin`, `z` (the schema library option schemas are
+ * written in), `tf` (the same TensorFlow.js engine mtlzoo runs on) and the kind contracts; programs that
+ * embed mtlzoo use the Kernel. The plugin contract-test harness is at `mtlzoo/testing`.
+ */
+export { z } from 'zod';
+export * as tf from './tf.js';
+export type * from './kinds/index.js';
+export { SPLIT_NAMES } from './kinds/index.js';
+export { definePlugin } from './plugin/define.js';
+export { PLUGIN_KINDS } from './plugin/types.js';
+export type { CheckContext, Logger, OptionIssue, PluginDefinition, PluginKind } from './plugin/types.js';
+export { PluginRegistries, Registry } from './plugin/registry.js';
+export { Kernel, type Experiment, type KernelOptions } from './kernel/kernel.js';
+export { TOKENS } from './kernel/tokens.js';
+export type { LoadedConfig } from './config/load.js';
+export type { ExperimentConfig, PluginRef } from './config/schema.js';
+export { ConfigError, MtlzooError, type ConfigIssue, type ErrorCode } from './errors.js';
+export { selectBackend, type BackendChoice } from './backend/select.js';
+export { Rng } from './util/random.js';

@@ -1,0 +1,368 @@
+import { strict as assert } from 'node:assert';
+import path from 'node:path';
+import { ConfigError, MtlzooError } from '../src/errors.js';
+import { Kernel } from '../src/kernel/kernel.js';
+import { createMemoryLogger } from '../src/util/logger.js';
+import { tempDir, writeFiles } from './helpers/files.js';
+
+const VALID = `seed: 3
+backbone: tiny
+method:
+  name: modulation
+  options:
+    form: vector
+dataset: shapes
+train:
+  steps: 10
+`;
+
+let workspace: ReturnType<typeof tempDir>;
+const kernel = () => new Kernel({ logger: createMemoryLogger() });
+
+before(() => {
+  workspace = tempDir();
+});
+after(() => workspace.cleanup());
+
+/** Writes the files into a fresh folder and loads `main`; returns the error's issues. */
+async function issuesOf(files: Record<string, string>, main = 'exp.yaml') {
+  const dir = path.join(workspace.dir, `case-${Math.random().toString(36).slice(2)}`);
+  writeFiles(dir, files);
+  try {
+    await kernel().loadConfig(path.join(dir, main));
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
+    return { issues: error.issues, message: error.message, dir };
+  }
+  return assert.fail('the config was accepted');
+}
+
+/** Asserts one issue at `keyPath` in file `file` whose message matches `pattern`. */
+async function expectIssue(
+  files: Record<string, string>,
+  file: string,
+  keyPath: string,
+  pattern: RegExp,
+  main?: string,
+): Promise<void> {
+  const { issues, message } = await issuesOf(files, main);
+  const found = issues.find((i) => i.path === keyPath && path.basename(i.file) === file);
+  assert.ok(found, `no issue at ${file}: ${keyPath}; got:\n${message}`);
+  assert.match(found.message, pattern);
+  assert.ok(message.includes(`${file}: ${keyPath ? `${keyPath}: ` : ''}`), message);
+}
+
+describe('config: resolution', () => {
+  it('fills every default, merges an extends chain and hashes the result', async () => {
+    const dir = path.join(workspace.dir, 'chain');
+    writeFiles(dir, {
+      'base.yaml': VALID,
+      'exp.yaml': 'extends: ./base.yaml\ntrain:\n  steps: 25\nmethod:\n  options:\n    form: matrix\n',
+    });
+    const loaded = await kernel().loadConfig(path.join(dir, 'exp.yaml'));
+    assert.equal(loaded.config.train.steps, 25);
+    assert.equal(loaded.config.seed, 3);
+    assert.equal(loaded.config.method.name, 'modulation');
+    assert.equal(loaded.config.method.options.form, 'matrix');
+    assert.equal(loaded.config.backend.name, 'auto');
+    assert.equal(loaded.config.loss.name, 'triplet');
+    assert.equal(loaded.config.loss.options.margin, 0.2);
+    assert.equal(loaded.config.train.optimizer.type, 'adagrad');
+    assert.deepEqual(
+      loaded.config.evaluators.map((e) => e.name),
+      ['triplet-accuracy', 'retrieval', 'storage'],
+    );
+    assert.deepEqual(
+      loaded.files.map((f) => path.basename(f)),
+      ['exp.yaml', 'base.yaml'],
+    );
+    assert.match(loaded.hash, /^[0-9a-f]{16}$/);
+
+    // The same experiment written in one file has the same hash; a changed value changes it.
+    writeFiles(dir, {
+      'flat.yaml': VALID.replace('steps: 10', 'steps: 25').replace('form: vector', 'form: matrix'),
+    });
+    assert.equal((await kernel().loadConfig(path.join(dir, 'flat.yaml'))).hash, loaded.hash);
+    writeFiles(dir, {
+      'other.yaml': VALID.replace('steps: 10', 'steps: 26').replace('form: vector', 'form: matrix'),
+    });
+    assert.notEqual((await kernel().loadConfig(path.join(dir, 'other.yaml'))).hash, loaded.hash);
+  });
+
+  it('replaces a plugin reference whole when an override names another plugin', async () => {
+    const dir = path.join(workspace.dir, 'rename');
+    writeFiles(dir, { 'base.yaml': VALID, 'exp.yaml': 'extends: base.yaml\nmethod: shared\n' });
+    const loaded = await kernel().loadConfig(path.join(dir, 'exp.yaml'));
+    assert.equal(loaded.config.method.name, 'shared');
+    assert.equal('form' in loaded.config.method.options, false);
+  });
+
+  for (const [file, text] of [
+    ['mtlzoo.config.yaml', VALID],
+    [
+      '.mtlzoorc.json',
+      JSON.stringify({ seed: 3, backbone: 'tiny', method: 'modulation', dataset: 'shapes' }),
+    ],
+    [
+      'mtlzoo.config.ts',
+      `export default { seed: 3, backbone: 'tiny', method: 'modulation', dataset: 'shapes' };\n`,
+    ],
+    [
+      'package.json',
+      JSON.stringify({
+        name: 'x',
+        mtlzoo: { seed: 3, backbone: 'tiny', method: 'modulation', dataset: 'shapes' },
+      }),
+    ],
+  ] as const) {
+    it(`finds ${file} by cosmiconfig search from a subfolder`, async () => {
+      const dir = path.join(workspace.dir, `search-${file}`);
+      writeFiles(dir, { [file]: text, 'package.json.keep': '', 'sub/deeper/.keep': '' });
+      if (file !== 'package.json') writeFiles(dir, { 'package.json': '{"name":"x"}' });
+      const loaded = await kernel().loadConfig(undefined, path.join(dir, 'sub', 'deeper'));
+      assert.equal(path.basename(loaded.file), file);
+      assert.equal(loaded.config.seed, 3);
+    });
+  }
+
+  it('says where it looked when no config is found', async () => {
+    const dir = path.join(workspace.dir, 'none');
+    writeFiles(dir, { 'package.json': '{"name":"x"}' });
+    await assert.rejects(kernel().loadConfig(undefined, dir), (error: MtlzooError) => {
+      assert.equal(error.code, 'CONFIG_NOT_FOUND');
+      assert.match(error.message, /mtlzoo\.config/);
+      return true;
+    });
+  });
+});
+
+describe('config: malformed files name the file, the key path and what was expected', () => {
+  it('a string where a number belongs', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('seed: 3', 'seed: abc') },
+      'exp.yaml',
+      'seed',
+      /expected a number, got string "abc"/,
+    ));
+
+  it('a fraction where an integer belongs', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('seed: 3', 'seed: 1.5') },
+      'exp.yaml',
+      'seed',
+      /expected an integer/,
+    ));
+
+  it('an unknown top-level key, with a hint', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}trian:\n  steps: 3\n` },
+      'exp.yaml',
+      'trian',
+      /unknown key \(did you mean "train"\?\)/,
+    ));
+
+  it('an unknown nested key, with a hint', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'stpes: 10') },
+      'exp.yaml',
+      'train.stpes',
+      /did you mean "steps"/,
+    ));
+
+  it('an unknown method name, listing the known ones', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('name: modulation', 'name: modulaton') },
+      'exp.yaml',
+      'method.name',
+      /unknown method "modulaton" \(did you mean "modulation"\?\); known methods: .*shared/,
+    ));
+
+  it('an unknown backend name', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}backend: tpu\n` },
+      'exp.yaml',
+      'backend.name',
+      /unknown backend "tpu".*cpu.*\(or "auto"\)/,
+    ));
+
+  it('an unknown evaluator in a list', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}evaluators: [retrieval, recal]\n` },
+      'exp.yaml',
+      'evaluators[1].name',
+      /unknown evaluator "recal"/,
+    ));
+
+  it('a missing required field', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('dataset: shapes\n', '') },
+      'exp.yaml',
+      'dataset',
+      /required: expected a mapping/,
+    ));
+
+  it('a list where a mapping belongs', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('train:\n  steps: 10', 'train: [10]') },
+      'exp.yaml',
+      'train',
+      /expected a mapping, got a list/,
+    ));
+
+  it('a scalar where a mapping belongs', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}output: runs\n` },
+      'exp.yaml',
+      'output',
+      /expected a mapping, got string "runs"/,
+    ));
+
+  it('a whole file that is a list', () =>
+    expectIssue(
+      { 'exp.yaml': '- seed: 1\n' },
+      'exp.yaml',
+      '',
+      /expected a mapping of config keys, got a list/,
+    ));
+
+  it('a number out of range', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'steps: 0') },
+      'exp.yaml',
+      'train.steps',
+      /expected number to be >0|too small/i,
+    ));
+
+  it('a value outside an enumeration in plugin options', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('form: vector', 'form: diagonal') },
+      'exp.yaml',
+      'method.options.form',
+      /vector.*matrix|matrix.*vector/,
+    ));
+
+  it('an unknown key in plugin options', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('form: vector', 'form: vector\n    stagez: [embedding]') },
+      'exp.yaml',
+      'method.options.stagez',
+      /unknown key \(did you mean "stages"\?\)/,
+    ));
+
+  it('a stage the backbone does not have (a plugin cross-check)', () =>
+    expectIssue(
+      {
+        'exp.yaml': VALID.replace('backbone: tiny', 'backbone: facenet-small').replace(
+          'form: vector',
+          'form: vector\n    stages: [block4, res9]',
+        ),
+      },
+      'exp.yaml',
+      'method.options.stages[1]',
+      /expected a stage of backbone facenet-small.*got "res9"/,
+    ));
+
+  it('an unknown optimizer type', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'steps: 10\n  optimizer:\n    type: rmsprop') },
+      'exp.yaml',
+      'train.optimizer.type',
+      /adagrad|adam|sgd/,
+    ));
+
+  it('a negative learning rate', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'steps: 10\n  optimizer:\n    type: adam\n    lr: -1') },
+      'exp.yaml',
+      'train.optimizer.lr',
+      />0|positive|too small/i,
+    ));
+
+  it('plugins given as a string instead of a list', () =>
+    expectIssue({ 'exp.yaml': `${VALID}plugins: ./mine.js\n` }, 'exp.yaml', 'plugins', /expected a list/));
+
+  it('a plugin path that does not exist', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}plugins: [./missing-plugin.js]\n` },
+      'exp.yaml',
+      'plugins[0]',
+      /plugin path not found: \.\/missing-plugin\.js/,
+    ));
+
+  it('a plugin package that is not installed', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}plugins: [mtlzoo-plugin-nowhere]\n` },
+      'exp.yaml',
+      'plugins[0]',
+      /"mtlzoo-plugin-nowhere" is not installed/,
+    ));
+
+  it('an extends chain with a cycle', () =>
+    expectIssue(
+      {
+        'exp.yaml': `extends: ./a.yaml\n${VALID}`,
+        'a.yaml': 'extends: ./b.yaml\n',
+        'b.yaml': 'extends: ./a.yaml\n',
+      },
+      'b.yaml',
+      'extends',
+      /extends cycle: .*a\.yaml → .*b\.yaml → .*a\.yaml/,
+    ));
+
+  it('a missing base file', () =>
+    expectIssue(
+      { 'exp.yaml': `extends: ./nowhere.yaml\n${VALID}` },
+      'exp.yaml',
+      'extends',
+      /base config not found: \.\/nowhere\.yaml/,
+    ));
+
+  it('extends that is not a path', () =>
+    expectIssue(
+      { 'exp.yaml': `extends: 42\n${VALID}` },
+      'exp.yaml',
+      'extends',
+      /expected a file path or a list of file paths, got number 42/,
+    ));
+
+  it('invalid YAML, with its line', () =>
+    expectIssue({ 'exp.yaml': `${VALID}method: [unclosed\n` }, 'exp.yaml', '', /invalid YAML at line \d+/));
+
+  it('a key given twice in YAML', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}seed: 4\n` },
+      'exp.yaml',
+      '',
+      /invalid YAML at line 10: Map keys must be unique/,
+    ));
+
+  it('invalid JSON, with its line', () =>
+    expectIssue(
+      { 'exp.json': '{\n  "seed": 3,\n  "backbone": tiny"\n}\n' },
+      'exp.json',
+      '',
+      /invalid JSON at line 3/,
+      'exp.json',
+    ));
+
+  it('an error in a base file names the base file and its line', async () => {
+    const { issues } = await issuesOf({
+      'base.yaml': VALID.replace('steps: 10', 'steps: ten'),
+      'exp.yaml': 'extends: ./base.yaml\nseed: 4\n',
+    });
+    assert.equal(issues.length, 1);
+    assert.equal(path.basename(issues[0]!.file), 'base.yaml');
+    assert.equal(issues[0]!.path, 'train.steps');
+    assert.match(issues[0]!.message, /expected a number, got string "ten" \(line 9\)/);
+  });
+
+  it('reports every problem of a file at once', async () => {
+    const { issues } = await issuesOf({
+      'exp.yaml': VALID.replace('seed: 3', 'seed: x')
+        .replace('steps: 10', 'steps: -2')
+        .replace('form: vector', 'form: 7'),
+    });
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['seed', 'train.steps']);
+    // Plugin options are checked once the config's own shape is valid.
+  });
+});
