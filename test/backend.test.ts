@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { z } from 'zod';
 import { selectBackend } from '../src/backend/select.js';
-import { MtlzooError } from '../src/errors.js';
+import type { MtlzooError } from '../src/errors.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { definePlugin } from '../src/plugin/define.js';
 import * as tf from '../src/tf.js';

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import path from 'node:path';
-import { ConfigError, MtlzooError } from '../src/errors.js';
+import type { MtlzooError } from '../src/errors.js';
+import { ConfigError } from '../src/errors.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { tempDir, writeFiles } from './helpers/files.js';

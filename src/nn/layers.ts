@@ -1,0 +1,158 @@
+/** Functional layers over explicit variables: each module creates its variables in a `VariableStore`. */
+import * as tf from '../tf.js';
+import type { ForwardContext } from '../kinds/backbone.js';
+import { conv2d, type Padding } from './conv.js';
+import { initializers, type Initializer, type VariableStore } from './variables.js';
+
+export type { Padding };
+
+export interface Conv2dSpec {
+  kernelSize: number;
+  inChannels: number;
+  outChannels: number;
+  stride?: number;
+  /** A number pads symmetrically, as PyTorch does (tfjs 'same' with stride 2 pads bottom/right only). */
+  padding: Padding;
+  init: Initializer;
+}
+
+/** Convolution without bias (every conv here is followed by BatchNorm). */
+export class Conv2d {
+  readonly kernel: tf.Variable;
+  constructor(
+    store: VariableStore,
+    readonly spec: Conv2dSpec,
+  ) {
+    const k = spec.kernelSize;
+    this.kernel = store.add('kernel', [k, k, spec.inChannels, spec.outChannels], spec.init);
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    return conv2d(x, this.kernel as tf.Tensor4D, this.spec.stride ?? 1, this.spec.padding);
+  }
+}
+
+export interface BatchNormSpec {
+  /** Moving statistics: moving = decay * moving + (1 - decay) * batch. */
+  decay: number;
+  epsilon: number;
+  /** Trainable gamma; TF-slim's batch_norm leaves it out by default (scale=False). */
+  scale: boolean;
+}
+
+/** Batch normalisation over all axes but the last (channels). */
+export class BatchNorm {
+  readonly gamma: tf.Variable | undefined;
+  readonly beta: tf.Variable;
+  readonly movingMean: tf.Variable;
+  readonly movingVariance: tf.Variable;
+
+  constructor(
+    store: VariableStore,
+    channels: number,
+    readonly spec: BatchNormSpec,
+  ) {
+    this.gamma = spec.scale ? store.add('gamma', [channels], initializers.constant(1)) : undefined;
+    this.beta = store.add('beta', [channels], initializers.constant(0));
+    this.movingMean = store.add('moving_mean', [channels], initializers.constant(0), { trainable: false });
+    this.movingVariance = store.add('moving_variance', [channels], initializers.constant(1), {
+      trainable: false,
+    });
+  }
+
+  apply<T extends tf.Tensor>(x: T, context: ForwardContext): T {
+    return tf.tidy(() => {
+      const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+      let mean: tf.Tensor = this.movingMean;
+      let variance: tf.Tensor = this.movingVariance;
+      if (context.training) {
+        const moments = tf.moments(x, axes);
+        mean = moments.mean;
+        variance = moments.variance;
+        this.updateMoving(mean, variance);
+      }
+      // Written out rather than tf.batchNorm so gradients flow through the batch statistics.
+      let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.spec.epsilon)));
+      if (this.gamma) y = tf.mul(y, this.gamma);
+      return tf.add(y, this.beta) as T;
+    });
+  }
+
+  private updateMoving(mean: tf.Tensor, variance: tf.Tensor): void {
+    const d = this.spec.decay;
+    tf.tidy(() => {
+      this.movingMean.assign(tf.add(tf.mul(this.movingMean, d), tf.mul(mean, 1 - d)));
+      this.movingVariance.assign(tf.add(tf.mul(this.movingVariance, d), tf.mul(variance, 1 - d)));
+    });
+  }
+}
+
+/** Conv → BatchNorm → optional ReLU, the unit every conv backbone here is built from. */
+export class ConvBn {
+  readonly conv: Conv2d;
+  readonly bn: BatchNorm;
+  constructor(
+    store: VariableStore,
+    conv: Conv2dSpec,
+    bn: BatchNormSpec,
+    private readonly relu = true,
+  ) {
+    this.conv = new Conv2d(store.scope('conv'), conv);
+    this.bn = new BatchNorm(store.scope('bn'), conv.outChannels, bn);
+  }
+
+  apply(x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
+    return tf.tidy(() => {
+      const y = this.bn.apply(this.conv.apply(x), context);
+      return this.relu ? tf.relu(y) : y;
+    });
+  }
+}
+
+export interface DenseSpec {
+  inFeatures: number;
+  outFeatures: number;
+  init: Initializer;
+  /** Absent: no bias. */
+  biasInit?: Initializer;
+}
+
+export class Dense {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable | undefined;
+  constructor(store: VariableStore, spec: DenseSpec) {
+    this.kernel = store.add('kernel', [spec.inFeatures, spec.outFeatures], spec.init);
+    this.bias = spec.biasInit ? store.add('bias', [spec.outFeatures], spec.biasInit) : undefined;
+  }
+
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy((): tf.Tensor2D => {
+      const y = tf.matMul<tf.Tensor2D>(x, this.kernel);
+      return this.bias ? tf.add<tf.Tensor2D>(y, this.bias) : y;
+    });
+  }
+}
+
+export function maxPool(
+  x: tf.Tensor4D,
+  size: number,
+  stride: number,
+  padding: Padding = 'valid',
+): tf.Tensor4D {
+  return tf.maxPool(x, size, stride, padding);
+}
+
+export function globalAveragePool(x: tf.Tensor4D): tf.Tensor2D {
+  return tf.mean(x, [1, 2]);
+}
+
+export function flatten(x: tf.Tensor): tf.Tensor2D {
+  return tf.reshape(x, [x.shape[0]!, -1]);
+}
+
+/** Spatial output size of a conv or pool along one axis (floor rounding, as TF and PyTorch). */
+export function outputSize(input: number, kernel: number, stride: number, padding: Padding): number {
+  if (padding === 'same') return Math.ceil(input / stride);
+  const pad = padding === 'valid' ? 0 : padding;
+  return Math.floor((input + 2 * pad - kernel) / stride) + 1;
+}
