@@ -4,4 +4,8 @@ import { facenetSmallPlugin } from './facenet-small.js';
 import { resnet18Plugin } from './resnet18.js';
 import { tinyPlugin } from './tiny.js';
 
-export const backbonePlugins: readonly AnyPluginOf<'backbone'>[] = [facenetSmallPlugin, resnet18Plugin, tinyPlugin];
+export const backbonePlugins: readonly AnyPluginOf<'backbone'>[] = [
+  facenetSmallPlugin,
+  resnet18Plugin,
+  tinyPlugin,
+];

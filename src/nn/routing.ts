@@ -1,0 +1,69 @@
+/** Routing samples of a mixed-task batch, vectorised (no per-sample network calls). */
+import * as tf from '../tf.js';
+
+/** Per-sample rows of a `[T, ...]` tensor: `table[taskIds[i]]` for every i. */
+export function gatherByTask(table: tf.Tensor, taskIds: Int32Array): tf.Tensor {
+  return tf.tidy(() => tf.gather(table, tf.tensor1d(taskIds, 'int32')));
+}
+
+/** From `[T, N, ...]` (every task's output for every sample) picks `stacked[taskIds[i], i]`. */
+export function selectPerSample(stacked: tf.Tensor, taskIds: Int32Array): tf.Tensor {
+  return tf.tidy(() => {
+    const n = taskIds.length;
+    const indices = tf.stack([tf.tensor1d(taskIds, 'int32'), tf.range(0, n, 1, 'int32')], 1);
+    return tf.gatherND(stacked, indices);
+  });
+}
+
+export interface TaskPartition {
+  /** Sample indices of each task, in batch order (empty for absent tasks). */
+  readonly members: readonly Int32Array[];
+  /** Position of sample i in the concatenation of `members` (the inverse permutation). */
+  readonly inverse: Int32Array;
+}
+
+export function partitionByTask(taskIds: Int32Array, taskCount: number): TaskPartition {
+  const lists: number[][] = Array.from({ length: taskCount }, () => []);
+  taskIds.forEach((t, i) => {
+    const list = lists[t];
+    if (!list) throw new RangeError(`task id ${t} out of range [0, ${taskCount})`);
+    list.push(i);
+  });
+  const inverse = new Int32Array(taskIds.length);
+  let position = 0;
+  for (const list of lists) for (const i of list) inverse[i] = position++;
+  return { members: lists.map((l) => Int32Array.from(l)), inverse };
+}
+
+/**
+ * Runs `run(task, samples)` once per task present, on that task's samples only, and reassembles the
+ * outputs in batch order.
+ */
+export function runGroupedByTask(
+  input: tf.Tensor,
+  taskIds: Int32Array,
+  taskCount: number,
+  run: (task: number, samples: tf.Tensor) => tf.Tensor,
+): tf.Tensor {
+  const { members, inverse } = partitionByTask(taskIds, taskCount);
+  return tf.tidy(() => {
+    const parts: tf.Tensor[] = [];
+    members.forEach((indices, task) => {
+      if (indices.length > 0) parts.push(run(task, tf.gather(input, tf.tensor1d(indices, 'int32'))));
+    });
+    const joined = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+    return tf.gather(joined, tf.tensor1d(inverse, 'int32'));
+  });
+}
+
+/** Checks task ids before any tensor work, so a bad id fails with its value rather than a gather error. */
+export function assertTaskIds(taskIds: Int32Array, taskCount: number, batchSize: number): void {
+  if (taskIds.length !== batchSize) {
+    throw new RangeError(`${taskIds.length} task ids for a batch of ${batchSize}`);
+  }
+  for (const t of taskIds) {
+    if (!Number.isInteger(t) || t < 0 || t >= taskCount) {
+      throw new RangeError(`task id ${t} out of range [0, ${taskCount})`);
+    }
+  }
+}
