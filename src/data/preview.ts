@@ -19,6 +19,7 @@ export interface PreviewOptions {
 }
 
 const LINE_HEIGHT = 12;
+const FONT_SIZE = 10;
 const PADDING = 4;
 
 function escapeXml(text: string): string {
@@ -34,7 +35,7 @@ export async function writePreview(
   const split = dataset.splits[options.split ?? 'train'];
   const count = Math.min(options.count ?? 32, split.size);
   const columns = Math.max(1, Math.min(options.columns ?? 8, count));
-  const cellWidth = options.cellWidth ?? 96;
+  const cellWidth = options.cellWidth ?? 112;
   const [height, width] = dataset.imageShape;
   const imageHeight = Math.round((cellWidth * height) / width);
   const captionHeight = dataset.tasks.length * LINE_HEIGHT + PADDING;
@@ -59,12 +60,17 @@ export async function writePreview(
       .map((task, t) => {
         const label = split.labels[t]![indices[k]!]!;
         const text = `${task.name}: ${label < 0 ? '—' : task.labelNames[label]}`;
-        return `<text x="1" y="${(t + 1) * LINE_HEIGHT - 2}">${escapeXml(text)}</text>`;
+        // Long captions are squeezed to the cell width rather than clipped (≈0.6 em per character).
+        const squeeze =
+          text.length * 0.6 * FONT_SIZE > cellWidth - 2
+            ? ` textLength="${cellWidth - 2}" lengthAdjust="spacingAndGlyphs"`
+            : '';
+        return `<text x="1" y="${(t + 1) * LINE_HEIGHT - 2}"${squeeze}>${escapeXml(text)}</text>`;
       })
       .join('');
     const svg =
       `<svg xmlns="http://www.w3.org/2000/svg" width="${cellWidth}" height="${captionHeight}">` +
-      `<g font-family="sans-serif" font-size="10" fill="#000">${caption}</g></svg>`;
+      `<g font-family="sans-serif" font-size="${FONT_SIZE}" fill="#000">${caption}</g></svg>`;
     layers.push({ input: tile, left, top }, { input: Buffer.from(svg), left, top: top + imageHeight + 2 });
   }
   const rows = Math.ceil(indices.length / columns);
