@@ -1,0 +1,151 @@
+/**
+ * One benchmark case of `npm run bench:train`, in its own process so that peak RSS and the wasm heap (which
+ * never shrinks) belong to this case alone. Reads the case as JSON from argv[2]; prints one JSON line.
+ */
+import { backbonePlugins } from '../plugins/backbone/index.js';
+import { backendPlugins } from '../plugins/backend/index.js';
+import type { BackboneNet } from '../src/kinds/backbone.js';
+import { runStages } from '../src/nn/staged.js';
+import * as tf from '../src/tf.js';
+import { Rng } from '../src/util/random.js';
+
+export interface BenchCase {
+  backbone: string;
+  backend: string;
+  /** Backbone plugin options (input size, embedding size). */
+  options: Record<string, unknown>;
+  batch: number;
+  warmup: number;
+  steps: number;
+  /** Prints the ten most expensive kernels of one training step to stderr. */
+  profile: boolean;
+}
+
+export interface WorkerResult {
+  trainStepMs: number;
+  trainStepBestMs: number;
+  embedMs: number;
+  embedBestMs: number;
+  trainableParams: number;
+  tensorsAfterWarmup: number;
+  tensorsAfterSteps: number;
+  peakRssMB: number;
+}
+
+const MARGIN = 0.2;
+
+/** Squared L2 triplet loss on L2-normalised embeddings; the batch is anchors, positives, negatives in thirds. */
+function tripletLoss(embeddings: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const third = Math.floor(embeddings.shape[0] / 3);
+    const e = tf.div(embeddings, tf.add(tf.norm(embeddings, 2, 1, true), 1e-12));
+    const [a, p, n] = [0, 1, 2].map((i) => tf.slice(e, [i * third, 0], [third, -1]));
+    const gap = tf.sub(tf.sum(tf.square(tf.sub(a!, p!)), 1), tf.sum(tf.square(tf.sub(a!, n!)), 1));
+    return tf.mean(tf.relu(tf.add(gap, MARGIN)));
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function time(fn: () => void, warmup: number, steps: number): number[] {
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    fn();
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+async function profileStep(step: () => void): Promise<void> {
+  const info = await tf.profile(step);
+  const byKernel = new Map<string, number>();
+  for (const k of info.kernels)
+    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
+  const top = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  console.error(top.map(([name, ms]) => `  ${name.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms`).join('\n'));
+}
+
+async function activate(backendName: string): Promise<void> {
+  const plugin = backendPlugins.find((p) => p.name === backendName);
+  if (!plugin) throw new Error(`unknown backend ${backendName}`);
+  const engine = await plugin.create(plugin.options.parse({}), {});
+  const loaded = await engine.load();
+  if (!loaded.available) throw new Error(`backend ${backendName} unavailable: ${loaded.reason}`);
+  if (!(await tf.setBackend(engine.tfBackendName))) throw new Error(`backend ${backendName} failed to start`);
+}
+
+function build(c: BenchCase): BackboneNet {
+  const plugin = backbonePlugins.find((p) => p.name === c.backbone);
+  if (!plugin) throw new Error(`unknown backbone ${c.backbone}`);
+  const factory = plugin.create(plugin.options.parse(c.options), {});
+  if (factory instanceof Promise) throw new Error(`backbone ${c.backbone} has an asynchronous factory`);
+  return factory.instantiate('bench/', 1);
+}
+
+export async function runCase(c: BenchCase): Promise<WorkerResult> {
+  await activate(c.backend);
+  const net = build(c);
+  const [h, w, ch] = net.description.inputShape;
+  const rng = new Rng(2);
+  const images = tf.tensor4d(
+    Float32Array.from({ length: c.batch * h * w * ch }, () => rng.normal()),
+    [c.batch, h, w, ch],
+  );
+  const trainable = net
+    .variables()
+    .filter((v) => v.trainable)
+    .map((v) => v.variable);
+  const optimizer = tf.train.adam(1e-3);
+  const trainStep = () => {
+    const loss = optimizer.minimize(
+      () => tripletLoss(runStages(net, images, { training: true }) as tf.Tensor2D),
+      true,
+      trainable,
+    );
+    loss!.dataSync();
+    loss!.dispose();
+  };
+  const embed = () => {
+    const e = runStages(net, images, { training: false });
+    e.dataSync();
+    e.dispose();
+  };
+
+  for (let i = 0; i < c.warmup; i++) trainStep();
+  const tensorsAfterWarmup = tf.memory().numTensors;
+  const trainTimes = time(trainStep, 0, c.steps);
+  const tensorsAfterSteps = tf.memory().numTensors;
+  const embedTimes = time(embed, 1, c.steps);
+  if (c.profile) await profileStep(trainStep);
+
+  const result: WorkerResult = {
+    trainStepMs: median(trainTimes),
+    trainStepBestMs: Math.min(...trainTimes),
+    embedMs: median(embedTimes),
+    embedBestMs: Math.min(...embedTimes),
+    trainableParams: trainable.reduce((n, v) => n + v.size, 0),
+    tensorsAfterWarmup,
+    tensorsAfterSteps,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  };
+  optimizer.dispose();
+  images.dispose();
+  net.dispose();
+  return result;
+}
+
+if (process.argv[2] !== undefined) {
+  runCase(JSON.parse(process.argv[2]) as BenchCase).then(
+    (result) => console.log(JSON.stringify(result)),
+    (error: unknown) => {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+      process.exitCode = 1;
+    },
+  );
+}
