@@ -8,10 +8,12 @@ export function gatherByTask(table: tf.Tensor, taskIds: Int32Array): tf.Tensor {
 
 /** From `[T, N, ...]` (every task's output for every sample) picks `stacked[taskIds[i], i]`. */
 export function selectPerSample(stacked: tf.Tensor, taskIds: Int32Array): tf.Tensor {
+  // A one-hot weighted sum rather than gatherND, which has no gradient in tfjs.
   return tf.tidy(() => {
-    const n = taskIds.length;
-    const indices = tf.stack([tf.tensor1d(taskIds, 'int32'), tf.range(0, n, 1, 'int32')], 1);
-    return tf.gatherND(stacked, indices);
+    const [taskCount, n] = stacked.shape as [number, number];
+    const weights = tf.transpose(tf.oneHot(tf.tensor1d(taskIds, 'int32'), taskCount).toFloat());
+    const broadcastShape = [taskCount, n, ...new Array<number>(stacked.rank - 2).fill(1)];
+    return tf.sum(tf.mul(stacked, tf.reshape(weights, broadcastShape)), 0);
   });
 }
 
