@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseAttributeFile, type AnchoredTaskInfo } from '../src/data/celeba.js';
+import { parseAttributeFile } from '../src/data/celeba.js';
 import { writeFileAtomic } from '../src/data/files.js';
 import { celebaDataset } from '../plugins/dataset/celeba.js';
 import { recordingLogger } from './fixtures/data-log.js';
@@ -75,7 +75,7 @@ describe('data: celeba', () => {
       assert.equal(val.labels[smiling]![i], image.attributes[smiling] === 1 ? 1 : 0);
       assert.equal(ds.tasks[40]!.labelNames[val.labels[40]![i]!], String(image.identity));
     }
-    assert.deepEqual((ds.tasks[smiling] as AnchoredTaskInfo).anchorLabels, [1]);
+    assert.deepEqual(ds.tasks[smiling]!.anchorLabels, [1]);
     assert.equal(val.triplets, undefined);
     // Pixels are decoded JPEG colours, resized to the requested size, in HWC RGB.
     const px = await val.pixels([1, 0]);
@@ -92,7 +92,7 @@ describe('data: celeba', () => {
       ds.tasks.map((t) => t.name),
       ['Smiling', 'Oval_Face', '5_o_Clock_Shadow', 'Bald', 'Arched_Eyebrows', 'Big_Lips', 'Big_Nose'],
     );
-    assert.equal((ds.tasks[0] as AnchoredTaskInfo).anchorLabels, undefined);
+    assert.equal(ds.tasks[0]!.anchorLabels, undefined);
   });
 
   it('names the attribute not in the file, with a hint', async () => {

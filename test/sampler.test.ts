@@ -24,7 +24,7 @@ function split(labels: number[][], triplets?: (number[] | undefined)[]): Dataset
 const colour = Array.from({ length: 24 }, (_, i) => (i % 7 === 0 ? -1 : i % 3));
 const shape = Array.from({ length: 24 }, (_, i) => (i < 12 ? 0 : 1));
 const size = Array.from({ length: 24 }, (_, i) => (i === 5 ? 3 : i % 3));
-const names = ['colour', 'shape', 'size'];
+const names = ['colour', 'shape', 'size'].map((name) => ({ name }));
 const data = split([colour, shape, size]);
 const options = samplerOptionsSchema.parse({ tripletsPerTask: 16 });
 

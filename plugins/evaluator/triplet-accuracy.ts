@@ -5,7 +5,7 @@
  * own seed, so every method and run is scored on the same triplets.
  */
 import { z } from 'zod';
-import type { EvaluationContext, Metric } from '../../src/kinds/index.js';
+import type { EvaluationContext, Metric, TaskInfo } from '../../src/kinds/index.js';
 import { squaredDistance, tripletAccuracy } from '../../src/metrics/index.js';
 import { MtlzooError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin/define.js';
@@ -14,13 +14,18 @@ import { Rng } from '../../src/util/random.js';
 
 const METRIC = 'triplet-accuracy';
 
-function drawnTriplets(labels: Int32Array, taskName: string, seed: number, count: number): TripletArrays {
+function drawnTriplets(labels: Int32Array, task: TaskInfo, seed: number, count: number): TripletArrays {
   const out = {
     anchor: new Int32Array(count),
     positive: new Int32Array(count),
     negative: new Int32Array(count),
   };
-  new LabelTriplets(labels, taskName).draw(Rng.derive(seed, `triplet-accuracy/${taskName}`), count, out, 0);
+  new LabelTriplets(labels, task.name, task.anchorLabels).draw(
+    Rng.derive(seed, `triplet-accuracy/${task.name}`),
+    count,
+    out,
+    0,
+  );
   return out;
 }
 
@@ -78,7 +83,7 @@ export const tripletAccuracyEvaluator = definePlugin({
         const fixed = split.triplets?.[t];
         const triplets = fixed
           ? fixedTriplets(fixed, info.name)
-          : drawnTriplets(split.labels[t]!, info.name, options.seed, options.tripletsPerTask);
+          : drawnTriplets(split.labels[t]!, info, options.seed, options.tripletsPerTask);
         const value = await taskAccuracy(context, t, triplets);
         metrics.push({ name: METRIC, task: info.name, value, higherIsBetter: true });
       }

@@ -5,27 +5,18 @@
  */
 import path from 'node:path';
 import { closestMatch } from '../errors.js';
-import type { Dataset, SplitName, TaskInfo } from '../kinds/dataset.js';
+import type { Dataset, DatasetSplit, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import type { Logger } from '../plugin/types.js';
 import type { OnBadImage } from './cache.js';
 import { fields, lineError, nonBlankLines, parseIndex, readText, requireDirectory } from './files.js';
 import { decodeFile, type FitMode, type ImageSize } from './image.js';
-import { openCachedSplit, type CachedSplit } from './split.js';
+import { openCachedSplit } from './split.js';
 
 export const CELEBA_PRESETS = {
   /** The seven attributes Zhao et al. report on. */
   paper7: ['Smiling', 'Oval_Face', '5_o_Clock_Shadow', 'Bald', 'Arched_Eyebrows', 'Big_Lips', 'Big_Nose'],
 } as const;
-
-/**
- * A task whose triplets may only be anchored on some labels. The authors anchor on images that have the
- * attribute (anchor and positive have it, the negative lacks it).
- */
-export interface AnchoredTaskInfo extends TaskInfo {
-  /** Labels an anchor may have; absent means any. */
-  readonly anchorLabels?: readonly number[];
-}
 
 export interface AttributeTable {
   readonly names: readonly string[];
@@ -183,7 +174,7 @@ export async function createCelebaDataset(
     rowsBySplit[PARTITION[part.value]!].push(r);
   });
 
-  const tasks: AnchoredTaskInfo[] = chosen.map((k) => ({
+  const tasks: TaskInfo[] = chosen.map((k) => ({
     name: table.names[k]!,
     description: `has ${table.names[k]} or not`,
     factors: [table.names[k]!],
@@ -203,7 +194,7 @@ export async function createCelebaDataset(
   }
   const identityLabel = new Map(identityIds.map((id, k) => [id, k]));
 
-  const splits: Partial<Record<SplitName, CachedSplit>> = {};
+  const splits: Partial<Record<SplitName, DatasetSplit>> = {};
   for (const split of SPLIT_NAMES) {
     const rows = rowsBySplit[split].slice(0, options.maxPerSplit);
     const labels = chosen.map((k) => Int32Array.from(rows, (r) => table.values[r * table.names.length + k]!));
@@ -227,6 +218,6 @@ export async function createCelebaDataset(
     name: 'celeba',
     tasks,
     imageShape: [context.size[0], context.size[1], 3],
-    splits: splits as Record<SplitName, CachedSplit>,
+    splits: splits as Record<SplitName, DatasetSplit>,
   };
 }

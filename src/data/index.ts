@@ -5,5 +5,3 @@ export { writePreview } from './preview.js';
 export type { PreviewOptions } from './preview.js';
 export { generateTripletLists } from './zappos.js';
 export type { GeneratorOptions } from './zappos.js';
-export type { AnchoredTaskInfo } from './celeba.js';
-export type { CachedSplit } from './split.js';

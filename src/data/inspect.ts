@@ -2,9 +2,8 @@
  * `mtlzoo data inspect`: per split and task, how many images carry a label, how the labels are balanced,
  * how many fixed triplets there are, and which cache file holds the pixels.
  */
-import type { Dataset, DatasetSplit } from '../kinds/dataset.js';
+import type { Dataset } from '../kinds/dataset.js';
 import { SPLIT_NAMES, type SplitName } from '../kinds/dataset.js';
-import type { CachedSplit } from './split.js';
 
 export interface LabelCount {
   readonly label: string;
@@ -41,10 +40,6 @@ export interface DatasetReport {
   readonly splits: readonly SplitReport[];
 }
 
-function cacheFileOf(split: DatasetSplit): string | undefined {
-  return (split as CachedSplit).cacheFile;
-}
-
 export function inspectDataset(dataset: Dataset): DatasetReport {
   return {
     dataset: dataset.name,
@@ -60,7 +55,7 @@ export function inspectDataset(dataset: Dataset): DatasetReport {
       return {
         split: name,
         size: split.size,
-        cacheFile: cacheFileOf(split),
+        cacheFile: split.cacheFile,
         tasks: dataset.tasks.map((task, t) => {
           const counts = new Array<number>(task.labelNames.length).fill(0);
           let unlabelled = 0;

@@ -7,11 +7,6 @@ import type { Logger } from '../plugin/types.js';
 import { openImageCache, type CacheRequest } from './cache.js';
 import type { ImageStore } from './store.js';
 
-/** A split that can say which cache file holds its pixels (for `data inspect`). */
-export interface CachedSplit extends DatasetSplit {
-  readonly cacheFile?: string;
-}
-
 export interface SplitParts {
   readonly labels: readonly Int32Array[];
   readonly triplets?: readonly (Int32Array | undefined)[];
@@ -19,7 +14,7 @@ export interface SplitParts {
   readonly sources: readonly string[];
 }
 
-export function makeSplit(parts: SplitParts, store: ImageStore): CachedSplit {
+export function makeSplit(parts: SplitParts, store: ImageStore): DatasetSplit {
   const size = parts.sources.length;
   if (store.count !== size) throw new Error(`image store holds ${store.count} images, split has ${size}`);
   for (const labels of parts.labels) {
@@ -84,7 +79,7 @@ export function withoutImages(
 export async function openCachedSplit(
   parts: SplitParts,
   request: Omit<CacheRequest, 'count' | 'source'>,
-): Promise<CachedSplit> {
+): Promise<DatasetSplit> {
   const cached = await openImageCache({
     ...request,
     count: parts.sources.length,

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Dataset, SplitName, TaskInfo } from '../kinds/dataset.js';
+import type { Dataset, DatasetSplit, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
 import { keyHash, type OnBadImage } from './cache.js';
@@ -22,7 +22,7 @@ import {
   writeFileAtomic,
 } from './files.js';
 import { decodeFile, type FitMode } from './image.js';
-import { openCachedSplit, type CachedSplit } from './split.js';
+import { openCachedSplit } from './split.js';
 
 export const ZAPPOS_CONDITIONS = ['class', 'closure', 'gender', 'heel'] as const;
 export type ZapposCondition = (typeof ZAPPOS_CONDITIONS)[number];
@@ -440,7 +440,7 @@ export async function createZapposDataset(
     labelNames: conditions[k]!.labelNames,
   }));
 
-  const splits: Partial<Record<SplitName, CachedSplit>> = {};
+  const splits: Partial<Record<SplitName, DatasetSplit>> = {};
   for (const split of SPLIT_NAMES) {
     const lists: Int32Array[] = [];
     for (const condition of options.conditions) {
@@ -479,6 +479,6 @@ export async function createZapposDataset(
     name: 'ut-zappos50k',
     tasks,
     imageShape: [context.size[0], context.size[1], 3],
-    splits: splits as Record<SplitName, CachedSplit>,
+    splits: splits as Record<SplitName, DatasetSplit>,
   };
 }

@@ -14,6 +14,11 @@ export interface TaskInfo {
   readonly factors: readonly string[];
   /** Human-readable label values, index = label id. */
   readonly labelNames: readonly string[];
+  /**
+   * Labels an anchor (and so its positive) may have when triplets are drawn from labels; absent: any.
+   * CelebA's rule is `[1]`: anchor and positive have the attribute, the negative lacks it.
+   */
+  readonly anchorLabels?: readonly number[];
 }
 
 export interface DatasetSplit {
@@ -30,6 +35,8 @@ export interface DatasetSplit {
   pixels(indices: readonly number[]): Promise<Uint8Array>;
   /** Where image `index` came from (file path or generator key), for messages and previews. */
   source(index: number): string;
+  /** The decoded-image cache file behind `pixels`, when there is one. */
+  readonly cacheFile?: string;
 }
 
 export interface Dataset {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { MtlzooError } from '../errors.js';
-import type { DatasetSplit } from '../kinds/dataset.js';
+import type { DatasetSplit, TaskInfo } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
 
 /** Image indices of triplets, one entry per triplet in each array. */
@@ -63,7 +63,8 @@ export class LabelTriplets {
   /** Positions in `order` that can be anchors (their group has a second member). */
   private readonly anchors: Int32Array;
 
-  constructor(labels: Int32Array, taskName: string) {
+  /** `anchorLabels`: labels an anchor may have (absent: any); see TaskInfo.anchorLabels. */
+  constructor(labels: Int32Array, taskName: string, anchorLabels?: readonly number[]) {
     const byLabel = new Map<number, number[]>();
     labels.forEach((label, image) => {
       if (label === -1) return;
@@ -85,7 +86,7 @@ export class LabelTriplets {
       const group = byLabel.get(label)!;
       const start = order.length;
       for (const image of group) {
-        if (group.length > 1) anchors.push(order.length);
+        if (group.length > 1 && (!anchorLabels || anchorLabels.includes(label))) anchors.push(order.length);
         order.push(image);
         starts.push(start);
         ends.push(start + group.length);
@@ -94,7 +95,7 @@ export class LabelTriplets {
     if (anchors.length === 0) {
       throw new MtlzooError(
         'DATA_INVALID',
-        `task "${taskName}" has no label shared by two images in this split; triplets need a positive pair`,
+        `task "${taskName}" has no ${anchorLabels ? `anchor label (${anchorLabels.join(', ')}) ` : 'label '}shared by two images in this split; triplets need a positive pair`,
       );
     }
     this.order = Int32Array.from(order);
@@ -165,16 +166,16 @@ export class TripletSampler {
   private readonly sources: readonly (LabelTriplets | FixedTriplets)[];
 
   /**
-   * `taskNames` in dataset task order (for messages). Fixed lists of the split are used where present;
+   * `tasks` in dataset task order (names for messages, anchor rules for drawing). Fixed lists of the split are used where present;
    * other tasks draw from labels. Throws `DATA_INVALID` naming the task that cannot yield triplets.
    */
   constructor(
     split: DatasetSplit,
-    taskNames: readonly string[],
+    tasks: readonly Pick<TaskInfo, 'name' | 'anchorLabels'>[],
     private readonly seed: number,
     options: SamplerOptions,
   ) {
-    const taskCount = taskNames.length;
+    const taskCount = tasks.length;
     if (split.labels.length !== taskCount) {
       throw new MtlzooError(
         'DATA_INVALID',
@@ -191,9 +192,9 @@ export class TripletSampler {
       ? tripletCounts(options.tripletsPerTask * taskCount, options.weights)
       : new Array<number>(taskCount).fill(options.tripletsPerTask);
     this.batchSize = this.counts.reduce((a, b) => a + b, 0);
-    this.sources = taskNames.map((name, t) => {
+    this.sources = tasks.map(({ name, anchorLabels }, t) => {
       const fixed = split.triplets?.[t];
-      if (!fixed) return new LabelTriplets(split.labels[t]!, name);
+      if (!fixed) return new LabelTriplets(split.labels[t]!, name, anchorLabels);
       if (fixed.length === 0 || fixed.length % 3 !== 0) {
         throw new MtlzooError(
           'DATA_INVALID',
