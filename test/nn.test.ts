@@ -1,0 +1,175 @@
+import { strict as assert } from 'node:assert';
+import {
+  BatchNorm,
+  VariableStore,
+  conv2d,
+  conv2dFilterGradient,
+  initializers,
+  outputSize,
+  partitionByTask,
+  runGroupedByTask,
+  selectPerSample,
+  type Padding,
+} from '../src/nn/index.js';
+import * as tf from '../src/tf.js';
+import { Rng } from '../src/util/random.js';
+
+function seeded(shape: number[], seed: number): tf.Tensor {
+  const rng = new Rng(seed);
+  return tf.tensor(
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+    shape,
+  );
+}
+
+function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
+  return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+}
+
+describe('nn', () => {
+  describe('conv2d', () => {
+    const cases: [number, number, Padding, number][] = [
+      // kernel, stride, padding, input side
+      [3, 1, 'valid', 7],
+      [3, 1, 'same', 6],
+      [3, 2, 'same', 7],
+      [3, 2, 1, 8],
+      [7, 2, 3, 11],
+      [1, 2, 0, 6],
+    ];
+    for (const [k, stride, padding, side] of cases) {
+      it(`matches tfjs's own gradients: ${k}×${k}, stride ${stride}, padding ${padding}, ${side}px`, () => {
+        tf.tidy(() => {
+          const x = seeded([2, side, side, 3], 1) as tf.Tensor4D;
+          const w = seeded([k, k, 3, 4], 2) as tf.Tensor4D;
+          const y = tf.conv2d(x, w, stride, padding);
+          const dy = seeded(y.shape, 3);
+          const loss = (f: typeof conv2d) => (a: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(f(a as tf.Tensor4D, b as tf.Tensor4D, stride, padding), dy));
+          const ours = tf.grads(loss(conv2d))([x, w]);
+          const reference = tf.grads(loss(tf.conv2d))([x, w]);
+          assert.ok(maxDiff(conv2d(x, w, stride, padding), y) === 0, 'forward is tfjs conv2d');
+          assert.ok(maxDiff(ours[0]!, reference[0]!) < 1e-4, 'input gradient');
+          assert.ok(
+            maxDiff(ours[1]!, reference[1]!) < 1e-4,
+            `filter gradient ${maxDiff(ours[1]!, reference[1]!)}`,
+          );
+          const direct = conv2dFilterGradient(x, dy as tf.Tensor4D, [k, k, 3, 4], stride, padding);
+          assert.ok(maxDiff(direct, reference[1]!) < 1e-4);
+          assert.equal(y.shape[1], outputSize(side, k, stride, padding), 'outputSize agrees with tfjs');
+        });
+      });
+    }
+  });
+
+  describe('BatchNorm', () => {
+    it('normalises by batch statistics and moves the averages in training, uses them in inference', () => {
+      const store = VariableStore.root('bn/', 1);
+      const bn = new BatchNorm(store, 2, { decay: 0.9, epsilon: 1e-3, scale: true });
+      // Channel 0 holds 1..4, channel 1 holds 10, 20, 30, 40.
+      const x = tf.tensor4d([1, 10, 2, 20, 3, 30, 4, 40], [2, 2, 1, 2]);
+      const y = bn.apply(x, { training: true });
+      const mean = [2.5, 25];
+      const variance = [1.25, 125];
+      const expected = [1, 10, 2, 20, 3, 30, 4, 40].map(
+        (v, i) => (v - mean[i % 2]!) / Math.sqrt(variance[i % 2]! + 1e-3),
+      );
+      assert.ok(maxDiff(y, tf.tensor4d(expected, [2, 2, 1, 2])) < 1e-5);
+      assert.ok(maxDiff(bn.movingMean, tf.tensor1d(mean.map((m) => 0.1 * m))) < 1e-5);
+      assert.ok(maxDiff(bn.movingVariance, tf.tensor1d(variance.map((v) => 0.9 + 0.1 * v))) < 1e-4);
+
+      const movingMean = bn.movingMean.dataSync().slice();
+      const z = bn.apply(x, { training: false });
+      assert.deepEqual(bn.movingMean.dataSync(), movingMean, 'inference leaves the averages alone');
+      const mm = bn.movingMean.dataSync();
+      const mv = bn.movingVariance.dataSync();
+      const inferred = [1, 10, 2, 20, 3, 30, 4, 40].map(
+        (v, i) => (v - mm[i % 2]!) / Math.sqrt(mv[i % 2]! + 1e-3),
+      );
+      assert.ok(maxDiff(z, tf.tensor4d(inferred, [2, 2, 1, 2])) < 1e-5);
+      assert.deepEqual(
+        store.variables().map((v) => [v.name, v.trainable]),
+        [
+          ['bn/gamma', true],
+          ['bn/beta', true],
+          ['bn/moving_mean', false],
+          ['bn/moving_variance', false],
+        ],
+      );
+      tf.dispose([x, y, z]);
+      store.dispose();
+    });
+  });
+
+  describe('VariableStore', () => {
+    it('scopes names, rejects duplicates, derives initial values from seed and name, frees on dispose', () => {
+      const before = tf.memory().numTensors;
+      const a = VariableStore.root('net/', 4);
+      const w = a.scope('block1').add('kernel', [3, 2], initializers.truncatedNormal(0.1));
+      a.add('bias', [2], initializers.constant(0));
+      assert.deepEqual(
+        a.variables().map((v) => v.name),
+        ['net/block1/kernel', 'net/bias'],
+      );
+      assert.throws(() => a.scope('block1').add('kernel', [1], initializers.constant(0)), /exists/);
+      const b = VariableStore.root('net/', 4);
+      b.add('bias', [2], initializers.constant(0));
+      const w2 = b.scope('block1').add('kernel', [3, 2], initializers.truncatedNormal(0.1));
+      assert.deepEqual(w2.dataSync(), w.dataSync(), 'creation order does not matter');
+      const other = VariableStore.root('net2/', 4).add(
+        'block1/kernel',
+        [3, 2],
+        initializers.truncatedNormal(0.1),
+      );
+      assert.notDeepEqual(other.dataSync(), w.dataSync(), 'another scope starts elsewhere');
+      assert.ok(
+        [...w.dataSync()].every((v) => Math.abs(v) <= 0.2),
+        'truncated at two standard deviations',
+      );
+      a.dispose();
+      b.dispose();
+      other.dispose();
+      assert.equal(tf.memory().numTensors, before);
+    });
+
+    it('initialises identities and Kaiming-normal kernels', () => {
+      assert.deepEqual([...initializers.identity()([2, 2], new Rng(1))], [1, 0, 0, 1]);
+      const values = initializers.heNormal('fanOut')([3, 3, 16, 64], new Rng(1));
+      const variance = values.reduce((s, v) => s + v * v, 0) / values.length;
+      assert.ok(Math.abs(variance - 2 / (3 * 3 * 64)) < 0.1 * (2 / (3 * 3 * 64)), `variance ${variance}`);
+    });
+  });
+
+  describe('routing', () => {
+    it('partitions by task and inverts the permutation', () => {
+      const { members, inverse } = partitionByTask(Int32Array.from([2, 0, 2, 1]), 4);
+      assert.deepEqual(
+        members.map((m) => [...m]),
+        [[1], [3], [0, 2], []],
+      );
+      assert.deepEqual([...inverse], [2, 0, 3, 1]);
+      assert.throws(() => partitionByTask(Int32Array.from([0, 5]), 4), /task id 5 out of range/);
+    });
+
+    it('runs each task on its own samples and reassembles batch order', () => {
+      tf.tidy(() => {
+        const x = tf.tensor2d([[1], [2], [3], [4]]);
+        const out = runGroupedByTask(x, Int32Array.from([1, 0, 1, 2]), 3, (task, samples) =>
+          tf.add(tf.mul(samples, 10), task),
+        );
+        assert.deepEqual(out.arraySync(), [[11], [20], [31], [42]]);
+      });
+    });
+
+    it("selects each sample's row of its own task", () => {
+      tf.tidy(() => {
+        const stacked = tf.tensor3d([
+          [[1], [2]],
+          [[10], [20]],
+          [[100], [200]],
+        ]); // [T=3, N=2, 1]
+        assert.deepEqual(selectPerSample(stacked, Int32Array.from([2, 1])).arraySync(), [[100], [20]]);
+      });
+    });
+  });
+});
