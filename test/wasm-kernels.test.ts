@@ -107,6 +107,8 @@ describe('wasm training kernels', function () {
       tf.DepthwiseConv2dNativeBackpropFilter,
       tf.DepthwiseConv2dNativeBackpropInput,
       tf.UnsortedSegmentSum,
+      tf.Sum,
+      tf.Mean,
     ])
       assert.ok(registered.includes(name), name);
     assert.deepEqual(registerWasmTrainingKernels(), registered);
@@ -161,6 +163,18 @@ describe('wasm training kernels', function () {
           assert.ok(error <= KERNEL_BOUND, `${where}: ${error}`);
         }
       }
+    });
+  }
+
+  for (const kernelName of [tf.Sum, tf.Mean]) {
+    it(`${kernelName} matches cpu within ${KERNEL_BOUND} over leading and other axes`, async function () {
+      const rng = new Rng(10);
+      const x = normal(rng, [5, 7, 3, 4]);
+      for (const axis of [[0], [0, 1], [1, 0, 2], [0, 1, 2, 3], [3], [1, 2], [0, 2]])
+        for (const keepDims of [false, true]) {
+          const error = await compare(kernelName, { x }, { axis, keepDims });
+          assert.ok(error <= KERNEL_BOUND, `axis ${axis} keepDims ${keepDims}: ${error}`);
+        }
     });
   }
 

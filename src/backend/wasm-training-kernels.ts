@@ -7,6 +7,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tf.js';
 
+type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
 /** Runs another kernel of the wasm backend in place, as tfjs's own kernels do. */
@@ -77,11 +78,7 @@ function heapF32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
  * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co] is a stride-1 convolution of x seen
  * as [Cin, H, W, N] with dy seen as a [Ho, Wo, N, Cout] filter dilated by the forward stride.
  */
-function conv2DBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
@@ -121,11 +118,7 @@ function conv2DBackpropFilter(args: {
  * dx is the correlation of dy, dilated by the forward stride, with the filter rotated by 180° and its channel
  * axes swapped, so XNNPACK's Conv2D does the work (the shipped kernel is a scalar loop, ~20× slower).
  */
-function conv2DBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
@@ -189,11 +182,7 @@ function conv2DBackpropInput(args: {
 }
 
 /** Plain loops over heap views: depthwise convolutions are rare and light in the project's nets. */
-function depthwiseConv2dNativeBackpropFilter(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args.backend);
   const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, filterShape } =
@@ -241,11 +230,7 @@ function depthwiseConv2dNativeBackpropFilter(args: {
   return out;
 }
 
-function depthwiseConv2dNativeBackpropInput(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
   const { strides, dilations, pad, dimRoundingMode, inputShape } =
@@ -293,11 +278,7 @@ function depthwiseConv2dNativeBackpropInput(args: {
 }
 
 /** Scatter-add over heap views; ids outside [0, numSegments) are dropped, as on the cpu backend. */
-function unsortedSegmentSum(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args.backend);
   const { x, segmentIds } = args.inputs as { x: tf.TensorInfo; segmentIds: tf.TensorInfo };
   const { numSegments } = args.attrs as unknown as tf.UnsortedSegmentSumAttrs;
@@ -319,6 +300,33 @@ function unsortedSegmentSum(args: {
   return out;
 }
 
+/**
+ * Sum and Mean over leading axes (batch statistics and the gradients of broadcast adds in NHWC nets). The
+ * shipped kernels first transpose the whole tensor to make those axes innermost; as a [rows, cols] matrix
+ * times a column of ones (or of 1/rows) XNNPACK reads it once, 3–4× faster. Other reductions go to the
+ * shipped kernel.
+ */
+function leadingReduction(kernelName: string, shipped: tf.KernelConfig, mean: boolean): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const backend = wasmBackend(args.backend);
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+    const leading = axes.length > 0 && axes.length < x.shape.length && axes.every((a, i) => a === i);
+    if (!leading || x.dtype !== 'float32') return shipped.kernelFunc(args) as tf.TensorInfo;
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const cols = tf.util.sizeFromShape(x.shape.slice(axes.length));
+    const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    const s = new Scratch(backend);
+    const matrix = s.run(tf.Reshape, { x }, { shape: [rows, cols] });
+    const weights = s.run(tf.Fill, {}, { shape: [rows, 1], value: mean ? 1 / rows : 1, dtype: 'float32' });
+    const column = s.run(tf.BatchMatMul, { a: matrix, b: weights }, { transposeA: true, transposeB: false });
+    return s.release(s.run(tf.Reshape, { x: column }, { shape }));
+  };
+  // The shipped setup (binding its C function) must still run when the backend initialises.
+  return { kernelName, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
+}
+
 /** Kernels the wasm backend lacks. */
 const missing: readonly tf.KernelConfig[] = [
   { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
@@ -335,10 +343,19 @@ const missing: readonly tf.KernelConfig[] = [
   { kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSum },
 ];
 
-/** Kernels the wasm backend ships in a form too slow to train with. */
-const replacements: readonly tf.KernelConfig[] = [
-  { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: conv2DBackpropInput },
-];
+/** Kernels the wasm backend ships in a form too slow to train with; some delegate cases to the shipped one. */
+const replacements: Record<string, (shipped: tf.KernelConfig) => tf.KernelConfig> = {
+  [tf.Conv2DBackpropInput]: () => ({
+    kernelName: tf.Conv2DBackpropInput,
+    backendName: 'wasm',
+    kernelFunc: conv2DBackpropInput,
+  }),
+  [tf.Sum]: (shipped) => leadingReduction(tf.Sum, shipped, false),
+  [tf.Mean]: (shipped) => leadingReduction(tf.Mean, shipped, true),
+};
+
+/** What this module registered, by kernel name, so that a second call recognises its own kernels. */
+const installed = new Map<string, tf.KernelConfig>();
 
 /**
  * Registers the training kernels for the `wasm` backend. Call after importing @tensorflow/tfjs-backend-wasm
@@ -346,15 +363,23 @@ const replacements: readonly tf.KernelConfig[] = [
  * left alone. Returns the names of the kernels now registered from this module.
  */
 export function registerWasmTrainingKernels(): string[] {
-  const ours = (k: tf.KernelConfig) => tf.getKernel(k.kernelName, 'wasm')?.kernelFunc === k.kernelFunc;
+  const ours = (name: string) => {
+    const current = tf.getKernel(name, 'wasm');
+    return current !== undefined && current.kernelFunc === installed.get(name)?.kernelFunc;
+  };
   for (const config of missing) {
-    if (tf.getKernel(config.kernelName, 'wasm') === undefined) tf.registerKernel(config);
-  }
-  for (const config of replacements) {
-    if (ours(config)) continue;
-    // Unregistering first avoids tfjs's "already registered" warning.
-    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) continue;
     tf.registerKernel(config);
+    installed.set(config.kernelName, config);
   }
-  return [...replacements, ...missing].filter(ours).map((k) => k.kernelName);
+  for (const [name, replace] of Object.entries(replacements)) {
+    const shipped = tf.getKernel(name, 'wasm');
+    if (shipped === undefined || ours(name)) continue;
+    const config = replace(shipped);
+    // Unregistering first avoids tfjs's "already registered" warning.
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(config);
+    installed.set(name, config);
+  }
+  return [...installed.keys()].filter(ours);
 }
