@@ -363,7 +363,7 @@ describe('config: malformed files name the file, the key path and what was expec
         .replace('steps: 10', 'steps: -2')
         .replace('form: vector', 'form: 7'),
     });
-    assert.deepEqual(issues.map((i) => i.path).sort(), ['seed', 'train.steps']);
-    // Plugin options are checked once the config's own shape is valid.
+    // Plugin options are checked even when the config's own shape has errors.
+    assert.deepEqual(issues.map((i) => i.path).sort(), ['method.options.form', 'seed', 'train.steps']);
   });
 });

@@ -3,7 +3,7 @@
  * `mtlzoo` (mtlzoo.config.{json,yaml,js,ts}, .mtlzoorc*, a `mtlzoo` key in package.json).
  */
 import path from 'node:path';
-import { cosmiconfig } from 'cosmiconfig';
+import { cosmiconfig, getDefaultSearchPlaces } from 'cosmiconfig';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { configHash } from './hash.js';
 import type { ExperimentConfig } from './schema.js';
@@ -30,6 +30,13 @@ const located = () => ({ located: true });
 export async function searchConfigFile(cwd: string): Promise<string | undefined> {
   const explorer = cosmiconfig(MODULE_NAME, {
     searchStrategy: 'project',
+    // cosmiconfig's defaults plus mtlzoo.config.{json,yaml,yml}, the form ML configs usually take.
+    searchPlaces: [
+      ...getDefaultSearchPlaces(MODULE_NAME),
+      `${MODULE_NAME}.config.json`,
+      `${MODULE_NAME}.config.yaml`,
+      `${MODULE_NAME}.config.yml`,
+    ],
     // Only locate script configs here (a non-empty marker keeps the search from skipping them): read.ts
     // imports them, so every format is read, and reports errors, one way.
     loaders: { '.ts': located, '.js': located, '.mjs': located, '.cjs': located },

@@ -23,6 +23,11 @@ export const trainSchema = z.strictObject({
   clipNorm: z.number().positive().optional(),
   /** Evaluate on the validation split every N steps (0: only at the end). */
   evalEvery: z.int().nonnegative().default(0),
+  /**
+   * The validation metric (averaged over tasks) that picks the `best` checkpoint; higher or lower is better
+   * as the metric itself says.
+   */
+  selectBy: z.string().min(1).default('triplet-accuracy'),
   /** Write the `last` checkpoint every N steps (0: only at the end). */
   checkpointEvery: z.int().nonnegative().default(0),
   logEvery: z.int().positive().default(10),

@@ -11,6 +11,7 @@ import {
   AUTO_BACKEND,
   configSchema,
   PLUGIN_REF_FIELDS,
+  pluginRefSchema,
   type ExperimentConfig,
   type PluginRef,
 } from './schema.js';
@@ -27,35 +28,39 @@ export function locateIssue(merged: MergedConfig, issue: PathIssue): ConfigIssue
   };
 }
 
+type RefField = (typeof PLUGIN_REF_FIELDS)[number];
+
 interface RefSlot {
   kind: PluginKind;
   path: KeyPath;
   ref: PluginRef;
 }
 
-function refSlots(config: ExperimentConfig): RefSlot[] {
-  const slots: RefSlot[] = PLUGIN_REF_FIELDS.map((field) => ({
-    kind: field,
-    path: [field],
-    ref: config[field],
-  }));
-  config.evaluators.forEach((ref, i) => slots.push({ kind: 'evaluator', path: ['evaluators', i], ref }));
+/**
+ * The plugin references to check. From a config whose shape failed, the references that are well formed
+ * on their own are still checked, so one run reports every problem.
+ */
+function refSlots(data: Record<string, unknown>): RefSlot[] {
+  const slots: RefSlot[] = [];
+  const add = (kind: PluginKind, path: KeyPath, value: unknown) => {
+    const parsed = pluginRefSchema.safeParse(value);
+    if (parsed.success) slots.push({ kind, path, ref: parsed.data });
+  };
+  for (const field of PLUGIN_REF_FIELDS) add(field, [field], data[field]);
+  const evaluators = data.evaluators;
+  if (Array.isArray(evaluators)) evaluators.forEach((ref, i) => add('evaluator', ['evaluators', i], ref));
   return slots;
 }
 
 /** Validates merged config data; returns the resolved config with every default filled in. */
 export function validateConfig(merged: MergedConfig, registries: PluginRegistries): ExperimentConfig {
   const parsed = configSchema.safeParse(merged.data);
-  if (!parsed.success) {
-    throw new ConfigError(
-      zodIssues(configSchema, parsed.error, merged.data).map((i) => locateIssue(merged, i)),
-    );
-  }
-  const config = parsed.data;
-  const issues: PathIssue[] = [];
-  const validOptions = new Map<RefSlot, unknown>();
+  const issues: PathIssue[] = parsed.success ? [] : zodIssues(configSchema, parsed.error, merged.data);
+  // The references of the parsed config (defaults filled), or the raw ones when the shape failed.
+  const slots = refSlots(parsed.success ? parsed.data : merged.data);
+  const validOptions = new Map<RefSlot, Record<string, unknown>>();
 
-  for (const slot of refSlots(config)) {
+  for (const slot of slots) {
     if (slot.kind === 'backend' && slot.ref.name === AUTO_BACKEND) continue;
     const registry = registries.of(slot.kind);
     if (!registry.has(slot.ref.name)) {
@@ -69,26 +74,31 @@ export function validateConfig(merged: MergedConfig, registries: PluginRegistrie
     }
     const schema = registry.get(slot.ref.name).options;
     const result = schema.safeParse(slot.ref.options);
-    if (result.success) {
-      validOptions.set(slot, result.data);
-      slot.ref.options = result.data as Record<string, unknown>;
-    } else {
-      issues.push(...zodIssues(schema, result.error, slot.ref.options, [...slot.path, 'options']));
-    }
+    if (result.success) validOptions.set(slot, result.data as Record<string, unknown>);
+    else issues.push(...zodIssues(schema, result.error, slot.ref.options, [...slot.path, 'options']));
   }
 
   // Cross-field checks see the backbone's description when the backbone itself validated.
   const context: CheckContext = {};
-  const backboneSlot = [...validOptions.keys()].find((s) => s.kind === 'backbone');
-  if (backboneSlot)
-    context.backbone = describeBackbone(registries, backboneSlot.ref.name, backboneSlot.ref.options);
+  for (const [slot, options] of validOptions) {
+    if (slot.kind === 'backbone') context.backbone = describeBackbone(registries, slot.ref.name, options);
+  }
   for (const [slot, options] of validOptions) {
     const plugin = registries.of(slot.kind).get(slot.ref.name);
     for (const issue of plugin.check?.(options, context) ?? []) {
       issues.push({ path: [...slot.path, 'options', ...issue.path], message: issue.message });
     }
   }
-  if (issues.length > 0) throw new ConfigError(issues.map((i) => locateIssue(merged, i)));
+  if (issues.length > 0 || !parsed.success) {
+    throw new ConfigError(issues.map((i) => locateIssue(merged, i)));
+  }
+  // The checked options (defaults filled) replace the raw ones.
+  const config = parsed.data;
+  for (const [slot, options] of validOptions) {
+    const [field, index] = slot.path;
+    const ref = field === 'evaluators' ? config.evaluators[index as number]! : config[slot.kind as RefField];
+    ref.options = options;
+  }
   return config;
 }
 
