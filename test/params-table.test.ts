@@ -1,0 +1,88 @@
+import { strict as assert } from 'node:assert';
+import { facenetSmallBackbone } from '../plugins/backbone/facenet-small.js';
+import { tinyBackbone } from '../plugins/backbone/tiny.js';
+import { methodPlugins } from '../plugins/method/index.js';
+import { buildParamsTable, formatParamsTable } from '../src/report/params-table.js';
+import * as tf from '../src/tf.js';
+
+describe('params table', () => {
+  it('gives the closed-form costs of every variant on facenet-small at 150 px, 2 tasks', async () => {
+    const T = 2;
+    const before = tf.memory().numTensors;
+    const rows = await buildParamsTable({
+      backbone: facenetSmallBackbone({ inputSize: 150, embeddingDim: 256 }),
+      taskCount: T,
+      methods: methodPlugins,
+    });
+    assert.equal(tf.memory().numTensors, before, 'every model is disposed');
+    const B = 2_953_664; // trainable facenet-small (see backbones.test.ts)
+    const state = 2 * (32 + 3 * 64 + 9 * 128 + 256); // BatchNorm moving mean and variance
+    // Cross-stitch units after conv0 and the four blocks, one [T, C] row per task.
+    const stitches = T * (32 + 64 + 128 + 128 + 128);
+    const expected: [string, number, number, number, number][] = [
+      // label, shared, per task, stored floats, gallery passes
+      ['modulation (vector)', B, 128 + 128 + 256, B + T * 512 + state, T],
+      ['modulation (matrix)', B, 128 * 128 * 2 + 256 * 256, B + T * 98_304 + state, T],
+      ['shared', B, 0, B + state, 1],
+      ['separate', 0, B, T * (B + state), T],
+      ['cross-stitch', 0, B + stitches, T * (B + stitches + state), T],
+      ['csn', B, 256, B + T * 256 + state, 1],
+    ];
+    assert.deepEqual(
+      rows.map((r) => [r.label, r.sharedParams, r.paramsPerTask, r.bytes / 4, r.galleryPasses]),
+      expected,
+    );
+    for (const r of rows) assert.equal(r.totalParams, r.sharedParams + T * r.paramsPerTask);
+    assert.equal(rows[0]!.megabytes, (4 * (B + T * 512 + state)) / 1e6);
+  });
+
+  it('formats plain and markdown tables', async () => {
+    const rows = await buildParamsTable({
+      backbone: tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 }),
+      taskCount: 3,
+      methods: methodPlugins,
+      variants: [
+        { label: 'modulation (vector)', method: 'modulation', options: {} },
+        { label: 'separate', method: 'separate', options: {} },
+      ],
+    });
+    assert.equal(
+      formatParamsTable(rows, 'plain'),
+      [
+        'method               shared params  params / task  total params    MB  gallery passes',
+        'modulation (vector)          1,194             18         1,248  0.01               3',
+        'separate                         0          1,194         3,582  0.01               3',
+      ].join('\n'),
+    );
+    assert.equal(
+      formatParamsTable(rows, 'markdown').split('\n').slice(0, 3).join('\n'),
+      [
+        '| method              | shared params | params / task | total params |   MB | gallery passes |',
+        '|---------------------|--------------:|--------------:|-------------:|-----:|---------------:|',
+        '| modulation (vector) |         1,194 |            18 |        1,248 | 0.01 |              3 |',
+      ].join('\n'),
+    );
+  });
+
+  it('names unknown methods and invalid variants', async () => {
+    const backbone = tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 });
+    await assert.rejects(
+      buildParamsTable({
+        backbone,
+        taskCount: 2,
+        methods: methodPlugins,
+        variants: [{ label: 'x', method: 'modulaton', options: {} }],
+      }),
+      /unknown method "modulaton" \(did you mean "modulation"\?\)/,
+    );
+    await assert.rejects(
+      buildParamsTable({
+        backbone,
+        taskCount: 2,
+        methods: methodPlugins,
+        variants: [{ label: 'bad', method: 'modulation', options: { stages: ['res9'] } }],
+      }),
+      /bad: expected a stage of backbone tiny \(conv1, conv2, embedding\), got "res9"/,
+    );
+  });
+});
