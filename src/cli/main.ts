@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { MtlzooError } from '../errors.js';
 import { registerBackendCommand } from './commands/backend.js';
 import { registerConfigCommand } from './commands/config.js';
+import { registerEvalCommand } from './commands/eval.js';
 import { registerPluginsCommand } from './commands/plugins.js';
+import { registerTrainCommand } from './commands/train.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
 const VERSION = '0.1.0';
@@ -17,6 +19,8 @@ export function buildProgram(cli: CliContext): Command {
   registerPluginsCommand(program, cli);
   registerConfigCommand(program, cli);
   registerBackendCommand(program, cli);
+  registerTrainCommand(program, cli);
+  registerEvalCommand(program, cli);
   return program;
 }
 

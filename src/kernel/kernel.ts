@@ -4,9 +4,8 @@
  * a child container that holds the run's components under the tokens of tokens.ts; the trainer and
  * evaluators are resolved from it.
  */
-import 'reflect-metadata';
 import path from 'node:path';
-import { container as globalContainer, type DependencyContainer } from 'tsyringe';
+import { container as globalContainer, type DependencyContainer } from './di.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';

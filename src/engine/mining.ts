@@ -1,0 +1,69 @@
+/**
+ * Online negative mining inside each task's share of a batch. For every triplet the candidates are all
+ * samples of the same task in the batch whose label for that task is known and differs from the anchor's
+ * (plus the triplet's own negative, always admissible, which covers fixed triplet lists without labels).
+ *
+ * - `hard`: the candidate closest to the anchor.
+ * - `semi-hard` (FaceNet): the closest candidate still farther from the anchor than the positive; the
+ *   hardest candidate when none is.
+ *
+ * Selection is a discrete choice made on the current embeddings; gradients flow through the chosen rows.
+ */
+import * as tf from '../tf.js';
+
+export type MiningMode = 'none' | 'hard' | 'semi-hard';
+
+export interface MiningInput {
+  /** Per sample: its task and its label for that task (-1: unknown). */
+  readonly sampleTask: Int32Array;
+  readonly sampleLabel: Int32Array;
+  /** Per triplet: sample positions. */
+  readonly anchor: Int32Array;
+  readonly positive: Int32Array;
+  readonly negative: Int32Array;
+}
+
+/** `[triplets, samples]` mask: 1 where the sample may serve as that triplet's negative. */
+export function admissibleNegatives(input: MiningInput): Float32Array {
+  const samples = input.sampleTask.length;
+  const triplets = input.anchor.length;
+  const mask = new Float32Array(triplets * samples);
+  for (let i = 0; i < triplets; i++) {
+    const anchor = input.anchor[i]!;
+    const task = input.sampleTask[anchor]!;
+    const label = input.sampleLabel[anchor]!;
+    for (let s = 0; s < samples; s++) {
+      const other = input.sampleLabel[s]!;
+      if (input.sampleTask[s] === task && label >= 0 && other >= 0 && other !== label)
+        mask[i * samples + s] = 1;
+    }
+    mask[i * samples + input.negative[i]!] = 1;
+  }
+  return mask;
+}
+
+/** Sample positions of the mined negatives, `[triplets]` int32, from L2-normalised embeddings `[samples, D]`. */
+export function mineNegatives(
+  embeddings: tf.Tensor2D,
+  input: MiningInput,
+  mode: Exclude<MiningMode, 'none'>,
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const samples = input.sampleTask.length;
+    const triplets = input.anchor.length;
+    const anchors = tf.gather(embeddings, tf.tensor1d(input.anchor, 'int32'));
+    const positives = tf.gather(embeddings, tf.tensor1d(input.positive, 'int32'));
+    // Squared distances of unit vectors: 2 - 2·cos; a monotone proxy is enough to rank.
+    const distances = tf.sub(2, tf.mul(2, tf.matMul(anchors, embeddings, false, true)));
+    const admissible = tf.tensor2d(admissibleNegatives(input), [triplets, samples]);
+    const blocked = tf.mul(tf.sub(1, admissible), 1e9);
+    const hardest = tf.argMin(tf.add(distances, blocked), 1);
+    if (mode === 'hard') return tf.cast(hardest, 'int32') as tf.Tensor1D;
+    const positiveDistance = tf.sub(2, tf.mul(2, tf.sum(tf.mul(anchors, positives), 1, true)));
+    const farther = tf.cast(tf.greater(distances, positiveDistance), 'float32');
+    const semiBlocked = tf.add(blocked, tf.mul(tf.sub(1, farther), 1e9));
+    const semiHard = tf.argMin(tf.add(distances, semiBlocked), 1);
+    const hasSemiHard = tf.greater(tf.max(tf.mul(admissible, farther), 1), 0);
+    return tf.cast(tf.where(hasSemiHard, semiHard, hardest), 'int32') as tf.Tensor1D;
+  });
+}
