@@ -8,6 +8,8 @@
  *   hardest candidate when none is.
  *
  * Selection is a discrete choice made on the current embeddings; gradients flow through the chosen rows.
+ * The choice leaves the tape as plain indices, since tfjs would otherwise try to differentiate through
+ * the integer indices.
  */
 import * as tf from '../tf.js';
 
@@ -42,13 +44,13 @@ export function admissibleNegatives(input: MiningInput): Float32Array {
   return mask;
 }
 
-/** Sample positions of the mined negatives, `[triplets]` int32, from L2-normalised embeddings `[samples, D]`. */
+/** Sample positions of the mined negatives, one per triplet, from L2-normalised embeddings `[samples, D]`. */
 export function mineNegatives(
   embeddings: tf.Tensor2D,
   input: MiningInput,
   mode: Exclude<MiningMode, 'none'>,
-): tf.Tensor1D {
-  return tf.tidy(() => {
+): Int32Array {
+  const chosen = tf.tidy(() => {
     const samples = input.sampleTask.length;
     const triplets = input.anchor.length;
     const anchors = tf.gather(embeddings, tf.tensor1d(input.anchor, 'int32'));
@@ -66,4 +68,7 @@ export function mineNegatives(
     const hasSemiHard = tf.greater(tf.max(tf.mul(admissible, farther), 1), 0);
     return tf.cast(tf.where(hasSemiHard, semiHard, hardest), 'int32') as tf.Tensor1D;
   });
+  const indices = Int32Array.from(chosen.dataSync());
+  chosen.dispose();
+  return indices;
 }
