@@ -5,7 +5,7 @@ import { loadCheckpoint, saveCheckpoint } from '../src/engine/checkpoint.js';
 import { resumeRun, trainRun } from '../src/engine/run.js';
 import { RunDir } from '../src/engine/run-dir.js';
 import { Trainer, type StepRecord } from '../src/engine/trainer.js';
-import { MtlzooError } from '../src/errors.js';
+import type { MtlzooError } from '../src/errors.js';
 import * as tf from '../src/tf.js';
 import { tempDir } from './helpers/files.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
