@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backendPlugins } from '../plugins/backend/index.js';
+import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BenchCase, WorkerResult } from './train-worker.js';
 
 interface Size {
@@ -39,6 +40,9 @@ const SLOW_BACKENDS = new Set(['cpu']);
 
 /** Threads each engine computes with, which PyTorch is given too. tfjs's wasm runs one thread in Node. */
 const THREADS: Record<string, number> = { cpu: 1, wasm: 1 };
+
+/** wasm with the native pack's convolutions (oneDNN, every core), benchmarked beside plain wasm when built. */
+const NATIVE = 'wasm+native';
 
 const PYTHON = '/usr/bin/python3';
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -93,7 +97,9 @@ async function availableBackends(): Promise<string[]> {
   const names: string[] = [];
   for (const plugin of backendPlugins) {
     const engine = await plugin.create(plugin.options.parse({}), {});
-    if ((await engine.load()).available) names.push(plugin.name);
+    if (!(await engine.load()).available) continue;
+    if (plugin.name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
+    names.push(plugin.name);
   }
   return names;
 }
@@ -117,13 +123,14 @@ function runTorch(size: Size, threads: number, steps: number): TorchResult {
   return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
 }
 
-function runWorker(c: BenchCase): WorkerResult {
+function runWorker(c: BenchCase, native: boolean): WorkerResult {
   const out = execFileSync(
     process.execPath,
     ['--import', 'tsx', here('./train-worker.ts'), JSON.stringify(c)],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, MTLZOO_NATIVE: native ? '1' : '0' },
     },
   );
   return JSON.parse(out.trim().split('\n').pop()!) as WorkerResult;
@@ -134,7 +141,7 @@ const fixed = (x: number | null, digits = 1) => (x === null ? '—' : x.toFixed(
 function formatRow(r: BenchResult): string {
   return [
     r.backbone.padEnd(14),
-    r.backend.padEnd(8),
+    r.backend.padEnd(11),
     `${r.inputSize}²×${r.batch}`.padEnd(9),
     String(r.threads).padStart(3),
     fixed(r.imagesPerSecond).padStart(9),
@@ -157,8 +164,10 @@ async function main(): Promise<void> {
     `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores; node ${process.version}`,
   );
   log(`backends available: ${available.join(', ')}; PyTorch reference: ${torch ? PYTHON : 'absent'}`);
+  const nativeAbsent = nativePackUnavailableReason();
+  if (nativeAbsent) log(`${NATIVE}: ${nativeAbsent}`);
   log(
-    'backbone       backend  size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB  tensors',
+    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB  tensors',
   );
   const torchCache = new Map<string, TorchResult>();
   const results: BenchResult[] = [];
@@ -171,7 +180,11 @@ async function main(): Promise<void> {
       const steps = args.steps ?? (slow ? 2 : size.steps);
       const warmup = slow ? 1 : size.warmup;
       const threads = THREADS[backend] ?? availableParallelism();
-      const w = runWorker({ ...size, backend, warmup, steps, profile: args.profile });
+      const native = backend === NATIVE;
+      const w = runWorker(
+        { ...size, backend: native ? 'wasm' : backend, warmup, steps, profile: args.profile },
+        native,
+      );
       const key = `${size.backbone}/${threads}`;
       if (torch && !torchCache.has(key)) torchCache.set(key, runTorch(size, threads, steps));
       const t = torchCache.get(key);

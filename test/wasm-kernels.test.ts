@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../src/tf.js';
-import { registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
+import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
+import { registerWasmTrainingKernels, xnnpackConvGradients } from '../src/backend/wasm-training-kernels.js';
 import { Rng } from '../src/util/random.js';
 
 /** max|wasm − cpu| / max(1, max|cpu|): float32 sums of a few hundred products stay well inside. */
@@ -38,18 +39,26 @@ function normal(rng: Rng, shape: number[]): Input {
   return { shape, values, dtype: 'float32' };
 }
 
+/** Runs the registered kernel, or `kernelFunc` directly when given. */
 async function runKernel(
   backend: string,
   kernelName: string,
   inputs: Record<string, Input>,
   attrs: tf.NamedAttrMap,
+  kernelFunc?: tf.KernelFunc,
 ): Promise<{ shape: number[]; values: Float32Array }> {
   await tf.setBackend(backend);
   return tf.tidy(() => {
     const tensors: tf.NamedTensorMap = {};
     for (const [name, input] of Object.entries(inputs))
       tensors[name] = tf.tensor(input.values, input.shape, input.dtype);
-    const out = tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor;
+    const out = kernelFunc
+      ? tf
+          .engine()
+          .makeTensorFromTensorInfo(
+            kernelFunc({ inputs: tensors, attrs, backend: tf.backend() }) as tf.TensorInfo,
+          )
+      : (tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor);
     return { shape: out.shape, values: out.dataSync() as Float32Array };
   });
 }
@@ -64,14 +73,15 @@ function relativeError(actual: Float32Array, expected: Float32Array): number {
   return diff / scale;
 }
 
-/** Runs the kernel on cpu and wasm and returns the relative error, after checking shapes agree. */
+/** Runs the kernel on cpu and on wasm (`kernelFunc` if given) and returns the relative error. */
 async function compare(
   kernelName: string,
   inputs: Record<string, Input>,
   attrs: tf.NamedAttrMap,
+  kernelFunc?: tf.KernelFunc,
 ): Promise<number> {
   const expected = await runKernel('cpu', kernelName, inputs, attrs);
-  const actual = await runKernel('wasm', kernelName, inputs, attrs);
+  const actual = await runKernel('wasm', kernelName, inputs, attrs, kernelFunc);
   assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
   assert.ok(expected.values.every(Number.isFinite));
   return relativeError(actual.values, expected.values);
@@ -100,7 +110,7 @@ describe('wasm training kernels', function () {
     await tf.setBackend('cpu');
   });
 
-  it('registers the missing gradient kernels idempotently', function () {
+  it('registers the missing gradient kernels idempotently, and the native convolutions when built', function () {
     for (const name of [
       tf.Conv2DBackpropFilter,
       tf.Conv2DBackpropInput,
@@ -111,29 +121,43 @@ describe('wasm training kernels', function () {
       tf.Mean,
     ])
       assert.ok(registered.includes(name), name);
+    assert.equal(registered.includes(tf.Conv2D), nativePackUnavailableReason() === undefined);
     assert.deepEqual(registerWasmTrainingKernels(), registered);
   });
 
-  for (const kernelName of [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput]) {
-    it(`${kernelName} matches cpu within ${KERNEL_BOUND} on ${GRID.length} shapes`, async function () {
+  const native = nativePackUnavailableReason() === undefined;
+  const convCases: { kernelName: string; implementation: string; kernelFunc?: tf.KernelFunc }[] = [
+    tf.Conv2D,
+    tf.Conv2DBackpropFilter,
+    tf.Conv2DBackpropInput,
+  ].map((kernelName) => ({ kernelName, implementation: native ? 'native pack' : 'wasm' }));
+  // Where the native pack is built it displaces the XNNPACK gradients; they remain the fallback elsewhere.
+  if (native)
+    for (const [kernelName, kernelFunc] of Object.entries(xnnpackConvGradients))
+      convCases.push({ kernelName, implementation: 'XNNPACK fallback', kernelFunc });
+
+  for (const { kernelName, implementation, kernelFunc } of convCases) {
+    it(`${kernelName} (${implementation}) matches cpu within ${KERNEL_BOUND} on ${GRID.length} shapes`, async function () {
       const rng = new Rng(7);
       for (const { k, stride, pad, batch } of GRID) {
         const xShape: [number, number, number, number] = [batch, H, W, 3];
         const filterShape: [number, number, number, number] = [k, k, 3, 4];
+        const x = normal(rng, xShape);
+        const filter = normal(rng, filterShape);
         const dy = normal(rng, convOutShape(xShape, filterShape, stride, pad, false));
         const attrs = {
           strides: stride,
           pad,
           dataFormat: 'NHWC',
+          dilations: 1,
         } as unknown as tf.NamedAttrMap;
-        const error =
-          kernelName === tf.Conv2DBackpropFilter
-            ? await compare(kernelName, { x: normal(rng, xShape), dy }, { ...attrs, filterShape })
-            : await compare(
-                kernelName,
-                { dy, filter: normal(rng, filterShape) },
-                { ...attrs, inputShape: xShape },
-              );
+        const [inputs, extra]: [Record<string, Input>, tf.NamedAttrMap] =
+          kernelName === tf.Conv2D
+            ? [{ x, filter }, {}]
+            : kernelName === tf.Conv2DBackpropFilter
+              ? [{ x, dy }, { filterShape }]
+              : [{ dy, filter }, { inputShape: xShape }];
+        const error = await compare(kernelName, inputs, { ...attrs, ...extra }, kernelFunc);
         assert.ok(
           error <= KERNEL_BOUND,
           `k=${k} stride=${stride} pad=${JSON.stringify(pad)} batch=${batch}: ${error}`,

@@ -6,6 +6,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tf.js';
+import { nativeConvKernels } from './wasm-native.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -327,6 +328,15 @@ function leadingReduction(kernelName: string, shipped: tf.KernelConfig, mean: bo
   return { kernelName, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
 }
 
+/**
+ * The convolution gradients built on XNNPACK, used when the native pack is absent; exported so that tests
+ * check them even where the pack is built.
+ */
+export const xnnpackConvGradients: Readonly<Record<string, tf.KernelFunc>> = {
+  [tf.Conv2DBackpropFilter]: conv2DBackpropFilter,
+  [tf.Conv2DBackpropInput]: conv2DBackpropInput,
+};
+
 /** Kernels the wasm backend lacks. */
 const missing: readonly tf.KernelConfig[] = [
   { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: conv2DBackpropFilter },
@@ -357,10 +367,21 @@ const replacements: Record<string, (shipped: tf.KernelConfig) => tf.KernelConfig
 /** What this module registered, by kernel name, so that a second call recognises its own kernels. */
 const installed = new Map<string, tf.KernelConfig>();
 
+/** The kernels the native pack displaced; it hands them the cases it does not cover. */
+const displacedByNative = new Map<string, tf.KernelConfig>();
+
+function install(config: tf.KernelConfig): void {
+  // Unregistering first avoids tfjs's "already registered" warning.
+  if (tf.getKernel(config.kernelName, 'wasm') !== undefined) tf.unregisterKernel(config.kernelName, 'wasm');
+  tf.registerKernel(config);
+  installed.set(config.kernelName, config);
+}
+
 /**
- * Registers the training kernels for the `wasm` backend. Call after importing @tensorflow/tfjs-backend-wasm
- * and before `tf.setBackend('wasm')`. Idempotent. A missing kernel that some other source registered first is
- * left alone. Returns the names of the kernels now registered from this module.
+ * Registers the training kernels for the `wasm` backend, and the native pack's convolutions over them when
+ * it is built. Call after importing @tensorflow/tfjs-backend-wasm and before `tf.setBackend('wasm')`.
+ * Idempotent. A missing kernel that some other source registered first is left alone. Returns the names of
+ * the kernels now registered from this module.
  */
 export function registerWasmTrainingKernels(): string[] {
   const ours = (name: string) => {
@@ -368,18 +389,18 @@ export function registerWasmTrainingKernels(): string[] {
     return current !== undefined && current.kernelFunc === installed.get(name)?.kernelFunc;
   };
   for (const config of missing) {
-    if (tf.getKernel(config.kernelName, 'wasm') !== undefined) continue;
-    tf.registerKernel(config);
-    installed.set(config.kernelName, config);
+    if (tf.getKernel(config.kernelName, 'wasm') === undefined) install(config);
   }
   for (const [name, replace] of Object.entries(replacements)) {
     const shipped = tf.getKernel(name, 'wasm');
-    if (shipped === undefined || ours(name)) continue;
-    const config = replace(shipped);
-    // Unregistering first avoids tfjs's "already registered" warning.
-    tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel(config);
-    installed.set(name, config);
+    if (shipped !== undefined && !ours(name)) install(replace(shipped));
+  }
+  if (displacedByNative.size === 0) {
+    for (const name of [tf.Conv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter]) {
+      const current = tf.getKernel(name, 'wasm');
+      if (current !== undefined) displacedByNative.set(name, current);
+    }
+    nativeConvKernels((name) => displacedByNative.get(name)).forEach(install);
   }
   return [...installed.keys()].filter(ours);
 }

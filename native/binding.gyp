@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "mtlzoo_native",
+      "sources": ["src/addon.cc"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"],
+      "libraries": ["-ldnnl"]
+    }
+  ]
+}
