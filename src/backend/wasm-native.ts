@@ -1,7 +1,7 @@
 /**
  * The optional native kernel pack (native/, an N-API addon over oneDNN): Conv2D and its two gradients on all
  * cores, computed in place on the wasm backend's heap so that every other op stays in wasm. Absent unless
- * built (`npm run build:native` is not run by `npm install`; see docs/performance.md), and switched off by
+ * built (`sh native/build.sh`, which npm install does not run; see docs/performance.md), and switched off by
  * MTLZOO_NATIVE=0.
  */
 import { createRequire } from 'node:module';
