@@ -4,6 +4,7 @@
  */
 import { backbonePlugins } from '../plugins/backbone/index.js';
 import { backendPlugins } from '../plugins/backend/index.js';
+import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BackboneNet } from '../src/kinds/backbone.js';
 import { runStages } from '../src/nn/staged.js';
 import * as tf from '../src/tf.js';
@@ -30,6 +31,8 @@ export interface WorkerResult {
   tensorsAfterWarmup: number;
   tensorsAfterSteps: number;
   peakRssMB: number;
+  /** Whether the native pack's convolutions ran (wasm only). */
+  nativeUsed: boolean;
 }
 
 const MARGIN = 0.2;
@@ -133,6 +136,7 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     tensorsAfterWarmup,
     tensorsAfterSteps,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
+    nativeUsed: c.backend === 'wasm' && nativePackUnavailableReason() === undefined,
   };
   optimizer.dispose();
   images.dispose();

@@ -185,6 +185,8 @@ async function main(): Promise<void> {
         { ...size, backend: native ? 'wasm' : backend, warmup, steps, profile: args.profile },
         native,
       );
+      if (w.nativeUsed !== native)
+        throw new Error(`${backend}: the native pack was ${w.nativeUsed ? '' : 'not '}used`);
       const key = `${size.backbone}/${threads}`;
       if (torch && !torchCache.has(key)) torchCache.set(key, runTorch(size, threads, steps));
       const t = torchCache.get(key);
