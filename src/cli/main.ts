@@ -2,6 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { MtlzooError } from '../errors.js';
 import { registerBackendCommand } from './commands/backend.js';
+import { registerBenchCommand } from './commands/bench.js';
+import { registerDataCommand } from './commands/data.js';
+import { registerParamsCommand } from './commands/params.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerPluginsCommand } from './commands/plugins.js';
@@ -21,6 +24,9 @@ export function buildProgram(cli: CliContext): Command {
   registerBackendCommand(program, cli);
   registerTrainCommand(program, cli);
   registerEvalCommand(program, cli);
+  registerBenchCommand(program, cli);
+  registerParamsCommand(program, cli);
+  registerDataCommand(program, cli);
   return program;
 }
 

@@ -9,6 +9,7 @@ import { container as globalContainer, type DependencyContainer } from './di.js'
 import { builtinPlugins } from '../../plugins/index.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
+import type { ExperimentConfig } from '../config/schema.js';
 import { resolveConfigFile } from '../config/resolve.js';
 import { locateIssue, validateConfig } from '../config/validate.js';
 import { ConfigError, MtlzooError } from '../errors.js';
@@ -105,6 +106,21 @@ export class Kernel {
     return loadedConfig(merged, validateConfig(merged, this.registries));
   }
 
+  async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
+    return this.registries.of('backbone').get(config.backbone.name).create(config.backbone.options, {});
+  }
+
+  /** The configured dataset, at the input size of `backbone`. */
+  async createDataset(config: ExperimentConfig, backbone: BackboneFactory): Promise<Dataset> {
+    const [height, width] = backbone.description.inputShape;
+    return this.registries.of('dataset').get(config.dataset.name).create(config.dataset.options, {
+      cacheDir: path.resolve(config.output.cacheDir),
+      seed: config.seed,
+      imageSize: [height, width],
+      log: this.logger,
+    });
+  }
+
   /** Selects the backend and builds every component of a run into a child container. */
   async build(loaded: LoadedConfig): Promise<Experiment> {
     const { config } = loaded;
@@ -112,20 +128,8 @@ export class Kernel {
     const scope = this.container.createChildContainer();
     const backend = await selectBackend(config.backend, registries);
 
-    const backbone = await registries
-      .of('backbone')
-      .get(config.backbone.name)
-      .create(config.backbone.options, {});
-    const [height, width] = backbone.description.inputShape;
-    const dataset = await registries
-      .of('dataset')
-      .get(config.dataset.name)
-      .create(config.dataset.options, {
-        cacheDir: path.resolve(config.output.cacheDir),
-        seed: config.seed,
-        imageSize: [height, width],
-        log: this.logger,
-      });
+    const backbone = await this.createBackbone(config);
+    const dataset = await this.createDataset(config, backbone);
     const weights = config.train.batch.weights;
     if (weights && weights.length !== dataset.tasks.length) {
       throw new ConfigError([

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { MtlzooError } from '../../errors.js';
+import { buildParamsTable, formatParamsTable } from '../../report/params-table.js';
+import type { CliContext } from '../context.js';
+
+export function registerParamsCommand(program: Command, cli: CliContext): void {
+  program
+    .command('params')
+    .description(
+      'parameters, storage and gallery passes of every method for the configured backbone and tasks',
+    )
+    .option('-c, --config <file>', 'experiment config (default: search)')
+    .option('--tasks <n>', 'number of tasks (default: build the configured dataset and count them)')
+    .option('--markdown', 'print a markdown table')
+    .option('--json', 'print JSON')
+    .action(async (options: { config?: string; tasks?: string; markdown?: boolean; json?: boolean }) => {
+      const kernel = cli.createKernel();
+      const loaded = await kernel.loadConfig(options.config);
+      const { config } = loaded;
+      const backbone = await kernel.createBackbone(config);
+      let taskCount: number;
+      if (options.tasks !== undefined) {
+        taskCount = Number(options.tasks);
+        if (!Number.isInteger(taskCount) || taskCount < 1) {
+          throw new MtlzooError('USAGE', `--tasks: expected a positive integer, got "${options.tasks}"`, 2);
+        }
+      } else {
+        taskCount = (await kernel.createDataset(config, backbone)).tasks.length;
+      }
+      const rows = await buildParamsTable({
+        backbone,
+        taskCount,
+        methods: kernel.registries
+          .of('method')
+          .list()
+          .map((e) => e.plugin),
+        seed: config.seed,
+      });
+      if (options.json) {
+        cli.output.write(`${JSON.stringify({ backbone: backbone.description, taskCount, rows }, null, 2)}\n`);
+        return;
+      }
+      const [h, w] = backbone.description.inputShape;
+      cli.output.write(
+        `${config.backbone.name} at ${h}×${w}, ${taskCount} tasks\n${formatParamsTable(rows, options.markdown ? 'markdown' : 'plain')}\n`,
+      );
+    });
+}

@@ -1,0 +1,86 @@
+import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { BenchResults } from '../src/bench/bench.js';
+import { runCli } from './helpers/cli.js';
+import { smallConfig } from './helpers/experiment.js';
+import { tempDir, writeFiles } from './helpers/files.js';
+
+const RECIPE = `description: a tiny end-to-end comparison for tests
+config: ./base.yaml
+seeds: [0, 1]
+baseline: separate
+metrics: [triplet-accuracy, mAP@5]
+methods:
+  - label: modulation
+    method: modulation
+  - label: separate
+    method: separate
+  - label: csn
+    method: { name: csn, options: { masks: fixed } }
+`;
+
+describe('bench', function () {
+  this.timeout(300_000);
+  let workspace: ReturnType<typeof tempDir>;
+  before(() => {
+    workspace = tempDir();
+  });
+  after(() => workspace.cleanup());
+
+  it('runs every method and seed under one config and writes the comparison', async () => {
+    const entry = path.join(workspace.dir, 'zoo', 'tiny');
+    writeFiles(entry, { 'recipe.yaml': RECIPE, 'base.yaml': smallConfig({ steps: 3 }) });
+    const out = path.join(workspace.dir, 'out');
+    const { code, stdout, log } = await runCli('bench', entry, '--out', out, '--record');
+    assert.equal(code, 0, log);
+    const results = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8')) as BenchResults;
+    assert.deepEqual(
+      results.rows.map((r) => r.label),
+      ['modulation', 'separate', 'csn'],
+    );
+    assert.deepEqual(results.tasks, ['colour', 'shape', 'position']);
+    for (const row of results.rows) {
+      assert.equal(row.metrics['triplet-accuracy']!.n, 2, `${row.label} has both seeds`);
+      assert.equal(row.runDirs.length, 2);
+      // Every run of a row trained the same experiment but for the seed and method.
+      assert.equal(new Set(row.configHashes).size, 2);
+      for (const dir of row.runDirs) assert.ok((await fs.stat(path.join(dir, 'summary.json'))).isFile());
+    }
+    const separate = results.rows.find((r) => r.label === 'separate')!;
+    const modulation = results.rows.find((r) => r.label === 'modulation')!;
+    assert.equal(separate.deltaM, undefined);
+    assert.equal(modulation.deltaM!.n, 2);
+    // Storage: separate holds one tiny backbone per task; modulation one trunk plus masks.
+    assert.equal(separate.params.totalParams, 3 * modulation.params.sharedParams);
+    assert.ok(modulation.params.paramsPerTask > 0);
+    assert.equal(results.rows.find((r) => r.label === 'csn')!.params.galleryPasses, 1);
+
+    const markdown = await fs.readFile(path.join(out, 'results.md'), 'utf8');
+    assert.ok(stdout.includes(markdown.split('\n')[4]!), 'the printed table is the recorded one');
+    assert.match(
+      markdown,
+      /\| modulation: modulation \| 0\.\d+ ± 0\.\d+ \| 0\.\d+ ± 0\.\d+ \| -?\d+\.\d+ ± \d+\.\d+ \|/,
+    );
+    assert.match(markdown, /\| separate: separate \|.*\| baseline \|/);
+    // --record also writes into the zoo entry.
+    assert.equal(await fs.readFile(path.join(entry, 'results.md'), 'utf8'), markdown);
+  });
+
+  it('refuses a broken recipe with the file, key path and line', async () => {
+    const entry = path.join(workspace.dir, 'zoo', 'broken');
+    writeFiles(entry, {
+      'recipe.yaml': RECIPE.replace('baseline: separate', 'baseline: seperate').replace(
+        'seeds: [0, 1]',
+        'seeds: [0, -1]',
+      ),
+      'base.yaml': smallConfig(),
+    });
+    const { code, log } = await runCli('bench', entry);
+    assert.equal(code, 2);
+    assert.match(log, /recipe\.yaml: seeds\[1\]: .*>=0.* \(line 3\)/);
+    const second = await runCli('bench', entry.replace('broken', 'missing'));
+    assert.equal(second.code, 2);
+    assert.match(second.log, /no zoo recipe here/);
+  });
+});
