@@ -134,7 +134,7 @@ describe('trainer', function () {
         dir,
         variables,
         undefined,
-        { step: 3, configHash: 'h', method: 'modulation', backbone: 'tiny' },
+        { step: 3, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
       const saved = await weightsOf(variables);
@@ -148,7 +148,7 @@ describe('trainer', function () {
         dir,
         variables,
         undefined,
-        { step: 4, configHash: 'h', method: 'modulation', backbone: 'tiny' },
+        { step: 4, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
       const files = (await fs.readdir(dir)).sort();
@@ -165,7 +165,7 @@ describe('trainer', function () {
         dir,
         variables,
         undefined,
-        { step: 1, configHash: 'h', method: 'modulation', backbone: 'tiny' },
+        { step: 1, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
       const before = await weightsOf(variables);
@@ -201,7 +201,7 @@ describe('trainer', function () {
         otherDir,
         other.experiment.model.parameters(),
         undefined,
-        { step: 1, configHash: 'h', method: 'separate', backbone: 'tiny' },
+        { step: 1, configHash: 'h', method: 'separate', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
       await assert.rejects(

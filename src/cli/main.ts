@@ -8,6 +8,7 @@ import { registerParamsCommand } from './commands/params.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerPluginsCommand } from './commands/plugins.js';
+import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerTrainCommand } from './commands/train.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
@@ -27,6 +28,7 @@ export function buildProgram(cli: CliContext): Command {
   registerBenchCommand(program, cli);
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
+  registerRetrieveCommand(program, cli);
   return program;
 }
 

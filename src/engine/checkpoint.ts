@@ -26,6 +26,8 @@ export interface CheckpointMetadata {
   configHash: string;
   method: string;
   backbone: string;
+  /** Task names in model order, so a checkpoint can be used without building its dataset. */
+  tasks: string[];
   /** Metrics at this step, if evaluated. */
   metrics?: Record<string, number>;
 }
@@ -221,6 +223,15 @@ export async function loadCheckpoint(
 
 /** sha256 of the weights a checkpoint holds, as recorded in its model.json. */
 export async function checkpointWeightsHash(dir: string): Promise<string> {
+  return (await readCheckpointMetadata(dir)).weightsSha256;
+}
+
+/** A checkpoint's metadata (checked like a load, without touching any model). */
+export async function readCheckpointMetadata(
+  dir: string,
+): Promise<CheckpointMetadata & { weightsSha256: string }> {
   const artifacts = await new CheckpointFolder(dir).load();
-  return (artifacts.userDefinedMetadata as unknown as ModelJson['userDefinedMetadata']).weightsSha256;
+  const { optimizerWeights: _names, ...metadata } =
+    artifacts.userDefinedMetadata as unknown as ModelJson['userDefinedMetadata'];
+  return metadata;
 }

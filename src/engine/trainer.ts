@@ -184,6 +184,7 @@ export class Trainer {
       configHash: this.loaded.hash,
       method: this.loaded.config.method.name,
       backbone: this.loaded.config.backbone.name,
+      tasks: this.dataset.tasks.map((t) => t.name),
       ...(metrics
         ? {
             metrics: Object.fromEntries(

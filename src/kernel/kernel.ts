@@ -113,11 +113,27 @@ export class Kernel {
   /** The configured dataset, at the input size of `backbone`. */
   async createDataset(config: ExperimentConfig, backbone: BackboneFactory): Promise<Dataset> {
     const [height, width] = backbone.description.inputShape;
-    return this.registries.of('dataset').get(config.dataset.name).create(config.dataset.options, {
-      cacheDir: path.resolve(config.output.cacheDir),
+    return this.registries
+      .of('dataset')
+      .get(config.dataset.name)
+      .create(config.dataset.options, {
+        cacheDir: path.resolve(config.output.cacheDir),
+        seed: config.seed,
+        imageSize: [height, width],
+        log: this.logger,
+      });
+  }
+
+  /** The configured method over `backbone` for `taskCount` tasks (the active backend holds its variables). */
+  async createModel(
+    config: ExperimentConfig,
+    backbone: BackboneFactory,
+    taskCount: number,
+  ): Promise<MtlModel> {
+    return this.registries.of('method').get(config.method.name).create(config.method.options, {
+      backbone,
+      taskCount,
       seed: config.seed,
-      imageSize: [height, width],
-      log: this.logger,
     });
   }
 
@@ -139,11 +155,7 @@ export class Kernel {
         ),
       ]);
     }
-    const model = await registries.of('method').get(config.method.name).create(config.method.options, {
-      backbone,
-      taskCount: dataset.tasks.length,
-      seed: config.seed,
-    });
+    const model = await this.createModel(config, backbone, dataset.tasks.length);
     const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
     const evaluators: NamedEvaluator[] = [];
     for (const ref of config.evaluators) {

@@ -1,0 +1,127 @@
+import { strict as assert } from 'node:assert';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import sharp from 'sharp';
+import { trainRun } from '../src/engine/run.js';
+import { runCli } from './helpers/cli.js';
+import { loadSmall, smallConfig } from './helpers/experiment.js';
+import { tempDir } from './helpers/files.js';
+
+describe('retrieve', function () {
+  this.timeout(120_000);
+  let workspace: ReturnType<typeof tempDir>;
+  let runDir: string;
+  let gallery: string;
+  before(async () => {
+    workspace = tempDir();
+    const { kernel, loaded } = await loadSmall(workspace.dir, smallConfig({ steps: 3 }));
+    runDir = (await trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'run' })).runDir;
+    // A gallery of real PNG files: the shapes test images, written out at 16 px.
+    const dataset = await kernel.createDataset(loaded.config, await kernel.createBackbone(loaded.config));
+    gallery = path.join(workspace.dir, 'gallery');
+    mkdirSync(path.join(gallery, 'nested'), { recursive: true });
+    const count = 12;
+    const pixels = await dataset.splits.test.pixels([...Array(count).keys()]);
+    const size = 16 * 16 * 3;
+    for (let i = 0; i < count; i++) {
+      const file = path.join(gallery, i % 2 ? 'nested' : '', `img-${String(i).padStart(2, '0')}.png`);
+      await sharp(Buffer.from(pixels.subarray(i * size, (i + 1) * size)), {
+        raw: { width: 16, height: 16, channels: 3 },
+      })
+        .png()
+        .toFile(file);
+    }
+  });
+  after(() => workspace.cleanup());
+
+  it('ranks the gallery by distance, the query itself first, and reuses the index', async () => {
+    const query = path.join(gallery, 'nested', 'img-03.png');
+    const first = await runCli(
+      'retrieve',
+      runDir,
+      '--task',
+      'shape',
+      '--query',
+      query,
+      '--gallery',
+      gallery,
+      '--k',
+      '5',
+      '--json',
+    );
+    assert.equal(first.code, 0, first.log);
+    const result = JSON.parse(first.stdout) as {
+      gallerySize: number;
+      indexReused: boolean;
+      hits: { rank: number; file: string; distance: number }[];
+    };
+    assert.equal(result.gallerySize, 12);
+    assert.equal(result.indexReused, false);
+    assert.equal(result.hits.length, 5);
+    assert.equal(result.hits[0]!.file, query);
+    assert.ok(result.hits[0]!.distance < 1e-6);
+    for (let i = 1; i < result.hits.length; i++)
+      assert.ok(result.hits[i]!.distance >= result.hits[i - 1]!.distance);
+    const second = JSON.parse(
+      (
+        await runCli(
+          'retrieve',
+          runDir,
+          '--task',
+          'shape',
+          '--query',
+          query,
+          '--gallery',
+          gallery,
+          '--k',
+          '5',
+          '--json',
+        )
+      ).stdout,
+    ) as typeof result;
+    assert.equal(second.indexReused, true);
+    assert.deepEqual(second.hits, result.hits);
+    // Another task has its own index and, since the model modulates per task, its own ranking distances.
+    const colour = JSON.parse(
+      (await runCli('retrieve', runDir, '--task', 'colour', '--query', query, '--gallery', gallery, '--json'))
+        .stdout,
+    ) as typeof result;
+    assert.equal(colour.indexReused, false);
+    assert.equal(colour.hits.length, 10);
+  });
+
+  it('names the problem with a bad task, gallery or query', async () => {
+    const query = path.join(gallery, 'img-00.png');
+    const task = await runCli('retrieve', runDir, '--task', 'smile', '--query', query, '--gallery', gallery);
+    assert.equal(task.code, 2);
+    assert.match(
+      task.log,
+      /--task: expected one of the run's tasks \(colour, shape, position\), got "smile"/,
+    );
+    const empty = path.join(workspace.dir, 'empty');
+    mkdirSync(empty);
+    const noImages = await runCli(
+      'retrieve',
+      runDir,
+      '--task',
+      'shape',
+      '--query',
+      query,
+      '--gallery',
+      empty,
+    );
+    assert.match(noImages.log, /no \.jpg, \.png or \.webp images in/);
+    const badQuery = await runCli(
+      'retrieve',
+      runDir,
+      '--task',
+      'shape',
+      '--query',
+      path.join(workspace.dir, 'run', 'config.yaml'),
+      '--gallery',
+      gallery,
+    );
+    assert.equal(badQuery.code, 1);
+    assert.match(badQuery.log, /config\.yaml: cannot decode image/);
+  });
+});
