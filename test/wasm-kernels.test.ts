@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../src/tf.js';
-import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
+import { nativePackUnavailableReason, setNativeThreshold } from '../src/backend/wasm-native.js';
 import { registerWasmTrainingKernels, xnnpackConvGradients } from '../src/backend/wasm-training-kernels.js';
 import { Rng } from '../src/util/random.js';
 
@@ -100,13 +100,17 @@ function convOutShape(
 
 describe('wasm training kernels', function () {
   let registered: string[] = [];
+  let threshold: number;
 
   before(async function () {
     registered = registerWasmTrainingKernels();
+    // The grid's convolutions are small; send them all to the native pack (when built) so it is tested.
+    threshold = setNativeThreshold(0);
     await tf.setBackend('wasm');
   });
 
   after(async function () {
+    setNativeThreshold(threshold);
     await tf.setBackend('cpu');
   });
 

@@ -15,6 +15,37 @@ interface NativePack {
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
+/**
+ * Below this many multiply-adds (per pass) oneDNN's thread start-up costs more than it saves, and the
+ * single-threaded XNNPACK path wins; measured crossover on 2 cores: about 1e8 (docs/performance.md).
+ */
+export const NATIVE_MIN_MACS = 1e8;
+let minMultiplyAdds = NATIVE_MIN_MACS;
+
+/** Sets the size below which convolutions stay in wasm (tests set 0 to exercise the pack); returns the old one. */
+export function setNativeThreshold(multiplyAdds: number): number {
+  const previous = minMultiplyAdds;
+  minMultiplyAdds = multiplyAdds;
+  return previous;
+}
+
+function multiplyAdds(info: tf.backend_util.Conv2DInfo): number {
+  return (
+    info.batchSize *
+    info.outHeight *
+    info.outWidth *
+    info.outChannels *
+    info.filterHeight *
+    info.filterWidth *
+    info.inChannels
+  );
+}
+
+/** Cases the pack leaves to the wasm kernels: NCHW layouts, and convolutions too small to gain. */
+function leaveToWasm(info: tf.backend_util.Conv2DInfo): boolean {
+  return info.dataFormat !== 'channelsLast' || multiplyAdds(info) < minMultiplyAdds;
+}
+
 const FORWARD = 0;
 const BACKWARD_DATA = 1;
 const BACKWARD_WEIGHTS = 2;
@@ -106,7 +137,7 @@ function conv2DInfo(
 
 /**
  * Native Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter for the wasm backend, or an empty list when
- * the pack is unavailable. Cases the pack does not cover (NCHW) go to `fallback(kernelName)`.
+ * the pack is unavailable. Cases the pack does not cover or would slow down go to `fallback(kernelName)`.
  */
 export function nativeConvKernels(
   fallback: (kernelName: string) => tf.KernelConfig | undefined,
@@ -124,7 +155,7 @@ export function nativeConvKernels(
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DAttrs;
     const info = conv2DInfo(x.shape, filter.shape, attrs, attrs.dilations);
-    if (info.dataFormat !== 'channelsLast') return delegate(tf.Conv2D, args);
+    if (leaveToWasm(info)) return delegate(tf.Conv2D, args);
     const out = backend.makeOutput(info.outShape, 'float32');
     run(pack, FORWARD, backend, [x, filter, out], info);
     return out;
@@ -134,7 +165,7 @@ export function nativeConvKernels(
     const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
     const info = conv2DInfo(attrs.inputShape, filter.shape, attrs);
-    if (info.dataFormat !== 'channelsLast') return delegate(tf.Conv2DBackpropInput, args);
+    if (leaveToWasm(info)) return delegate(tf.Conv2DBackpropInput, args);
     const out = backend.makeOutput(info.inShape, 'float32');
     run(pack, BACKWARD_DATA, backend, [out, filter, dy], info);
     return out;
@@ -144,7 +175,7 @@ export function nativeConvKernels(
     const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
     const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
     const info = conv2DInfo(x.shape, attrs.filterShape, attrs);
-    if (info.dataFormat !== 'channelsLast') return delegate(tf.Conv2DBackpropFilter, args);
+    if (leaveToWasm(info)) return delegate(tf.Conv2DBackpropFilter, args);
     const out = backend.makeOutput(info.filterShape, 'float32');
     run(pack, BACKWARD_WEIGHTS, backend, [x, out, dy], info);
     return out;
