@@ -74,7 +74,7 @@ function spreadOf(values: readonly number[]): Spread {
 }
 
 /** The input config of one run: the recipe's base config with the method, seed and budget set. */
-function runConfigText(
+export function runConfigText(
   recipe: LoadedRecipe,
   method: Recipe['methods'][number]['method'],
   seed: number,
