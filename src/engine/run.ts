@@ -5,6 +5,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import type { Metric } from '../kinds/evaluator.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { gradientProbeHook } from '../analysis/probe.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { evaluateSplit } from './evaluation.js';
 import { RunDir } from './run-dir.js';
@@ -48,7 +49,8 @@ async function trainIn(
   const experiment = await kernel.build(loaded);
   try {
     const trainer = experiment.container.resolve(Trainer);
-    return await trainer.train({ run, resume, hooks });
+    const probe = loaded.config.train.probe.every > 0 ? [gradientProbeHook(run)] : [];
+    return await trainer.train({ run, resume, hooks: [...hooks, ...probe] });
   } finally {
     experiment.dispose();
   }

@@ -1,0 +1,31 @@
+/** Rebuilds a run's experiment from its saved config and loads one of its checkpoints, for analyses. */
+import type { CheckpointMetadata } from '../engine/checkpoint.js';
+import { loadCheckpoint } from '../engine/checkpoint.js';
+import { RunDir } from '../engine/run-dir.js';
+import { MtlzooError } from '../errors.js';
+import type { Experiment, Kernel } from '../kernel/kernel.js';
+
+export type CheckpointChoice = 'best' | 'last' | 'auto';
+
+/** Runs `use` on the run's experiment with checkpoint `which` loaded ('auto': best, else last). */
+export async function withRunCheckpoint<T>(
+  kernel: Kernel,
+  runDir: string,
+  which: CheckpointChoice,
+  use: (experiment: Experiment, metadata: CheckpointMetadata & { checkpoint: string }) => Promise<T>,
+): Promise<T> {
+  const run = await RunDir.open(runDir);
+  const chosen = which === 'auto' ? ((await run.hasCheckpoint('best')) ? 'best' : 'last') : which;
+  if (!(await run.hasCheckpoint(chosen))) {
+    throw new MtlzooError('USAGE', `${run.dir} has no ${chosen} checkpoint (${run.path(chosen)})`, 2);
+  }
+  const loaded = await kernel.loadConfig(run.path('config'));
+  const experiment = await kernel.build(loaded);
+  try {
+    const checkpoint = run.path(chosen);
+    const metadata = await loadCheckpoint(checkpoint, experiment.model.parameters());
+    return await use(experiment, { ...metadata, checkpoint });
+  } finally {
+    experiment.dispose();
+  }
+}

@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import { probeCheckpoint, probeRecordsOf } from '../../analysis/probe.js';
+import { runRelatedness } from '../../analysis/relatedness.js';
+import type { CheckpointChoice } from '../../analysis/run-checkpoint.js';
+import { formatGradientSummary, formatRelatedness, summariseGradients } from '../../analysis/summary.js';
+import { RunDir } from '../../engine/run-dir.js';
+import { MtlzooError } from '../../errors.js';
+import type { CliContext } from '../context.js';
+
+function checkpointChoice(allowed: readonly CheckpointChoice[]) {
+  return (value: string): CheckpointChoice => {
+    if (!allowed.includes(value as CheckpointChoice)) {
+      throw new MtlzooError('USAGE', `--checkpoint: expected ${allowed.join(' or ')}, got "${value}"`, 2);
+    }
+    return value as CheckpointChoice;
+  };
+}
+
+function stepList(value: string): number[] {
+  const steps = value.split(',').map((s) => Number(s.trim()));
+  if (steps.some((s) => !Number.isInteger(s) || s <= 0)) {
+    throw new MtlzooError('USAGE', `--steps: expected comma-separated positive integers, got "${value}"`, 2);
+  }
+  return steps;
+}
+
+/** NaN (a task with a zero gradient) has no JSON form; null says "undefined" plainly. */
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+export function registerAnalyzeCommand(program: Command, cli: CliContext): void {
+  const analyze = program
+    .command('analyze')
+    .description('analyses of a trained run: gradient directions across tasks, learned task relatedness');
+
+  analyze
+    .command('gradients')
+    .description(
+      'summarise the gradient probe: task × task cosines and the mean across-task angle per shared layer over training',
+    )
+    .argument('<runDir>', 'a run directory written by mtlzoo train')
+    .option(
+      '--checkpoint <which>',
+      'probe this checkpoint now (best or last) instead of reading the log',
+      checkpointChoice(['best', 'last']),
+    )
+    .option(
+      '--steps <list>',
+      'comma-separated probed steps to show cosine matrices for (default: first and last)',
+      stepList,
+    )
+    .option('--json', 'print JSON')
+    .action(
+      async (runDir: string, options: { checkpoint?: 'best' | 'last'; steps?: number[]; json?: boolean }) => {
+        const run = await RunDir.open(runDir);
+        const records = options.checkpoint
+          ? [await probeCheckpoint(cli.createKernel(), run.dir, options.checkpoint)]
+          : probeRecordsOf(await run.readMetrics());
+        if (records.length === 0) {
+          throw new MtlzooError(
+            'USAGE',
+            `${run.path('metrics')} has no probe records: train with train.probe.every > 0, or probe a checkpoint now with --checkpoint last`,
+            2,
+          );
+        }
+        let summary;
+        try {
+          summary = summariseGradients(
+            run.dir,
+            options.checkpoint ? 'checkpoint' : 'log',
+            records,
+            options.steps,
+          );
+        } catch (error) {
+          if (error instanceof RangeError) throw new MtlzooError('USAGE', `--steps: ${error.message}`, 2);
+          throw error;
+        }
+        cli.output.write(options.json ? json(summary) : formatGradientSummary(summary));
+      },
+    );
+
+  analyze
+    .command('relatedness')
+    .description(
+      "task × task similarity of each stage's learned task-specific variables (e.g. modulation vectors)",
+    )
+    .argument('<runDir>', 'a run directory written by mtlzoo train')
+    .option(
+      '--checkpoint <which>',
+      'auto (best, else last), best or last',
+      checkpointChoice(['auto', 'best', 'last']),
+      'auto',
+    )
+    .option('--json', 'print JSON')
+    .action(async (runDir: string, options: { checkpoint: CheckpointChoice; json?: boolean }) => {
+      const result = await runRelatedness(cli.createKernel(), runDir, options.checkpoint);
+      cli.output.write(options.json ? json(result) : formatRelatedness(result));
+    });
+}
