@@ -1,6 +1,7 @@
 /** The `mtlzoo` command line. Errors are rendered once, here, with the exit code their kind carries. */
 import { Command, CommanderError } from 'commander';
 import { MtlzooError } from '../errors.js';
+import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBackendCommand } from './commands/backend.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerDataCommand } from './commands/data.js';
@@ -8,6 +9,7 @@ import { registerParamsCommand } from './commands/params.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerPluginsCommand } from './commands/plugins.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerTrainCommand } from './commands/train.js';
 import { defaultCliContext, type CliContext } from './context.js';
@@ -25,6 +27,8 @@ export function buildProgram(cli: CliContext): Command {
   registerBackendCommand(program, cli);
   registerTrainCommand(program, cli);
   registerEvalCommand(program, cli);
+  registerAnalyzeCommand(program, cli);
+  registerReportCommand(program, cli);
   registerBenchCommand(program, cli);
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
