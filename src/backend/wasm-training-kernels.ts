@@ -182,30 +182,19 @@ function conv2DBackpropInput(args: KernelArgs): tf.TensorInfo {
   return s.release(dx);
 }
 
-/** Plain loops over heap views: depthwise convolutions are rare and light in the project's nets. */
-function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
-  const backend = wasmBackend(args.backend);
-  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, filterShape } =
-    args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
+/**
+ * Visits every (input pixel, filter tap, output pixel) triple of a depthwise convolution, as flat offsets of
+ * the channel vectors in NHWC input, [fh, fw, C·mult] filter and NHWC output. Both gradients are this walk
+ * with a different multiply-add; plain loops over heap views suffice, as depthwise convolutions are rare
+ * and light in the project's nets.
+ */
+function forEachDepthwiseTap(
+  info: tf.backend_util.Conv2DInfo,
+  visit: (xBase: number, wBase: number, dyBase: number) => void,
+): void {
   const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
   const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const { top, left } = info.padInfo;
-  const mult = outChannels / inChannels;
-  const out = backend.makeOutput(info.filterShape, 'float32');
-  const xs = heapF32(backend, x);
-  const dys = heapF32(backend, dy);
-  const dw = heapF32(backend, out);
-  dw.fill(0);
   for (let b = 0; b < batchSize; b++) {
     for (let i = 0; i < outHeight; i++) {
       for (let a = 0; a < filterHeight; a++) {
@@ -216,65 +205,72 @@ function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
           for (let bb = 0; bb < filterWidth; bb++) {
             const c = j * strideWidth + bb * dilationWidth - left;
             if (c < 0 || c >= inWidth) continue;
-            const xBase = ((b * inHeight + r) * inWidth + c) * inChannels;
-            const wBase = (a * filterWidth + bb) * outChannels;
-            for (let d = 0; d < outChannels; d++) {
-              dw[wBase + d] =
-                (dw[wBase + d] as number) +
-                (xs[xBase + Math.floor(d / mult)] as number) * (dys[dyBase + d] as number);
-            }
+            visit(
+              ((b * inHeight + r) * inWidth + c) * inChannels,
+              (a * filterWidth + bb) * outChannels,
+              dyBase,
+            );
           }
         }
       }
     }
   }
+}
+
+function depthwiseInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: tf.DepthwiseConv2dNativeBackpropFilterAttrs | tf.DepthwiseConv2dNativeBackpropInputAttrs,
+): tf.backend_util.Conv2DInfo {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    true,
+  );
+}
+
+function depthwiseConv2dNativeBackpropFilter(args: KernelArgs): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
+  const info = depthwiseInfo(x.shape, attrs.filterShape, attrs);
+  const mult = info.outChannels / info.inChannels;
+  const out = backend.makeOutput(info.filterShape, 'float32');
+  const xs = heapF32(backend, x);
+  const dys = heapF32(backend, dy);
+  const dw = heapF32(backend, out);
+  dw.fill(0);
+  forEachDepthwiseTap(info, (xBase, wBase, dyBase) => {
+    for (let d = 0; d < info.outChannels; d++) {
+      dw[wBase + d] =
+        (dw[wBase + d] as number) +
+        (xs[xBase + Math.floor(d / mult)] as number) * (dys[dyBase + d] as number);
+    }
+  });
   return out;
 }
 
 function depthwiseConv2dNativeBackpropInput(args: KernelArgs): tf.TensorInfo {
   const backend = wasmBackend(args.backend);
   const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, inputShape } =
-    args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    true,
-  );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
-  const { filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
-  const { top, left } = info.padInfo;
-  const mult = outChannels / inChannels;
+  const attrs = args.attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
+  const info = depthwiseInfo(attrs.inputShape, filter.shape, attrs);
+  const mult = info.outChannels / info.inChannels;
   const out = backend.makeOutput(info.inShape, 'float32');
   const dys = heapF32(backend, dy);
   const ws = heapF32(backend, filter);
   const dx = heapF32(backend, out);
   dx.fill(0);
-  for (let b = 0; b < batchSize; b++) {
-    for (let i = 0; i < outHeight; i++) {
-      for (let a = 0; a < filterHeight; a++) {
-        const r = i * strideHeight + a * dilationHeight - top;
-        if (r < 0 || r >= inHeight) continue;
-        for (let j = 0; j < outWidth; j++) {
-          const dyBase = ((b * outHeight + i) * outWidth + j) * outChannels;
-          for (let bb = 0; bb < filterWidth; bb++) {
-            const c = j * strideWidth + bb * dilationWidth - left;
-            if (c < 0 || c >= inWidth) continue;
-            const xBase = ((b * inHeight + r) * inWidth + c) * inChannels;
-            const wBase = (a * filterWidth + bb) * outChannels;
-            for (let d = 0; d < outChannels; d++) {
-              const k = xBase + Math.floor(d / mult);
-              dx[k] = (dx[k] as number) + (ws[wBase + d] as number) * (dys[dyBase + d] as number);
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap(info, (xBase, wBase, dyBase) => {
+    for (let d = 0; d < info.outChannels; d++) {
+      const k = xBase + Math.floor(d / mult);
+      dx[k] = (dx[k] as number) + (ws[wBase + d] as number) * (dys[dyBase + d] as number);
     }
-  }
+  });
   return out;
 }
 
