@@ -7,11 +7,10 @@ import path from 'node:path';
 import { closestMatch } from '../errors.js';
 import type { Dataset, DatasetSplit, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
-import type { Logger } from '../plugin/types.js';
 import type { OnBadImage } from './cache.js';
 import { fields, lineError, nonBlankLines, parseIndex, readText, requireDirectory } from './files.js';
-import { decodeFile, type FitMode, type ImageSize } from './image.js';
-import { openCachedSplit } from './split.js';
+import type { FitMode } from './image.js';
+import { openFileSplit, type FileDatasetContext } from './split.js';
 
 export const CELEBA_PRESETS = {
   /** The seven attributes Zhao et al. report on. */
@@ -134,12 +133,6 @@ export interface CelebaOptions {
   readonly onBadImage: OnBadImage;
 }
 
-export interface FileDatasetContext {
-  readonly size: ImageSize;
-  readonly cacheDir: string;
-  readonly log: Logger;
-}
-
 const PARTITION: Record<number, SplitName> = { 0: 'train', 1: 'val', 2: 'test' };
 
 export async function createCelebaDataset(
@@ -201,18 +194,7 @@ export async function createCelebaDataset(
     if (identities)
       labels.push(Int32Array.from(rows, (r) => identityLabel.get(identities.get(table.files[r]!)!.value)!));
     const sources = rows.map((r) => path.join(imageDir, table.files[r]!));
-    splits[split] = await openCachedSplit(
-      { labels, sources },
-      {
-        cacheDir: context.cacheDir,
-        name: `celeba-${split}`,
-        key: { sources, fit: options.fit },
-        size: context.size,
-        produce: (i) => decodeFile(sources[i]!, context.size, options.fit),
-        onBadImage: options.onBadImage,
-        log: context.log,
-      },
-    );
+    splits[split] = await openFileSplit('celeba', split, { labels, sources }, options, context);
   }
   return {
     name: 'celeba',

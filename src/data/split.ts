@@ -2,9 +2,10 @@
  * Assembles a DatasetSplit from labels, optional fixed triplets and an image store, and removes images
  * left out by `onBadImage: skip` consistently from all three.
  */
-import type { DatasetSplit } from '../kinds/dataset.js';
+import type { DatasetSplit, SplitName } from '../kinds/dataset.js';
 import type { Logger } from '../plugin/types.js';
-import { openImageCache, type CacheRequest } from './cache.js';
+import { openImageCache, type CacheRequest, type OnBadImage } from './cache.js';
+import { decodeFile, type FitMode, type ImageSize } from './image.js';
 import type { ImageStore } from './store.js';
 
 export interface SplitParts {
@@ -86,4 +87,36 @@ export async function openCachedSplit(
     source: (i) => parts.sources[i]!,
   });
   return makeSplit(withoutImages(parts, cached.skipped, request.name, request.log), cached.store);
+}
+
+/** Decoding choices of a dataset whose images are files. */
+export interface FileDecoding {
+  readonly fit: FitMode;
+  readonly onBadImage: OnBadImage;
+}
+
+/** Where a file-based dataset caches its decoded images, and at what size. */
+export interface FileDatasetContext {
+  readonly size: ImageSize;
+  readonly cacheDir: string;
+  readonly log: Logger;
+}
+
+/** A split whose images are the files `parts.sources`, decoded once into the cache `<name>-<split>`. */
+export function openFileSplit(
+  name: string,
+  split: SplitName,
+  parts: SplitParts,
+  decoding: FileDecoding,
+  context: FileDatasetContext,
+): Promise<DatasetSplit> {
+  return openCachedSplit(parts, {
+    cacheDir: context.cacheDir,
+    name: `${name}-${split}`,
+    key: { sources: parts.sources, fit: decoding.fit },
+    size: context.size,
+    produce: (i) => decodeFile(parts.sources[i]!, context.size, decoding.fit),
+    onBadImage: decoding.onBadImage,
+    log: context.log,
+  });
 }

@@ -10,7 +10,6 @@ import type { Dataset, DatasetSplit, SplitName, TaskInfo } from '../kinds/datase
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
 import { keyHash, type OnBadImage } from './cache.js';
-import type { FileDatasetContext } from './celeba.js';
 import {
   dataError,
   fields,
@@ -21,8 +20,8 @@ import {
   requireDirectory,
   writeFileAtomic,
 } from './files.js';
-import { decodeFile, type FitMode } from './image.js';
-import { openCachedSplit } from './split.js';
+import type { FitMode } from './image.js';
+import { openFileSplit, type FileDatasetContext } from './split.js';
 
 export const ZAPPOS_CONDITIONS = ['class', 'closure', 'gender', 'heel'] as const;
 export type ZapposCondition = (typeof ZAPPOS_CONDITIONS)[number];
@@ -458,21 +457,16 @@ export async function createZapposDataset(
     const used = [...new Set(lists.flatMap((l) => Array.from(l)))].sort((a, b) => a - b);
     const local = new Map(used.map((g, i) => [g, i]));
     const sources = used.map((g) => path.join(root, filenames[g]!));
-    splits[split] = await openCachedSplit(
+    splits[split] = await openFileSplit(
+      'ut-zappos50k',
+      split,
       {
         labels: conditions.map((c) => Int32Array.from(used, (g) => c.labels[g]!)),
         triplets: lists.map((l) => l.map((g) => local.get(g)!)),
         sources,
       },
-      {
-        cacheDir: context.cacheDir,
-        name: `ut-zappos50k-${split}`,
-        key: { sources, fit: options.fit },
-        size: context.size,
-        produce: (i) => decodeFile(sources[i]!, context.size, options.fit),
-        onBadImage: options.onBadImage,
-        log: context.log,
-      },
+      options,
+      context,
     );
   }
   return {
