@@ -4,10 +4,10 @@
  * from offset 0; a JSON trailer records the key and which sources were skipped, so a reopened cache
  * rebuilds the same split without touching the sources.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../plugin/types.js';
+import { keyHash } from '../util/hash.js';
 import { dataError, tempPathFor } from './files.js';
 import { imageBytes, type ImageSize } from './image.js';
 import { FileImageStore } from './store.js';
@@ -49,23 +49,6 @@ interface Trailer {
   hash: string;
   stored: number;
   skipped: number[];
-}
-
-/** JSON with sorted object keys, so equal keys hash equally whatever their property order. */
-export function stableStringify(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** Short hex digest of any JSON-like value, independent of property order. */
-export function keyHash(value: unknown): string {
-  return createHash('sha256').update(stableStringify(value)).digest('hex').slice(0, 16);
 }
 
 export function cacheHash(request: Pick<CacheRequest, 'key' | 'size' | 'count'>): string {

@@ -9,7 +9,8 @@ import path from 'node:path';
 import type { Dataset, DatasetSplit, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
-import { keyHash, type OnBadImage } from './cache.js';
+import { keyHash } from '../util/hash.js';
+import type { OnBadImage } from './cache.js';
 import {
   dataError,
   fields,

@@ -3,7 +3,6 @@
  * in the run directory, keyed by the checkpoint's weights and the gallery files' names, sizes and times),
  * then rank the gallery by distance to a query image.
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeFile } from '../data/image.js';
@@ -13,6 +12,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { MtlModel } from '../kinds/method.js';
 import { selectBackend } from '../backend/select.js';
 import * as tf from '../tf.js';
+import { keyHash } from '../util/hash.js';
 import { loadCheckpoint, readCheckpointMetadata } from './checkpoint.js';
 import { normalisedEmbeddings } from './embedding.js';
 import { EVAL_BATCH } from './evaluation.js';
@@ -113,16 +113,11 @@ export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promis
     const shape = backbone.description.inputShape;
     const files = await listImages(path.resolve(options.gallery));
     const stats = await Promise.all(files.map((f) => fs.stat(f)));
-    const key = createHash('sha256')
-      .update(
-        JSON.stringify([
-          metadata.weightsSha256,
-          options.task,
-          files.map((f, i) => [f, stats[i]!.size, stats[i]!.mtimeMs]),
-        ]),
-      )
-      .digest('hex')
-      .slice(0, 16);
+    const key = keyHash([
+      metadata.weightsSha256,
+      options.task,
+      files.map((f, i) => [f, stats[i]!.size, stats[i]!.mtimeMs]),
+    ]);
     const indexFile = path.join(run.dir, 'index', `${options.task}-${key}.f32`);
     let gallery: Float32Array;
     let indexReused = true;
