@@ -221,6 +221,7 @@ export function lineChart(
     points.map((p) => p.x),
     frame.left + 8,
     frame.right - 8,
+    { integer: true },
   );
   const y = linearScale(
     [...points.map((p) => p.y), ...(reference ? [reference.y] : [])],

@@ -207,7 +207,7 @@ function relatedness(data: ReportData): string {
     ? `<p class="meta">Generating factors: ${factors.tasks.map((t, i) => `${esc(t)} (${esc(factors.factors[i]!.join(', ') || '–')})`).join('; ')}.</p>`
     : '';
   return (
-    `<h2>Learned task relatedness</h2><p>Similarity of the tasks' learned task-specific variables per stage (first seed's run, best checkpoint), to compare with how the tasks were built.</p>` +
+    `<h2>Learned task relatedness</h2><p>Similarity of the tasks' learned task-specific variables per stage (first seed's run; best checkpoint, else last), to compare with how the tasks were built.</p>` +
     known +
     data.methods.map((m) => relatednessSection(data, m)).join('')
   );

@@ -54,6 +54,9 @@ function multiples(min: number, max: number, step: number): number[] {
   return ticks;
 }
 
+/** About this many intervals per axis. */
+const TICKS = 5;
+
 export interface LinearScale {
   (value: number): number;
   readonly ticks: readonly number[];
@@ -63,7 +66,12 @@ export interface LinearScale {
  * Maps the values' range, widened to round ticks (and around a lone value), onto [from, to] of the page.
  * The domain comes from the data, so an axis never cuts a point off.
  */
-export function linearScale(values: readonly number[], from: number, to: number, tickCount = 5): LinearScale {
+export function linearScale(
+  values: readonly number[],
+  from: number,
+  to: number,
+  options: { readonly integer?: boolean } = {},
+): LinearScale {
   const finite = values.filter(Number.isFinite);
   let lo = finite.length > 0 ? Math.min(...finite) : 0;
   let hi = finite.length > 0 ? Math.max(...finite) : 1;
@@ -72,7 +80,9 @@ export function linearScale(values: readonly number[], from: number, to: number,
     lo -= pad;
     hi += pad;
   }
-  const step = tickStep(lo, hi, tickCount);
+  // Counts such as training steps get whole-number ticks.
+  const round = tickStep(lo, hi, TICKS);
+  const step = options.integer ? Math.max(1, round) : round;
   const domainLo = Math.floor(lo / step + 1e-9) * step;
   const domainHi = Math.ceil(hi / step - 1e-9) * step;
   const scale = (value: number) => from + ((value - domainLo) / (domainHi - domainLo)) * (to - from);
