@@ -24,7 +24,7 @@ function stepList(value: string): number[] {
   return steps;
 }
 
-/** NaN (a task with a zero gradient) has no JSON form; null says "undefined" plainly. */
+/** JSON.stringify writes NaN (a task with a zero gradient) as null, which reads as "undefined". */
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export function registerAnalyzeCommand(program: Command, cli: CliContext): void {
