@@ -15,8 +15,7 @@ import type { Dataset } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { mineNegatives } from '../engine/mining.js';
-import { normalisedEmbeddings } from '../engine/embedding.js';
+import { tripletLosses } from '../engine/objective.js';
 import { pixelsToTensor } from '../engine/pixels.js';
 import type { RunDir } from '../engine/run-dir.js';
 import type { TrainerHooks } from '../engine/trainer.js';
@@ -158,27 +157,13 @@ export class GradientProbe {
 
   private taskGradient(samples: UniqueImages, pixels: Uint8Array): Float32Array[] {
     const { dataset, model, loss, loaded } = this.parts;
-    const { mining } = loaded.config.train;
-    const labels = dataset.splits.train.labels;
-    const sampleLabel = Int32Array.from(
-      samples.sampleImage,
-      (position, s) => labels[samples.sampleTask[s]!]![samples.images[position]!]!,
-    );
     const images = pixelsToTensor(pixels, dataset.imageShape);
     try {
       return gradientsOf(
-        () => {
-          const inputs = tf.gather(images, tf.tensor1d(samples.sampleImage, 'int32')) as tf.Tensor4D;
-          const embeddings = normalisedEmbeddings(model, inputs, samples.sampleTask, { training: true });
-          const negatives =
-            mining === 'none'
-              ? samples.negative
-              : mineNegatives(embeddings, { ...samples, sampleLabel }, mining);
-          const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
-          return tf.mean(
-            loss.compute(pick(samples.anchor), pick(samples.positive), pick(negatives)),
-          ) as tf.Scalar;
-        },
+        () =>
+          tf.mean(
+            tripletLosses(model, loss, images, samples, loaded.config.train.mining, dataset.splits.train),
+          ) as tf.Scalar,
         this.shared.map((p) => p.variable),
       );
     } finally {

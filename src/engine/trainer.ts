@@ -20,10 +20,9 @@ import { createOptimizer, learningRateAt, type ScheduledOptimizer } from '../tra
 import { TripletSampler, uniqueImages, type UniqueImages } from '../train/sampler.js';
 import { Rng } from '../util/random.js';
 import { checkpointWeightsHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { normalisedEmbeddings } from './embedding.js';
 import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
 import { evaluateSplit } from './evaluation.js';
-import { mineNegatives } from './mining.js';
+import { tripletLosses } from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
 import { taskLossWeights } from './weighting.js';
@@ -123,35 +122,22 @@ export class Trainer {
     return Array.from(images, () => rng.next() < 0.5);
   }
 
-  private sampleLabels(batch: UniqueImages): Int32Array {
-    const labels = this.dataset.splits.train.labels;
-    return Int32Array.from(
-      batch.sampleImage,
-      (position, s) => labels[batch.sampleTask[s]!]![batch.images[position]!]!,
-    );
-  }
-
   /** One optimiser update on the batch of `step` (0-based); returns the per-triplet losses. */
   private applyStep(step: number, batch: UniqueImages, pixels: Uint8Array): Float32Array {
     const { train } = this.loaded.config;
     this.optimizer.setLearningRate(learningRateAt(train.optimizer.lr, train.schedule, step, train.steps));
-    const sampleLabel = train.mining === 'none' ? undefined : this.sampleLabels(batch);
     let perTriplet: tf.Tensor1D | undefined;
     tf.tidy(() => {
       const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
       const objective = () => {
-        const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32'));
-        const embeddings = normalisedEmbeddings(this.model, inputs, batch.sampleTask, { training: true });
-        const pick = (rows: Int32Array | tf.Tensor1D) =>
-          tf.gather(
-            embeddings,
-            rows instanceof Int32Array ? tf.tensor1d(rows, 'int32') : rows,
-          ) as tf.Tensor2D;
-        const negatives =
-          train.mining === 'none'
-            ? batch.negative
-            : mineNegatives(embeddings, { ...batch, sampleLabel: sampleLabel! }, train.mining);
-        const losses = this.loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
+        const losses = tripletLosses(
+          this.model,
+          this.loss,
+          images,
+          batch,
+          train.mining,
+          this.dataset.splits.train,
+        );
         perTriplet = tf.keep(losses);
         return tf.sum(tf.mul(losses, tf.tensor1d(this.lossWeights))) as tf.Scalar;
       };
