@@ -104,7 +104,7 @@ describe('CLI', () => {
     assert.equal(code, 2);
   });
 
-  it('the installed bin runs as a real process', async () => {
+  it('the installed bin runs as a real process, from any folder', async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [path.join(ROOT, 'bin', 'mtlzoo.js'), 'plugins', '--kind', 'backend', '--json'],
@@ -114,13 +114,22 @@ describe('CLI', () => {
     );
     const names = (JSON.parse(stdout) as { name: string }[]).map((r) => r.name).sort();
     assert.deepEqual(names, ['cpu', 'tensorflow', 'tensorflow-gpu', 'wasm']);
-    const failed = await promisify(execFile)(process.execPath, [
-      path.join(ROOT, 'bin', 'mtlzoo.js'),
-      'config',
-      'check',
-      path.join(workspace.dir, 'bad.yaml'),
-    ]).catch((error: { code: number; stderr: string }) => error);
+    // From a folder without the project's tsconfig, the sources (decorators included) must still compile.
+    const failed = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'mtlzoo.js'), 'config', 'check', 'bad.yaml'],
+      { cwd: workspace.dir },
+    ).catch((error: { code: number; stderr: string }) => error);
     assert.equal((failed as { code: number }).code, 2);
-    assert.match((failed as { stderr: string }).stderr, /method\.name: unknown method "modulaton"/);
+    assert.match(
+      (failed as { stderr: string }).stderr,
+      /^mtlzoo: bad\.yaml: .*method\.name: unknown method "modulaton"/ms,
+    );
+    const good = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, 'bin', 'mtlzoo.js'), 'config', 'check', 'good.yaml'],
+      { cwd: workspace.dir },
+    );
+    assert.match(good.stdout, /^good\.yaml: valid/);
   });
 });
