@@ -64,7 +64,8 @@ export interface TrainSummary {
   readonly steps: number;
   readonly environment: Environment;
   readonly params: ParameterReport;
-  readonly timing: { readonly msPerStep: number; readonly trainImagesPerSecond: number };
+  /** Step time with the first WARMUP_STEPS of the process left out, and the triplets it trains per second. */
+  readonly timing: { readonly msPerStep: number; readonly tripletsPerSecond: number };
   /** Step of the checkpoint the test metrics come from. */
   readonly testedStep: number;
   readonly test: readonly Metric[];
@@ -207,26 +208,30 @@ export class Trainer {
     let bestHigher = true;
     let timedMs = 0;
     let timedSteps = 0;
-    const batchFor = (step: number) => uniqueImages(this.sampler.batch(step));
-    let nextBatch = start < train.steps ? batchFor(start) : undefined;
-    let nextPixels = nextBatch ? this.dataset.splits.train.pixels(Array.from(nextBatch.images)) : undefined;
+    const prepare = (step: number) => {
+      const triplets = this.sampler.batch(step);
+      const unique = uniqueImages(triplets);
+      return {
+        taskIds: triplets.taskIds,
+        unique,
+        pixels: this.dataset.splits.train.pixels(Array.from(unique.images)),
+      };
+    };
+    let next = start < train.steps ? prepare(start) : undefined;
 
     for (let step = start; step < train.steps; step++) {
-      const batch = nextBatch!;
-      const pixels = await nextPixels!;
+      const current = next!;
+      const pixels = await current.pixels;
       // Decode the next batch while this one trains.
-      if (step + 1 < train.steps) {
-        nextBatch = batchFor(step + 1);
-        nextPixels = this.dataset.splits.train.pixels(Array.from(nextBatch.images));
-      }
+      next = step + 1 < train.steps ? prepare(step + 1) : undefined;
       const started = performance.now();
-      const perTriplet = this.applyStep(step, batch, pixels);
+      const perTriplet = this.applyStep(step, current.unique, pixels);
       const ms = performance.now() - started;
       if (step - start >= WARMUP_STEPS) {
         timedMs += ms;
         timedSteps += 1;
       }
-      const taskLoss = this.taskMeans(perTriplet, this.sampler.batch(step).taskIds);
+      const taskLoss = this.taskMeans(perTriplet, current.taskIds);
       const record: StepRecord = {
         type: 'train',
         step: step + 1,
@@ -300,7 +305,7 @@ export class Trainer {
       steps: train.steps,
       environment,
       params: this.model.report(),
-      timing: { msPerStep, trainImagesPerSecond: (this.sampler.batchSize * 3 * 1000) / msPerStep },
+      timing: { msPerStep, tripletsPerSecond: (this.sampler.batchSize * 1000) / msPerStep },
       testedStep,
       test,
       weightsSha256: await checkpointWeightsHash(tested),
