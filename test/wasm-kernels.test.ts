@@ -123,6 +123,14 @@ describe('wasm training kernels', function () {
       tf.UnsortedSegmentSum,
       tf.Sum,
       tf.Mean,
+      tf.MaxPoolGrad,
+      tf.GatherV2,
+      tf.Add,
+      tf.Sub,
+      tf.Multiply,
+      tf.RealDiv,
+      tf.Identity,
+      tf.Cast,
     ])
       assert.ok(registered.includes(name), name);
     assert.equal(registered.includes(tf.Conv2D), nativePackUnavailableReason() === undefined);
@@ -205,6 +213,97 @@ describe('wasm training kernels', function () {
         }
     });
   }
+
+  it(`MaxPoolGrad matches cpu within ${KERNEL_BOUND} on 36 shapes, ties included`, async function () {
+    const rng = new Rng(11);
+    for (const size of [1, 2, 3])
+      for (const stride of [1, 2])
+        for (const pad of ['same', 'valid', 1] as const)
+          for (const batch of [1, 2]) {
+            if (pad === 1 && size === 1) continue;
+            const xShape: [number, number, number, number] = [batch, H, W, 3];
+            // Rounded ReLU outputs: windows with several equal maxima, as after a ReLU in the nets.
+            const x = normal(rng, xShape);
+            x.values = x.values.map((v) => Math.max(0, Math.round(v * 2)));
+            const outShape = tf.backend_util.computePool2DInfo(xShape, size, stride, 1, pad).outShape;
+            const dy = normal(rng, outShape);
+            const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
+            const error = await compare(tf.MaxPoolGrad, { dy, input: x, output: dy }, attrs);
+            assert.ok(
+              error <= KERNEL_BOUND,
+              `size=${size} stride=${stride} pad=${pad} batch=${batch}: ${error}`,
+            );
+          }
+  });
+
+  it('GatherV2 matches cpu exactly over axes, batch dims and dtypes', async function () {
+    const rng = new Rng(12);
+    const x = normal(rng, [3, 4, 5, 2]);
+    const ints: Input = {
+      ...x,
+      values: Int32Array.from(x.values, (v) => Math.round(v * 10)),
+      dtype: 'int32',
+    };
+    const indices = (values: number[], shape = [values.length]): Input => ({
+      shape,
+      values: Int32Array.from(values),
+      dtype: 'int32',
+    });
+    const cases: [Input, number, number][] = [
+      [indices([2, 0, 2, 1]), 0, 0],
+      [indices([3, 3, 0]), 1, 0],
+      [indices([4, 0, 1, 1, 2, 3], [2, 3]), 2, 0],
+      [indices([1]), 3, 0],
+      [indices([1, 0, 3, 2, 0, 0], [3, 2]), 1, 1],
+    ];
+    for (const [idx, axis, batchDims] of cases)
+      for (const input of [x, ints]) {
+        const error = await compare(tf.GatherV2, { x: input, indices: idx }, { axis, batchDims });
+        assert.equal(error, 0, `${input.dtype} axis ${axis} batchDims ${batchDims}`);
+      }
+    await tf.setBackend('wasm');
+    assert.throws(() => tf.gather(tf.zeros([3, 2]), [3]), /index value 3 is not in \[0, 2\]/);
+  });
+
+  for (const kernelName of [tf.Add, tf.Sub, tf.Multiply, tf.RealDiv]) {
+    it(`${kernelName} matches cpu exactly with either operand broadcast`, async function () {
+      const rng = new Rng(13);
+      const full = [2, 30, 40, 4];
+      for (const small of [
+        [4],
+        [1, 1, 1, 4],
+        [],
+        [40, 4],
+        [1, 30, 40, 4],
+        [2, 1, 1, 4],
+        [1],
+        full,
+        [30, 1, 4],
+      ])
+        for (const swap of [false, true]) {
+          const shapes = swap ? [small, full] : [full, small];
+          const [a, b] = shapes.map((shape) => normal(rng, shape));
+          const error = await compare(kernelName, { a: a!, b: b! }, {});
+          assert.equal(error, 0, `${JSON.stringify(shapes)}`);
+        }
+    });
+  }
+
+  it('Identity and same-dtype Cast share data that outlives the input; other Casts convert', async function () {
+    await tf.setBackend('wasm');
+    const x = tf.tensor([1.5, -2.25, 3], [3]);
+    const copies = [tf.clone(x), tf.cast(x, 'float32'), tf.cast(x, 'int32')];
+    x.dispose();
+    assert.deepEqual(
+      copies.map((t) => [t.dtype, Array.from(t.dataSync())]),
+      [
+        ['float32', [1.5, -2.25, 3]],
+        ['float32', [1.5, -2.25, 3]],
+        ['int32', [1, -2, 3]],
+      ],
+    );
+    tf.dispose(copies);
+  });
 
   it(`UnsortedSegmentSum matches cpu within ${KERNEL_BOUND}, dropping out-of-range ids`, async function () {
     const rng = new Rng(9);

@@ -325,6 +325,154 @@ function leadingReduction(kernelName: string, shipped: tf.KernelConfig, mean: bo
 }
 
 /**
+ * dx of a max pool: dy of each window goes to the window's first maximum (row-major, strict >, padding
+ * never a candidate), as on the cpu backend. One pass over x with per-channel running maxima; the shipped
+ * kernel walks every dy window covering each dx pixel and is ~5× slower.
+ */
+function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
+  const backend = wasmBackend(args.backend);
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: channels, outHeight, outWidth } = info;
+  const { strideHeight, strideWidth, filterHeight, filterWidth } = info;
+  const { top, left } = info.padInfo;
+  const out = backend.makeOutput(input.shape, 'float32');
+  const xs = heapF32(backend, input);
+  const dys = heapF32(backend, dy);
+  const dx = heapF32(backend, out);
+  dx.fill(0);
+  const best = new Float32Array(channels);
+  const at = new Int32Array(channels);
+  for (let b = 0; b < batchSize; b++) {
+    for (let i = 0; i < outHeight; i++) {
+      const r0 = i * strideHeight - top;
+      for (let j = 0; j < outWidth; j++) {
+        const c0 = j * strideWidth - left;
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let r = Math.max(r0, 0); r < Math.min(r0 + filterHeight, inHeight); r++) {
+          for (let c = Math.max(c0, 0); c < Math.min(c0 + filterWidth, inWidth); c++) {
+            const base = ((b * inHeight + r) * inWidth + c) * channels;
+            for (let d = 0; d < channels; d++) {
+              const v = xs[base + d] as number;
+              if (v > (best[d] as number)) {
+                best[d] = v;
+                at[d] = base + d;
+              }
+            }
+          }
+        }
+        const dyBase = ((b * outHeight + i) * outWidth + j) * channels;
+        for (let d = 0; d < channels; d++) {
+          const k = at[d] as number;
+          if (k >= 0) dx[k] = (dx[k] as number) + (dys[dyBase + d] as number);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Gather as slice copies over heap views (same bounds check as the shipped kernel, which copies element by
+ * element through strides and took ~12 ms to pick 120 images of 32×32×3). Strings go to the shipped kernel.
+ */
+function gatherV2(shipped: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const backend = wasmBackend(args.backend);
+    const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
+    if (x.dtype === 'string') return shipped.kernelFunc(args) as tf.TensorInfo;
+    const { axis, batchDims } = args.attrs as unknown as tf.GatherV2Attrs;
+    const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0] as number;
+    const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, parsedAxis, batchDims);
+    const ids = backend.typedArrayFromHeap(indices);
+    for (const index of ids) {
+      tf.util.assert(
+        index >= 0 && index < info.dimSize,
+        () => `GatherV2: the index value ${index} is not in [0, ${info.dimSize - 1}]`,
+      );
+    }
+    const out = backend.makeOutput(info.outputShape, x.dtype);
+    const xs = backend.typedArrayFromHeap(x);
+    const ys = backend.typedArrayFromHeap(out);
+    const { batchSize, outerSize, dimSize, sliceSize } = info;
+    const perBatch = ids.length / batchSize;
+    for (let b = 0; b < batchSize; b++) {
+      for (let o = 0; o < outerSize; o++) {
+        for (let k = 0; k < perBatch; k++) {
+          const src = ((b * outerSize + o) * dimSize + (ids[b * perBatch + k] as number)) * sliceSize;
+          ys.set(xs.subarray(src, src + sliceSize), ((b * outerSize + o) * perBatch + k) * sliceSize);
+        }
+      }
+    }
+    return out;
+  };
+  return { kernelName: tf.GatherV2, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
+}
+
+/** Outputs below this size keep the shipped broadcast: the copy would cost more than it saves. */
+const MIN_EXPANDED_SIZE = 4096;
+
+/**
+ * Element-wise binary ops where one operand repeats along leading axes (a per-channel [C] or [1,1,1,C]
+ * against [N,H,W,C], or a scalar). The shipped kernels take a scalar broadcast loop there, ~10× slower than
+ * on equal shapes; repeating the small operand to the full shape with doubling copies and calling the
+ * shipped kernel on equal shapes gives the same values, ~4× faster.
+ */
+function repeatedBroadcast(kernelName: string, shipped: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const backend = wasmBackend(args.backend);
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const size = tf.util.sizeFromShape(shape);
+    const repeats = (t: tf.TensorInfo) => {
+      const inner = t.shape.slice(t.shape.findIndex((d) => d !== 1));
+      return t.dtype !== 'string' && tf.util.arraysEqual(inner, shape.slice(shape.length - inner.length));
+    };
+    const full = (t: tf.TensorInfo) => tf.util.arraysEqual(t.shape, shape);
+    const small = full(a) && repeats(b) ? b : full(b) && repeats(a) ? a : undefined;
+    if (small === undefined || size < MIN_EXPANDED_SIZE || full(small)) {
+      return shipped.kernelFunc(args) as tf.TensorInfo;
+    }
+    const expanded = backend.makeOutput(shape, small.dtype);
+    const values = backend.typedArrayFromHeap(expanded);
+    const period = tf.util.sizeFromShape(small.shape);
+    values.set(backend.typedArrayFromHeap(small));
+    for (let filled = period; filled < size; filled *= 2)
+      values.copyWithin(filled, 0, Math.min(filled, size - filled));
+    const inputs = small === a ? { a: expanded, b } : { a, b: expanded };
+    const out = shipped.kernelFunc({ ...args, inputs }) as tf.TensorInfo;
+    backend.disposeData(expanded.dataId);
+    return out;
+  };
+  return { kernelName, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
+}
+
+/**
+ * Identity, and Cast to x's own dtype, share x's data as on the cpu backend (the engine counts references;
+ * no wasm kernel writes into its inputs). The shipped kernels copy the whole tensor.
+ */
+function sharedData(kernelName: string, shipped: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    // Identity is called without attributes.
+    const dtype = (args.attrs as { dtype?: tf.DataType } | undefined)?.dtype ?? x.dtype;
+    if (x.dtype === 'string' || dtype !== x.dtype) return shipped.kernelFunc(args) as tf.TensorInfo;
+    wasmBackend(args.backend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype };
+  };
+  return { kernelName, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
+}
+
+/**
  * The convolution gradients built on XNNPACK, used when the native pack is absent; exported so that tests
  * check them even where the pack is built.
  */
@@ -358,6 +506,14 @@ const replacements: Record<string, (shipped: tf.KernelConfig) => tf.KernelConfig
   }),
   [tf.Sum]: (shipped) => leadingReduction(tf.Sum, shipped, false),
   [tf.Mean]: (shipped) => leadingReduction(tf.Mean, shipped, true),
+  [tf.MaxPoolGrad]: () => ({ kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad }),
+  [tf.GatherV2]: (shipped) => gatherV2(shipped),
+  [tf.Add]: (shipped) => repeatedBroadcast(tf.Add, shipped),
+  [tf.Sub]: (shipped) => repeatedBroadcast(tf.Sub, shipped),
+  [tf.Multiply]: (shipped) => repeatedBroadcast(tf.Multiply, shipped),
+  [tf.RealDiv]: (shipped) => repeatedBroadcast(tf.RealDiv, shipped),
+  [tf.Identity]: (shipped) => sharedData(tf.Identity, shipped),
+  [tf.Cast]: (shipped) => sharedData(tf.Cast, shipped),
 };
 
 /** What this module registered, by kernel name, so that a second call recognises its own kernels. */
