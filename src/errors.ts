@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'DATA_INVALID'
   | 'CHECKPOINT_INVALID'
+  | 'TRAINING_DIVERGED'
   | 'USAGE';
 
 export class MtlzooError extends Error {

@@ -67,6 +67,32 @@ describe('bench', function () {
     assert.equal(await fs.readFile(path.join(entry, 'results.md'), 'utf8'), markdown);
   });
 
+  it('reports a metric never measured as – (two steps are all warm-up, so no step time)', async () => {
+    const entry = path.join(workspace.dir, 'zoo', 'short');
+    writeFiles(entry, { 'recipe.yaml': RECIPE, 'base.yaml': smallConfig() });
+    const out = path.join(workspace.dir, 'short-out');
+    const { code, log } = await runCli(
+      'bench',
+      entry,
+      '--out',
+      out,
+      '--steps',
+      '2',
+      '--methods',
+      'csn',
+      '--seeds',
+      '0',
+    );
+    assert.equal(code, 0, log);
+    const results = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8')) as BenchResults;
+    assert.equal(results.steps, 2);
+    assert.equal(results.rows[0]!.msPerStep.n, 0);
+    const row = (await fs.readFile(path.join(out, 'results.md'), 'utf8'))
+      .split('\n')
+      .find((l) => l.startsWith('| csn'))!;
+    assert.match(row, /\| – \| \d+\.\d+ \|$/);
+  });
+
   it('refuses a broken recipe with the file, key path and line', async () => {
     const entry = path.join(workspace.dir, 'zoo', 'broken');
     writeFiles(entry, {

@@ -90,6 +90,16 @@ describe('config: resolution', () => {
     assert.notEqual((await kernel().loadConfig(path.join(dir, 'other.yaml'))).hash, loaded.hash);
   });
 
+  it('replaces an optimiser whole when an override changes its type', async () => {
+    const dir = path.join(workspace.dir, 'retype');
+    writeFiles(dir, {
+      'base.yaml': VALID.replace('steps: 10', 'steps: 10\n  optimizer: { type: adam, lr: 0.01, beta1: 0.8 }'),
+      'exp.yaml': 'extends: base.yaml\ntrain:\n  optimizer: { type: sgd }\n',
+    });
+    const { config } = await kernel().loadConfig(path.join(dir, 'exp.yaml'));
+    assert.deepEqual(config.train.optimizer, { type: 'sgd', lr: 0.01, momentum: 0.9, nesterov: false });
+  });
+
   it('replaces a plugin reference whole when an override names another plugin', async () => {
     const dir = path.join(workspace.dir, 'rename');
     writeFiles(dir, { 'base.yaml': VALID, 'exp.yaml': 'extends: base.yaml\nmethod: shared\n' });

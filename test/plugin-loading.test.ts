@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { evaluateRun, trainRun } from '../src/engine/run.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import * as tf from '../src/tf.js';
 import { createMemoryLogger } from '../src/util/logger.js';
@@ -11,9 +12,16 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE = path.join(ROOT, 'docs', 'examples', 'mtlzoo-plugin-soft-margin');
 
 const CONFIG = (plugin: string) => `plugins: [${plugin}]
-backbone: tiny
+backend: cpu
+backbone:
+  name: tiny
+  options: { inputSize: 16, channels: [4], embeddingDim: 4 }
+train: { steps: 2, batch: { tripletsPerTask: 2 } }
 method: shared
-dataset: shapes
+dataset:
+  name: shapes
+  options: { counts: { train: 40, val: 12, test: 12 }, tasks: [colour, shape] }
+evaluators: [triplet-accuracy]
 loss:
   name: soft-margin
   options:
@@ -68,6 +76,21 @@ describe('third-party plugins load through the same door as built-ins', () => {
     assert.equal(loaded.config.loss.name, 'soft-margin');
     assert.equal(loaded.config.loss.options.distance, 'euclidean');
     await checkSoftMargin(kernel, /^path:.*my-plugins\/soft-margin$/);
+    // The run saves the plugin path resolved, so it can be evaluated from anywhere, by a fresh kernel.
+    const summary = await trainRun(kernel, loaded, { outputDir: path.join(dir, 'runs'), name: 'run' });
+    const evaluated = await evaluateRun(new Kernel({ logger: createMemoryLogger() }), summary.runDir);
+    assert.equal(evaluated.step, 2);
+  });
+
+  it('says what a plugin folder lacks when it has no entry point', async () => {
+    writeFiles(workspace.dir, {
+      'empty-plugin/README.md': 'nothing here\n',
+      'exp.yaml': CONFIG('./empty-plugin'),
+    });
+    await assert.rejects(
+      new Kernel({ logger: createMemoryLogger() }).loadConfig(path.join(workspace.dir, 'exp.yaml')),
+      /exp\.yaml: plugins\[0\]: plugin folder \.\/empty-plugin .* has no entry point/,
+    );
   });
 
   it('from an npm package installed in the project node_modules', async () => {

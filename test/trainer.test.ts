@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/engine/checkpoint.js';
-import { resumeRun, trainRun } from '../src/engine/run.js';
+import { evaluateRun, resumeRun, trainRun } from '../src/engine/run.js';
 import { RunDir } from '../src/engine/run-dir.js';
 import { Trainer, type StepRecord } from '../src/engine/trainer.js';
 import type { MtlzooError } from '../src/errors.js';
@@ -71,6 +71,14 @@ describe('trainer', function () {
       trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'run' }),
       /already exists and is not empty/,
     );
+    // The saved checkpoint belongs to the saved config: edit the config and evaluation refuses.
+    assert.equal((await evaluateRun(kernel, summary.runDir)).step, summary.testedStep);
+    const configFile = run.path('config');
+    await fs.writeFile(configFile, (await fs.readFile(configFile, 'utf8')).replace('steps: 4', 'steps: 5'));
+    await assert.rejects(
+      evaluateRun(kernel, summary.runDir),
+      /written by config [0-9a-f]{16}, but .*config\.yaml now hashes to/,
+    );
   });
 
   it('keeps the tensor count flat over training steps', async () => {
@@ -88,7 +96,7 @@ describe('trainer', function () {
   });
 
   it('resumes to exactly the weights of an uninterrupted run', async () => {
-    const config = smallConfig({ steps: 6, extra: '  checkpointEvery: 3\n  flip: true\n' });
+    const config = smallConfig({ steps: 6, extra: '  checkpointEvery: 3\n  evalEvery: 2\n  flip: true\n' });
     const straight = await loadSmall(path.join(workspace.dir, 'a'), config);
     const full = await trainRun(straight.kernel, straight.loaded, { outputDir: workspace.dir, name: 'full' });
 
@@ -109,12 +117,44 @@ describe('trainer', function () {
       (e) => e === crash,
     );
     const resumed = await resumeRun(broken.kernel, path.join(workspace.dir, 'interrupted'));
+    // Same final weights, and the same best checkpoint tested: the best score before the break is kept.
+    assert.equal(resumed.testedStep, full.testedStep);
+    const quality = (metrics: typeof full.test) => metrics.filter((m) => !m.name.startsWith('time.'));
+    assert.deepEqual(quality(resumed.test), quality(full.test));
     assert.equal(resumed.weightsSha256, full.weightsSha256);
     const log = await new RunDir(resumed.runDir).readMetrics();
     assert.deepEqual(
       log.filter((r) => r.type === 'train').map((r) => r.step),
       [1, 2, 3, 4, 5, 6],
     );
+    const last = await fs.readFile(
+      path.join(workspace.dir, 'full', 'checkpoints', 'last', 'model.json'),
+      'utf8',
+    );
+    assert.equal(
+      JSON.parse(last).userDefinedMetadata.weightsSha256,
+      JSON.parse(
+        await fs.readFile(
+          path.join(workspace.dir, 'interrupted', 'checkpoints', 'last', 'model.json'),
+          'utf8',
+        ),
+      ).userDefinedMetadata.weightsSha256,
+    );
+  });
+
+  it('leaves no run folder behind when the run cannot be built', async () => {
+    const { kernel, loaded } = await loadSmall(
+      workspace.dir,
+      smallConfig({ extra: '  batch: { tripletsPerTask: 4, weights: [1, 2] }\n' }).replace(
+        '  batch: { tripletsPerTask: 4 }\n',
+        '',
+      ),
+    );
+    await assert.rejects(
+      trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'never' }),
+      /train\.batch\.weights: expected 3 weights \(one per task of dataset shapes: colour, shape, position\), got 2/,
+    );
+    await assert.rejects(fs.stat(path.join(workspace.dir, 'never')), /ENOENT/);
   });
 
   describe('checkpoints', () => {

@@ -144,8 +144,11 @@ export const retrievalEvaluator = definePlugin({
           higherIsBetter: false,
         });
       }
+      // Over the tasks that could be scored: which those are depends on the data, not on the method, so the
+      // average still compares methods; NaN only when no task could be scored at all.
       const averaged = [...means].map(([name, values]): Metric => {
-        const value = values.reduce((a, b) => a + b, 0) / values.length;
+        const scored = values.filter((v) => Number.isFinite(v));
+        const value = scored.length > 0 ? scored.reduce((a, b) => a + b, 0) / scored.length : Number.NaN;
         return { name, value, higherIsBetter: true };
       });
       return [...perTask, ...averaged];

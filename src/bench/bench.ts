@@ -69,8 +69,12 @@ export interface BenchResults {
 const overall = (metrics: readonly Metric[], name: string) =>
   metrics.find((m) => m.name === name && m.task === undefined);
 
+/** Mean ± spread of the finite values; n = 0 (shown as –) when a metric was never measured. */
 function spreadOf(values: readonly number[]): Spread {
-  return meanAndSpread(values.filter((v) => Number.isFinite(v)));
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length > 0
+    ? meanAndSpread(finite)
+    : { n: 0, mean: Number.NaN, std: Number.NaN, min: Number.NaN, max: Number.NaN };
 }
 
 /** The input config of one run: the recipe's base config with the method, seed and budget set. */

@@ -1,4 +1,4 @@
-/** A trainer hook that shows progress with ETA and the current loss, and logs every `logEvery` steps. */
+/** A trainer hook that shows progress with ETA and the current loss, and logs a line every `logEvery` steps. */
 import type { Logger } from '../plugin/types.js';
 import type { TrainerHooks } from '../engine/trainer.js';
 
@@ -12,16 +12,21 @@ export function formatDuration(ms: number): string {
       : `${s}s`;
 }
 
-export function progressHook(log: Logger, totalSteps: number, logEvery: number): TrainerHooks {
-  const started = performance.now();
-  let firstStep: number | undefined;
+/**
+ * `logEvery` defaults to the run's `train.logEvery`; the step count comes from the run too, so the same hook
+ * serves fresh and resumed runs.
+ */
+export function progressHook(log: Logger, logEvery?: number): TrainerHooks {
+  let first: { step: number; time: number } | undefined;
   return {
-    stepEnd(record) {
-      firstStep ??= record.step - 1;
-      const done = record.step - firstStep;
-      const eta = ((performance.now() - started) / done) * (totalSteps - record.step);
-      const line = `step ${record.step}/${totalSteps}  loss ${record.loss.toFixed(4)}  lr ${record.lr.toPrecision(3)}  ${record.ms.toFixed(0)} ms/step  ETA ${formatDuration(eta)}`;
-      if (record.step % logEvery === 0 || record.step === totalSteps) log.info(line);
+    stepEnd(record, trainer) {
+      const { steps, logEvery: configured } = trainer.loaded.config.train;
+      // ETA from the steps seen so far, timed from the end of the first one (which includes warm-up).
+      first ??= { step: record.step, time: performance.now() };
+      const done = record.step - first.step;
+      const eta = done > 0 ? ((performance.now() - first.time) / done) * (steps - record.step) : Number.NaN;
+      const line = `step ${record.step}/${steps}  loss ${record.loss.toFixed(4)}  lr ${record.lr.toPrecision(3)}  ${record.ms.toFixed(0)} ms/step  ETA ${formatDuration(eta)}`;
+      if (record.step % (logEvery ?? configured) === 0 || record.step === steps) log.info(line);
       else log.progress(line);
     },
     evaluated(record) {

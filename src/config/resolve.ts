@@ -1,7 +1,8 @@
 /**
  * Resolves a config file's `extends:` chain into one mapping. Bases merge first, in list order; the file
- * itself overrides them. Mappings merge key by key; lists and scalars replace; a plugin reference whose
- * `name` changes is replaced whole, since options of one plugin mean nothing to another. Every key
+ * itself overrides them. Mappings merge key by key; lists and scalars replace; a mapping whose variant
+ * key (`name` of a plugin reference, `type` of an optimiser or schedule) changes is replaced whole, since the
+ * options of one variant mean nothing to another. Every key
  * remembers the file that set it, so a later error names that file.
  */
 import { existsSync } from 'node:fs';
@@ -82,12 +83,21 @@ interface Layer {
   origins: Origins;
 }
 
+/**
+ * Keys that say which variant a mapping is: a plugin's `name`, an optimiser's or schedule's `type`. When an
+ * override changes one, the options of the old variant mean nothing to the new one.
+ */
+const VARIANT_KEYS = ['name', 'type'] as const;
+
+function switchesVariant(current: Record<string, unknown>, override: Record<string, unknown>): boolean {
+  return VARIANT_KEYS.some((key) => key in override && override[key] !== current[key]);
+}
+
 function mergeInto(target: Layer, override: Record<string, unknown>, originOf: OriginOf): void {
   const walk = (into: Record<string, unknown>, from: Record<string, unknown>, at: KeyPath) => {
     for (const [key, value] of Object.entries(from)) {
       const current = into[key];
-      const renamed =
-        isPlainObject(current) && isPlainObject(value) && 'name' in value && value.name !== current.name;
+      const renamed = isPlainObject(current) && isPlainObject(value) && switchesVariant(current, value);
       if (isPlainObject(current) && isPlainObject(value) && !renamed) {
         const copy = { ...current };
         walk(copy, value, [...at, key]);

@@ -235,3 +235,18 @@ export async function readCheckpointMetadata(
     artifacts.userDefinedMetadata as unknown as ModelJson['userDefinedMetadata'];
   return metadata;
 }
+
+/** Refuses a checkpoint written under another config than the run's config.yaml now resolves to. */
+export function assertSameConfig(
+  dir: string,
+  metadata: CheckpointMetadata,
+  configHash: string,
+  configFile: string,
+): void {
+  if (metadata.configHash !== configHash) {
+    throw invalid(
+      dir,
+      `written by config ${metadata.configHash}, but ${configFile} now hashes to ${configHash}`,
+    );
+  }
+}

@@ -1,5 +1,5 @@
 /** The hardware and software a result was measured on, recorded beside every run and zoo result. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BackendChoice } from '../backend/select.js';
 import * as tf from '../tf.js';
@@ -38,9 +38,15 @@ export function describeEnvironment(backend: BackendChoice): Environment {
   };
 }
 
+/** Models of the NVIDIA GPUs the driver lists (/proc/driver/nvidia/gpus/<bus id>/information). */
 function gpuModel(): string {
+  const root = '/proc/driver/nvidia/gpus';
   try {
-    return readFileSync('/proc/driver/nvidia/gpus', 'utf8').trim() || 'NVIDIA GPU';
+    const models = readdirSync(root).map((bus) => {
+      const info = readFileSync(`${root}/${bus}/information`, 'utf8');
+      return /^Model:\s*(.+)$/m.exec(info)?.[1]?.trim() ?? 'NVIDIA GPU';
+    });
+    return models.length > 0 ? models.join(', ') : 'NVIDIA GPU';
   } catch {
     return 'NVIDIA GPU';
   }

@@ -31,8 +31,12 @@ export class RunDir {
     return path.join(this.dir, RUN_FILES[file]);
   }
 
-  /** A new run folder named by time, method and config hash, under `outputDir`. */
-  static async create(outputDir: string, loaded: LoadedConfig, name?: string): Promise<RunDir> {
+  /**
+   * A new run folder named by time, method and config hash, under `outputDir`. It is only checked here
+   * (it must not hold anything); `start` creates it once the run has been built, so a run that fails to
+   * build leaves nothing behind.
+   */
+  static async plan(outputDir: string, loaded: LoadedConfig, name?: string): Promise<RunDir> {
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
     const dir = path.resolve(
       outputDir,
@@ -46,13 +50,16 @@ export class RunDir {
         2,
       );
     }
-    await fs.mkdir(dir, { recursive: true });
-    const run = new RunDir(dir);
+    return new RunDir(dir);
+  }
+
+  /** Creates the folder and writes the resolved config into it. */
+  async start(loaded: LoadedConfig): Promise<void> {
+    await fs.mkdir(this.dir, { recursive: true });
     await writeFileAtomic(
-      run.path('config'),
-      `# mtlzoo resolved config, hash ${loaded.hash}\n# from ${loaded.files.join(' <- ')}\n${stringify(loaded.config)}`,
+      this.path('config'),
+      `# mtlzoo resolved config, hash ${loaded.hash}\n# from ${loaded.files.join(' ← ')}\n${stringify(loaded.config)}`,
     );
-    return run;
   }
 
   /** An existing run folder; fails clearly when it is not one. */

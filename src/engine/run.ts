@@ -6,7 +6,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Metric } from '../kinds/evaluator.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { gradientProbeHook } from '../analysis/probe.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { assertSameConfig, loadCheckpoint } from './checkpoint.js';
 import { evaluateSplit } from './evaluation.js';
 import { RunDir } from './run-dir.js';
 import { Trainer, type TrainerHooks, type TrainSummary } from './trainer.js';
@@ -24,7 +24,7 @@ export async function trainRun(
   loaded: LoadedConfig,
   options: TrainRunOptions = {},
 ): Promise<TrainSummary> {
-  const run = await RunDir.create(options.outputDir ?? loaded.config.output.dir, loaded, options.name);
+  const run = await RunDir.plan(options.outputDir ?? loaded.config.output.dir, loaded, options.name);
   return trainIn(kernel, loaded, run, false, options.hooks);
 }
 
@@ -48,6 +48,7 @@ async function trainIn(
 ): Promise<TrainSummary> {
   const experiment = await kernel.build(loaded);
   try {
+    if (!resume) await run.start(loaded);
     const trainer = experiment.container.resolve(Trainer);
     const probe = loaded.config.train.probe.every > 0 ? [gradientProbeHook(run)] : [];
     return await trainer.train({ run, resume, hooks: [...hooks, ...probe] });
@@ -81,7 +82,9 @@ export async function evaluateRun(
           ? run.path('best')
           : run.path('last')
         : run.path(which);
-    const { step } = await loadCheckpoint(checkpoint, experiment.model.parameters());
+    const metadata = await loadCheckpoint(checkpoint, experiment.model.parameters());
+    assertSameConfig(checkpoint, metadata, loaded.hash, run.path('config'));
+    const { step } = metadata;
     const metrics = await evaluateSplit(experiment.model, experiment.dataset, split, experiment.evaluators);
     return { runDir: run.dir, checkpoint, step, split, metrics };
   } finally {

@@ -19,7 +19,13 @@ import * as tf from '../tf.js';
 import { createOptimizer, learningRateAt, type ScheduledOptimizer } from '../train/optimizers.js';
 import { TripletSampler, uniqueImages, type UniqueImages } from '../train/sampler.js';
 import { Rng } from '../util/random.js';
-import { checkpointWeightsHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import {
+  assertSameConfig,
+  checkpointWeightsHash,
+  loadCheckpoint,
+  readCheckpointMetadata,
+  saveCheckpoint,
+} from './checkpoint.js';
 import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
 import { evaluateSplit } from './evaluation.js';
 import { tripletLosses } from './objective.js';
@@ -188,24 +194,24 @@ export class Trainer {
     const hooks = options.hooks ?? [];
     const environment = describeEnvironment(this.backend);
     const generatedBy = `mtlzoo ${MTLZOO_VERSION}`;
+    const selectBy = train.selectBy;
     let start = 0;
+    let best = Number.NaN;
+    let bestHigher = true;
     if (options.resume) {
       const metadata = await loadCheckpoint(run.path('last'), this.checkpointVariables, this.optimizer);
-      if (metadata.configHash !== this.loaded.hash) {
-        throw new MtlzooError(
-          'CHECKPOINT_INVALID',
-          `${run.path('last')}: written by config ${metadata.configHash}, but ${run.path('config')} now hashes to ${this.loaded.hash}`,
-        );
-      }
+      assertSameConfig(run.path('last'), metadata, this.loaded.hash, run.path('config'));
       start = metadata.step;
+      // The best validation score so far, unless it was reached after the step training resumes from.
+      if (await run.hasCheckpoint('best')) {
+        const bestSoFar = await readCheckpointMetadata(run.path('best'));
+        if (bestSoFar.step <= start) best = bestSoFar.metrics?.[selectBy] ?? Number.NaN;
+      }
       await run.truncateMetricsAfter(start);
       this.log.info(`resuming ${run.dir} at step ${start}/${train.steps}`);
     }
     await run.writeJson('environment', environment);
 
-    const selectBy = train.selectBy;
-    let best = Number.NaN;
-    let bestHigher = true;
     let timedMs = 0;
     let timedSteps = 0;
     const prepare = (step: number) => {
@@ -242,7 +248,7 @@ export class Trainer {
       };
       if (!Number.isFinite(record.loss)) {
         throw new MtlzooError(
-          'USAGE',
+          'TRAINING_DIVERGED',
           `training diverged at step ${record.step}: loss is ${record.loss}; lower train.optimizer.lr or set train.clipNorm`,
         );
       }

@@ -18,7 +18,7 @@ import type { Dataset } from '../kinds/dataset.js';
 import type { Evaluator } from '../kinds/evaluator.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
-import { loadPluginModule, resolvePluginSpec } from '../plugin/loader.js';
+import { isPathSpec, loadPluginModule, resolvePluginSpec } from '../plugin/loader.js';
 import { PluginRegistries } from '../plugin/registry.js';
 import type { Logger } from '../plugin/types.js';
 import { createConsoleLogger } from '../util/logger.js';
@@ -103,7 +103,12 @@ export class Kernel {
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
     }
-    return loadedConfig(merged, validateConfig(merged, this.registries));
+    const config = validateConfig(merged, this.registries);
+    // Resolved, a local plugin path is absolute, so the config saved in a run directory still finds it.
+    config.plugins = specs.map(({ spec, baseDir }) =>
+      isPathSpec(spec) ? path.resolve(baseDir, spec) : spec,
+    );
+    return loadedConfig(merged, config);
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {

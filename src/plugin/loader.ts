@@ -18,7 +18,8 @@ export interface LoadedModule {
   pluginCount: number;
 }
 
-function isPathSpec(spec: string): boolean {
+/** A local path (as opposed to an npm package name). */
+export function isPathSpec(spec: string): boolean {
   return spec.startsWith('.') || path.isAbsolute(spec);
 }
 
@@ -30,9 +31,17 @@ export function resolvePluginSpec(spec: string, baseDir: string): { file: string
       throw new MtlzooError('PLUGIN_LOAD', `plugin path not found: ${spec} (resolved to ${target})`);
     }
     // A folder is loaded like a package: through its package.json or index file.
-    const file = statSync(target).isDirectory()
-      ? createRequire(path.join(target, 'noop.js')).resolve(target)
-      : target;
+    let file = target;
+    if (statSync(target).isDirectory()) {
+      try {
+        file = createRequire(path.join(target, 'noop.js')).resolve(target);
+      } catch {
+        throw new MtlzooError(
+          'PLUGIN_LOAD',
+          `plugin folder ${spec} (${target}) has no entry point: expected a package.json with "main" or "exports", or an index.js`,
+        );
+      }
+    }
     return { file, source: `path:${target}` };
   }
   const require = createRequire(path.join(baseDir, 'noop.js'));

@@ -72,9 +72,7 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
           steps: options.steps,
           record: options.record,
           log: cli.logger,
-          hooksFor: (_label, _seed, steps) => [
-            progressHook(cli.logger, steps, Math.max(1, Math.round(steps / 4))),
-          ],
+          hooksFor: (_label, _seed, steps) => [progressHook(cli.logger, Math.max(1, Math.round(steps / 4)))],
         });
         cli.output.write(
           options.json

@@ -35,15 +35,14 @@ export function registerTrainCommand(program: Command, cli: CliContext): void {
           );
         }
         const kernel = cli.createKernel();
+        const hooks = [progressHook(cli.logger)];
         const summary = options.resume
-          ? await resumeRun(kernel, options.resume, [])
-          : await (async () => {
-              const loaded = await kernel.loadConfig(options.config);
-              const hooks = [
-                progressHook(cli.logger, loaded.config.train.steps, loaded.config.train.logEvery),
-              ];
-              return trainRun(kernel, loaded, { outputDir: options.out, name: options.name, hooks });
-            })();
+          ? await resumeRun(kernel, options.resume, hooks)
+          : await trainRun(kernel, await kernel.loadConfig(options.config), {
+              outputDir: options.out,
+              name: options.name,
+              hooks,
+            });
         printSummary(cli, summary, options.json);
       },
     );
