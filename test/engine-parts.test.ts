@@ -95,8 +95,10 @@ describe('engine parts against plain computations', () => {
     const mask = admissibleNegatives(input);
     assert.equal(mask[0 * samples + 5], 0, 'an unlabelled sample is never a negative');
     const embeddings = tf.tensor2d(unit);
-    assert.deepEqual(Array.from(mineNegatives(embeddings, input, 'hard')), expectedHard);
-    assert.deepEqual(Array.from(mineNegatives(embeddings, input, 'semi-hard')), expectedSemi);
+    const squaredL2 = (a: tf.Tensor2D, b: tf.Tensor2D) =>
+      tf.sum(tf.squaredDifference(a, b), 1) as tf.Tensor1D;
+    assert.deepEqual(Array.from(mineNegatives(embeddings, input, 'hard', squaredL2)), expectedHard);
+    assert.deepEqual(Array.from(mineNegatives(embeddings, input, 'semi-hard', squaredL2)), expectedSemi);
     embeddings.dispose();
   });
 });

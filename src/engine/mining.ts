@@ -11,6 +11,7 @@
  * The choice leaves the tape as plain indices, since tfjs would otherwise try to differentiate through
  * the integer indices.
  */
+import type { TripletLossFunction } from '../kinds/loss.js';
 import * as tf from '../tf.js';
 
 export type MiningMode = 'none' | 'hard' | 'semi-hard';
@@ -44,29 +45,37 @@ export function admissibleNegatives(input: MiningInput): Float32Array {
   return mask;
 }
 
-/** Sample positions of the mined negatives, one per triplet, from L2-normalised embeddings `[samples, D]`. */
+/**
+ * Sample positions of the mined negatives, one per triplet, from L2-normalised embeddings `[samples, D]`,
+ * ranked by the loss's own distance.
+ */
 export function mineNegatives(
   embeddings: tf.Tensor2D,
   input: MiningInput,
   mode: Exclude<MiningMode, 'none'>,
+  distance: TripletLossFunction['distance'],
 ): Int32Array {
+  const samples = input.sampleTask.length;
+  const triplets = input.anchor.length;
+  // Every (triplet, sample) pair as rows of two gathered matrices, so the loss's row-wise distance applies.
+  const pairAnchor = new Int32Array(triplets * samples);
+  const pairSample = new Int32Array(triplets * samples);
+  for (let i = 0; i < triplets; i++) {
+    pairAnchor.fill(input.anchor[i]!, i * samples, (i + 1) * samples);
+    for (let s = 0; s < samples; s++) pairSample[i * samples + s] = s;
+  }
   const chosen = tf.tidy(() => {
-    const samples = input.sampleTask.length;
-    const triplets = input.anchor.length;
-    const anchors = tf.gather(embeddings, tf.tensor1d(input.anchor, 'int32'));
-    const positives = tf.gather(embeddings, tf.tensor1d(input.positive, 'int32'));
-    // Squared distances of unit vectors: 2 - 2·cos; a monotone proxy is enough to rank.
-    const distances = tf.sub(2, tf.mul(2, tf.matMul(anchors, embeddings, false, true)));
+    const rows = (indices: Int32Array) => tf.gather(embeddings, tf.tensor1d(indices, 'int32')) as tf.Tensor2D;
+    const distances = tf.reshape(distance(rows(pairAnchor), rows(pairSample)), [triplets, samples]);
     const admissible = tf.tensor2d(admissibleNegatives(input), [triplets, samples]);
     const blocked = tf.mul(tf.sub(1, admissible), 1e9);
     const hardest = tf.argMin(tf.add(distances, blocked), 1);
-    if (mode === 'hard') return tf.cast(hardest, 'int32') as tf.Tensor1D;
-    const positiveDistance = tf.sub(2, tf.mul(2, tf.sum(tf.mul(anchors, positives), 1, true)));
+    if (mode === 'hard') return hardest;
+    const positiveDistance = tf.reshape(distance(rows(input.anchor), rows(input.positive)), [triplets, 1]);
     const farther = tf.cast(tf.greater(distances, positiveDistance), 'float32');
-    const semiBlocked = tf.add(blocked, tf.mul(tf.sub(1, farther), 1e9));
-    const semiHard = tf.argMin(tf.add(distances, semiBlocked), 1);
+    const semiHard = tf.argMin(tf.add(distances, tf.add(blocked, tf.mul(tf.sub(1, farther), 1e9))), 1);
     const hasSemiHard = tf.greater(tf.max(tf.mul(admissible, farther), 1), 0);
-    return tf.cast(tf.where(hasSemiHard, semiHard, hardest), 'int32') as tf.Tensor1D;
+    return tf.where(hasSemiHard, semiHard, hardest);
   });
   const indices = Int32Array.from(chosen.dataSync());
   chosen.dispose();

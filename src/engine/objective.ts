@@ -38,7 +38,12 @@ export function tripletLosses(
     const negatives =
       mining === 'none'
         ? batch.negative
-        : mineNegatives(embeddings, { ...batch, sampleLabel: sampleLabels(split, batch) }, mining);
+        : mineNegatives(
+            embeddings,
+            { ...batch, sampleLabel: sampleLabels(split, batch) },
+            mining,
+            loss.distance,
+          );
     return loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
   });
 }
