@@ -64,6 +64,20 @@ describe('params table', () => {
     );
   });
 
+  it('adds a row for every method outside the paper variants, with its defaults', async () => {
+    const shared = methodPlugins.find((m) => m.name === 'shared')!;
+    const thirdParty = { ...shared, name: 'shared-again' };
+    const rows = await buildParamsTable({
+      backbone: tinyBackbone.create(tinyBackbone.options.parse({}), {}),
+      taskCount: 3,
+      methods: [...methodPlugins, thirdParty],
+    });
+    const added = rows.at(-1)!;
+    assert.equal(added.label, 'shared-again');
+    assert.equal(added.totalParams, rows.find((r) => r.label === 'shared')!.totalParams);
+    assert.equal(rows.length, 7);
+  });
+
   it('names unknown methods and invalid variants', async () => {
     const backbone = tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 });
     await assert.rejects(

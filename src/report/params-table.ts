@@ -1,8 +1,8 @@
 /**
  * The rows of `mtlzoo params`: for one backbone and task count, what each method variant costs in
  * parameters, bytes and gallery passes. Each variant is built for real, reported and disposed, so the
- * numbers are exactly what training would allocate, for third-party methods too; the price is allocating
- * every variant's weights once (separate and cross-stitch hold T backbones).
+ * numbers are exactly what training would allocate; the price is allocating every variant's weights once
+ * (separate and cross-stitch hold T backbones).
  */
 import type { BackboneFactory } from '../kinds/backbone.js';
 import type { AnyPluginOf } from '../kinds/index.js';
@@ -34,6 +34,17 @@ export interface ParamsRow extends ParameterReport {
   readonly megabytes: number;
 }
 
+/** The paper's variants, then every other registered method (third-party ones) with its default options. */
+export function paramsVariants(methods: readonly AnyPluginOf<'method'>[]): ParamsVariant[] {
+  const covered = new Set(PARAMS_VARIANTS.map((v) => v.method));
+  return [
+    ...PARAMS_VARIANTS,
+    ...methods
+      .filter((m) => !covered.has(m.name))
+      .map((m) => ({ label: m.name, method: m.name, options: {} })),
+  ];
+}
+
 export interface ParamsTableInput {
   readonly backbone: BackboneFactory;
   readonly taskCount: number;
@@ -44,7 +55,7 @@ export interface ParamsTableInput {
 
 export async function buildParamsTable(input: ParamsTableInput): Promise<ParamsRow[]> {
   const rows: ParamsRow[] = [];
-  for (const variant of input.variants ?? PARAMS_VARIANTS) {
+  for (const variant of input.variants ?? paramsVariants(input.methods)) {
     const plugin = input.methods.find((m) => m.name === variant.method);
     if (!plugin) {
       const known = input.methods.map((m) => m.name);
