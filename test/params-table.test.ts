@@ -68,7 +68,7 @@ describe('params table', () => {
     const shared = methodPlugins.find((m) => m.name === 'shared')!;
     const thirdParty = { ...shared, name: 'shared-again' };
     const rows = await buildParamsTable({
-      backbone: tinyBackbone.create(tinyBackbone.options.parse({}), {}),
+      backbone: tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 }),
       taskCount: 3,
       methods: [...methodPlugins, thirdParty],
     });
