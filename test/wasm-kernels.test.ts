@@ -125,6 +125,7 @@ describe('wasm training kernels', function () {
       tf.Mean,
       tf.MaxPoolGrad,
       tf.GatherV2,
+      tf.BatchMatMul,
       tf.Add,
       tf.Sub,
       tf.Multiply,
@@ -211,6 +212,12 @@ describe('wasm training kernels', function () {
           const error = await compare(kernelName, { x }, { axis, keepDims });
           assert.ok(error <= KERNEL_BOUND, `axis ${axis} keepDims ${keepDims}: ${error}`);
         }
+      // Batch statistics of a quickstart-sized activation: long float32 sums.
+      const large = normal(rng, [120, 16, 16, 8]);
+      for (const axis of [[0, 1, 2], [0]]) {
+        const error = await compare(kernelName, { x: large }, { axis, keepDims: false });
+        assert.ok(error <= KERNEL_BOUND, `[120,16,16,8] axis ${axis}: ${error}`);
+      }
     });
   }
 
@@ -303,6 +310,21 @@ describe('wasm training kernels', function () {
       ],
     );
     tf.dispose(copies);
+  });
+
+  it(`BatchMatMul matches cpu within ${KERNEL_BOUND} with either operand transposed`, async function () {
+    const rng = new Rng(14);
+    for (const batch of [[], [1], [2]])
+      for (const transposeA of [false, true])
+        for (const transposeB of [false, true]) {
+          const a = normal(rng, [...batch, ...(transposeA ? [40, 6] : [6, 40])]);
+          const b = normal(rng, [...batch, ...(transposeB ? [5, 40] : [40, 5])]);
+          const error = await compare(tf.BatchMatMul, { a, b }, { transposeA, transposeB });
+          assert.ok(
+            error <= KERNEL_BOUND,
+            `batch ${batch} transposeA ${transposeA} transposeB ${transposeB}: ${error}`,
+          );
+        }
   });
 
   it(`UnsortedSegmentSum matches cpu within ${KERNEL_BOUND}, dropping out-of-range ids`, async function () {

@@ -299,9 +299,10 @@ function unsortedSegmentSum(args: KernelArgs): tf.TensorInfo {
 
 /**
  * Sum and Mean over leading axes (batch statistics and the gradients of broadcast adds in NHWC nets). The
- * shipped kernels first transpose the whole tensor to make those axes innermost; as a [rows, cols] matrix
- * times a column of ones (or of 1/rows) XNNPACK reads it once, 3–4× faster. Other reductions go to the
- * shipped kernel.
+ * shipped kernels first transpose the whole tensor to make those axes innermost. XNNPACK's average pool
+ * over the [rows, cols] matrix seen as a rows×1 image of cols channels reads it once, ~6× faster (a matrix
+ * product with a column of ones takes tfjs's scalar path for the transposed operand); Sum scales the mean
+ * back. Other reductions go to the shipped kernel.
  */
 function leadingReduction(kernelName: string, shipped: tf.KernelConfig, mean: boolean): tf.KernelConfig {
   const kernelFunc = (args: KernelArgs) => {
@@ -315,10 +316,13 @@ function leadingReduction(kernelName: string, shipped: tf.KernelConfig, mean: bo
     const cols = tf.util.sizeFromShape(x.shape.slice(axes.length));
     const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     const s = new Scratch(backend);
-    const matrix = s.run(tf.Reshape, { x }, { shape: [rows, cols] });
-    const weights = s.run(tf.Fill, {}, { shape: [rows, 1], value: mean ? 1 / rows : 1, dtype: 'float32' });
-    const column = s.run(tf.BatchMatMul, { a: matrix, b: weights }, { transposeA: true, transposeB: false });
-    return s.release(s.run(tf.Reshape, { x: column }, { shape }));
+    const image = s.run(tf.Reshape, { x }, { shape: [1, rows, 1, cols] });
+    let pooled = s.run(tf.AvgPool, { x: image }, { filterSize: [rows, 1], strides: [rows, 1], pad: 'valid' });
+    if (!mean) {
+      const count = s.run(tf.Fill, {}, { shape: [], value: rows, dtype: 'float32' });
+      pooled = s.run(tf.Multiply, { a: pooled, b: count });
+    }
+    return s.release(s.run(tf.Reshape, { x: pooled }, { shape }));
   };
   // The shipped setup (binding its C function) must still run when the backend initialises.
   return { kernelName, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
@@ -473,6 +477,32 @@ function sharedData(kernelName: string, shipped: tf.KernelConfig): tf.KernelConf
 }
 
 /**
+ * Unbatched products with a transposed operand: the shipped kernel hands those to a scalar loop (~20× slower
+ * than XNNPACK for [120,512]ᵀ·[120,32]); an explicit XNNPACK Transpose first keeps them on XNNPACK's GEMM.
+ */
+function batchMatMul(shipped: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const backend = wasmBackend(args.backend);
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    const unbatched = (t: tf.TensorInfo) => t.shape.slice(0, -2).every((d) => d === 1);
+    if ((!transposeA && !transposeB) || !unbatched(a) || !unbatched(b)) {
+      return shipped.kernelFunc(args) as tf.TensorInfo;
+    }
+    const s = new Scratch(backend);
+    const upright = (t: tf.TensorInfo, transposed: boolean) => {
+      if (!transposed) return t;
+      const perm = t.shape.map((_, i) => i);
+      perm.splice(-2, 2, t.shape.length - 1, t.shape.length - 2);
+      return s.transpose(t, perm);
+    };
+    const inputs = { a: upright(a, transposeA), b: upright(b, transposeB) };
+    return s.release(s.run(tf.BatchMatMul, inputs, { transposeA: false, transposeB: false }));
+  };
+  return { kernelName: tf.BatchMatMul, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
+}
+
+/**
  * The convolution gradients built on XNNPACK, used when the native pack is absent; exported so that tests
  * check them even where the pack is built.
  */
@@ -508,6 +538,7 @@ const replacements: Record<string, (shipped: tf.KernelConfig) => tf.KernelConfig
   [tf.Mean]: (shipped) => leadingReduction(tf.Mean, shipped, true),
   [tf.MaxPoolGrad]: () => ({ kernelName: tf.MaxPoolGrad, backendName: 'wasm', kernelFunc: maxPoolGrad }),
   [tf.GatherV2]: (shipped) => gatherV2(shipped),
+  [tf.BatchMatMul]: (shipped) => batchMatMul(shipped),
   [tf.Add]: (shipped) => repeatedBroadcast(tf.Add, shipped),
   [tf.Sub]: (shipped) => repeatedBroadcast(tf.Sub, shipped),
   [tf.Multiply]: (shipped) => repeatedBroadcast(tf.Multiply, shipped),
