@@ -273,6 +273,14 @@ describe('config: malformed files name the file, the key path and what was expec
       /expected a stage of backbone facenet-small.*got "res9"/,
     ));
 
+  it('a best-checkpoint metric no evaluator reports', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'steps: 10\n  selectBy: mAP@5') },
+      'exp.yaml',
+      'train.selectBy',
+      /expected a metric the evaluators report \(triplet-accuracy, mAP@1, .*mAP@10.*params\.total.*\), got "mAP@5" \(line 10\)/,
+    ));
+
   it('an unknown optimizer type', () =>
     expectIssue(
       { 'exp.yaml': VALID.replace('steps: 10', 'steps: 10\n  optimizer:\n    type: rmsprop') },

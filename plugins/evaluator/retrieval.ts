@@ -119,6 +119,7 @@ export const retrievalEvaluator = definePlugin({
     seed: z.number().int().nonnegative().default(0),
   }),
   create: (options) => ({
+    metricNames: options.k.flatMap((k) => [`mAP@${k}`, `precision@${k}`, `recall@${k}`]),
     async evaluate(context: EvaluationContext): Promise<Metric[]> {
       const perTask: Metric[] = [];
       const means = new Map<string, number[]>();

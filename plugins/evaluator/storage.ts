@@ -1,7 +1,16 @@
 /** Storage costs from the method's parameter report: what a method costs beside what it scores. */
 import { z } from 'zod';
-import type { EvaluationContext, Metric } from '../../src/kinds/index.js';
+import type { EvaluationContext, Metric, ParameterReport } from '../../src/kinds/index.js';
 import { definePlugin } from '../../src/plugin/define.js';
+
+/** Metric name and the report field it shows. */
+const STORAGE_METRICS: readonly (readonly [string, keyof ParameterReport])[] = [
+  ['params.total', 'totalParams'],
+  ['params.shared', 'sharedParams'],
+  ['params.per-task', 'paramsPerTask'],
+  ['bytes', 'bytes'],
+  ['gallery-passes', 'galleryPasses'],
+];
 
 export const storageEvaluator = definePlugin({
   kind: 'evaluator',
@@ -10,16 +19,16 @@ export const storageEvaluator = definePlugin({
   description: 'Parameters (total, shared, per task), checkpoint bytes and forward passes per gallery image',
   options: z.strictObject({}),
   create: () => ({
+    metricNames: STORAGE_METRICS.map(([name]) => name),
     evaluate(context: EvaluationContext): Promise<Metric[]> {
-      const { report } = context;
-      const metric = (name: string, value: number): Metric => ({ name, value, higherIsBetter: false });
-      return Promise.resolve([
-        metric('params.total', report.totalParams),
-        metric('params.shared', report.sharedParams),
-        metric('params.per-task', report.paramsPerTask),
-        metric('bytes', report.bytes),
-        metric('gallery-passes', report.galleryPasses),
-      ]);
+      // Costs: lower is better.
+      return Promise.resolve(
+        STORAGE_METRICS.map(([name, field]): Metric => ({
+          name,
+          value: context.report[field],
+          higherIsBetter: false,
+        })),
+      );
     },
   }),
 });

@@ -75,6 +75,7 @@ export const tripletAccuracyEvaluator = definePlugin({
     seed: z.number().int().nonnegative().default(0),
   }),
   create: (options) => ({
+    metricNames: [METRIC],
     async evaluate(context: EvaluationContext): Promise<Metric[]> {
       const { dataset } = context;
       const split = dataset.splits[context.split];

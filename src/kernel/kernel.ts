@@ -10,7 +10,7 @@ import { builtinPlugins } from '../../plugins/index.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
 import type { ExperimentConfig } from '../config/schema.js';
-import { resolveConfigFile } from '../config/resolve.js';
+import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
 import { locateIssue, validateConfig } from '../config/validate.js';
 import { ConfigError, MtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
@@ -104,11 +104,27 @@ export class Kernel {
       }
     }
     const config = validateConfig(merged, this.registries);
+    await this.checkSelectBy(merged, config);
     // Resolved, a local plugin path is absolute, so the config saved in a run directory still finds it.
     config.plugins = specs.map(({ spec, baseDir }) =>
       isPathSpec(spec) ? path.resolve(baseDir, spec) : spec,
     );
     return loadedConfig(merged, config);
+  }
+
+  /** `train.selectBy` must name a metric the evaluators report, when they all say what they report. */
+  private async checkSelectBy(merged: MergedConfig, config: ExperimentConfig): Promise<void> {
+    const evaluators = await this.createEvaluators(config);
+    if (evaluators.some((e) => e.evaluator.metricNames === undefined)) return;
+    const names = evaluators.flatMap((e) => e.evaluator.metricNames!);
+    if (!names.includes(config.train.selectBy)) {
+      throw new ConfigError([
+        locateIssue(merged, {
+          path: ['train', 'selectBy'],
+          message: `expected a metric the evaluators report (${names.join(', ')}), got "${config.train.selectBy}"`,
+        }),
+      ]);
+    }
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
@@ -142,6 +158,15 @@ export class Kernel {
     });
   }
 
+  async createEvaluators(config: ExperimentConfig): Promise<NamedEvaluator[]> {
+    const evaluators: NamedEvaluator[] = [];
+    for (const ref of config.evaluators) {
+      const evaluator = await this.registries.of('evaluator').get(ref.name).create(ref.options, {});
+      evaluators.push({ name: ref.name, evaluator });
+    }
+    return evaluators;
+  }
+
   /** Selects the backend and builds every component of a run into a child container. */
   async build(loaded: LoadedConfig): Promise<Experiment> {
     const { config } = loaded;
@@ -162,13 +187,7 @@ export class Kernel {
     }
     const model = await this.createModel(config, backbone, dataset.tasks.length);
     const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
-    const evaluators: NamedEvaluator[] = [];
-    for (const ref of config.evaluators) {
-      evaluators.push({
-        name: ref.name,
-        evaluator: await registries.of('evaluator').get(ref.name).create(ref.options, {}),
-      });
-    }
+    const evaluators = await this.createEvaluators(config);
 
     scope.registerInstance(TOKENS.loadedConfig, loaded);
     scope.registerInstance(TOKENS.backend, backend);

@@ -24,5 +24,10 @@ export interface EvaluationContext {
 }
 
 export interface Evaluator {
+  /**
+   * Names of the metrics `evaluate` reports over all tasks, when known before running; lets a config's
+   * `train.selectBy` be checked when the config loads rather than at the first validation.
+   */
+  readonly metricNames?: readonly string[];
   evaluate(context: EvaluationContext): Promise<Metric[]>;
 }
