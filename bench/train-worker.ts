@@ -30,6 +30,9 @@ export interface WorkerResult {
   trainableParams: number;
   tensorsAfterWarmup: number;
   tensorsAfterSteps: number;
+  /** Resident set size after warm-up and after the timed steps: flat when nothing accumulates. */
+  rssAfterWarmupMB: number;
+  rssAfterStepsMB: number;
   peakRssMB: number;
   /** Whether the native pack's convolutions ran (wasm only). */
   nativeUsed: boolean;
@@ -122,8 +125,10 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
 
   for (let i = 0; i < c.warmup; i++) trainStep();
   const tensorsAfterWarmup = tf.memory().numTensors;
+  const rssAfterWarmupMB = process.memoryUsage().rss / 2 ** 20;
   const trainTimes = time(trainStep, 0, c.steps);
   const tensorsAfterSteps = tf.memory().numTensors;
+  const rssAfterStepsMB = process.memoryUsage().rss / 2 ** 20;
   const embedTimes = time(embed, 1, c.steps);
   if (c.profile) await profileStep(trainStep);
 
@@ -135,6 +140,8 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     trainableParams: trainable.reduce((n, v) => n + v.size, 0),
     tensorsAfterWarmup,
     tensorsAfterSteps,
+    rssAfterWarmupMB,
+    rssAfterStepsMB,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     nativeUsed: c.backend === 'wasm' && nativePackUnavailableReason() === undefined,
   };

@@ -65,6 +65,8 @@ export interface BenchResult {
   trainableParams: number;
   torchTrainableParams: number | null;
   peakRssMB: number;
+  rssAfterWarmupMB: number;
+  rssAfterStepsMB: number;
   tensorsAfterWarmup: number;
   tensorsAfterSteps: number;
 }
@@ -150,7 +152,7 @@ function formatRow(r: BenchResult): string {
     fixed(r.embedImagesPerSecond).padStart(9),
     fixed(r.torchEmbedImagesPerSecond).padStart(9),
     fixed(r.embedRatioVsTorch, 2).padStart(6),
-    fixed(r.peakRssMB, 0).padStart(7),
+    `${fixed(r.rssAfterWarmupMB, 0)}→${fixed(r.rssAfterStepsMB, 0)} (${fixed(r.peakRssMB, 0)})`.padStart(17),
     `${r.tensorsAfterWarmup}→${r.tensorsAfterSteps}`.padStart(9),
   ].join(' ');
 }
@@ -167,7 +169,7 @@ async function main(): Promise<void> {
   const nativeAbsent = nativePackUnavailableReason();
   if (nativeAbsent) log(`${NATIVE}: ${nativeAbsent}`);
   log(
-    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB  tensors',
+    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)      tensors',
   );
   const torchCache = new Map<string, TorchResult>();
   const results: BenchResult[] = [];
@@ -209,6 +211,8 @@ async function main(): Promise<void> {
         trainableParams: w.trainableParams,
         torchTrainableParams: t?.trainableParams ?? null,
         peakRssMB: w.peakRssMB,
+        rssAfterWarmupMB: w.rssAfterWarmupMB,
+        rssAfterStepsMB: w.rssAfterStepsMB,
         tensorsAfterWarmup: w.tensorsAfterWarmup,
         tensorsAfterSteps: w.tensorsAfterSteps,
       };
