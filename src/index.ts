@@ -1,7 +1,8 @@
 /**
  * mtlzoo's public API. Plugin authors need `definePlugin`, `z` (the schema library option schemas are
  * written in), `tf` (the same TensorFlow.js engine mtlzoo runs on) and the kind contracts; programs that
- * embed mtlzoo use the Kernel. The plugin contract-test harness is at `mtlzoo/testing`.
+ * embed mtlzoo use the Kernel and the run functions (train, resume, evaluate, bench, retrieve), the same
+ * ones the CLI calls. The plugin contract-test harness is at `mtlzoo/testing`.
  */
 export { z } from 'zod';
 export * as tf from './tf.js';
@@ -17,4 +18,15 @@ export type { LoadedConfig } from './config/load.js';
 export type { ExperimentConfig, PluginRef } from './config/schema.js';
 export { ConfigError, MtlzooError, type ConfigIssue, type ErrorCode } from './errors.js';
 export { selectBackend, type BackendChoice } from './backend/select.js';
+export { trainRun, resumeRun, evaluateRun, type RunEvaluation, type TrainRunOptions } from './engine/run.js';
+export {
+  Trainer,
+  type EvalRecord,
+  type StepRecord,
+  type TrainerHooks,
+  type TrainSummary,
+} from './engine/trainer.js';
+export { runBench, type BenchOptions, type BenchResults, type BenchRow } from './bench/bench.js';
+export { loadRecipe, type LoadedRecipe, type Recipe } from './bench/recipe.js';
+export { retrieve, type RetrievalResult, type RetrieveOptions } from './engine/retrieve.js';
 export { Rng } from './util/random.js';
