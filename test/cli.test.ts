@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type * as Api from '../src/index.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -97,6 +99,27 @@ describe('CLI', () => {
     };
     assert.ok(choice.attempts.some((a) => a.name === 'tensorflow' && /not installed/.test(a.reason)));
     assert.ok(choice.attempts.some((a) => a.selected && a.name === choice.name));
+  });
+
+  it('the built package (dist/, made by npm install) loads and knows its version', async () => {
+    const built = path.join(ROOT, 'dist', 'src', 'index.js');
+    const api = (await import(built).catch((error: Error) => {
+      throw new Error(`cannot load ${built} (run npm run build): ${error.message}`);
+    })) as typeof Api;
+    assert.deepEqual(new api.Kernel().registries.of('method').names(), [
+      'cross-stitch',
+      'csn',
+      'modulation',
+      'separate',
+      'shared',
+    ]);
+    const { MTLZOO_VERSION } = (await import(path.join(ROOT, 'dist', 'src', 'engine', 'environment.js'))) as {
+      MTLZOO_VERSION: string;
+    };
+    assert.equal(
+      MTLZOO_VERSION,
+      (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    );
   });
 
   it('an unknown command is a usage error', async () => {

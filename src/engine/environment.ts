@@ -1,5 +1,7 @@
 /** The hardware and software a result was measured on, recorded beside every run and zoo result. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import type { BackendChoice } from '../backend/select.js';
 import * as tf from '../tf.js';
@@ -18,9 +20,19 @@ export interface Environment {
   gpu: string | null;
 }
 
-export const MTLZOO_VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+/** mtlzoo's own version, from the package.json above this module (src/ when run from source, dist/src/ when built). */
+function ownVersion(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mtlzoo' && pkg.version) return pkg.version;
+    }
+    if (path.dirname(dir) === dir) return 'unknown';
+  }
+}
+
+export const MTLZOO_VERSION = ownVersion();
 
 export function describeEnvironment(backend: BackendChoice): Environment {
   const cpus = os.cpus();
