@@ -46,6 +46,8 @@ export interface BenchRow {
   readonly params: ParameterReport;
   readonly msPerStep: Spread;
   readonly embedMsPerImage: Spread;
+  /** Peak resident memory of the process at the end of each run (runs share one process, so it only grows). */
+  readonly peakRssMB: Spread;
   readonly configHashes: readonly string[];
   readonly weightsSha256: readonly string[];
   readonly runDirs: readonly string[];
@@ -220,6 +222,7 @@ function aggregate(
     ...(delta ? { deltaM: delta } : {}),
     params: runs[0]!.params,
     msPerStep: spreadOf(runs.map((r) => r.timing.msPerStep)),
+    peakRssMB: spreadOf(runs.map((r) => r.memory.peakRssMB)),
     embedMsPerImage: spreadOf(
       runs.map((r) => overall(r.test, 'time.embed-ms-per-image')?.value ?? Number.NaN),
     ),

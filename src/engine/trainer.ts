@@ -72,6 +72,8 @@ export interface TrainSummary {
   readonly params: ParameterReport;
   /** Step time with the first WARMUP_STEPS of the process left out, and the triplets it trains per second. */
   readonly timing: { readonly msPerStep: number; readonly tripletsPerSecond: number };
+  /** Peak resident memory of the process so far, and tensors alive at the end (tfjs's count). */
+  readonly memory: { readonly peakRssMB: number; readonly tensors: number };
   /** Step of the checkpoint the test metrics come from. */
   readonly testedStep: number;
   readonly test: readonly Metric[];
@@ -312,6 +314,7 @@ export class Trainer {
       environment,
       params: this.model.report(),
       timing: { msPerStep, tripletsPerSecond: (this.sampler.batchSize * 1000) / msPerStep },
+      memory: { peakRssMB: process.resourceUsage().maxRSS / 1024, tensors: tf.memory().numTensors },
       testedStep,
       test,
       weightsSha256: await checkpointWeightsHash(tested),
