@@ -99,6 +99,41 @@ describe('nn', () => {
       tf.dispose([x, y, z]);
       store.dispose();
     });
+
+    it('matches the textbook formula, gradients through the batch statistics included', () => {
+      const rng = new Rng(3);
+      const random = (shape: number[], offset = 0) =>
+        tf.tensor(
+          Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => offset + rng.normal()),
+          shape,
+        );
+      for (const scale of [true, false]) {
+        const store = VariableStore.root('bn/', 2);
+        const bn = new BatchNorm(store, 3, { decay: 0.9, epsilon: 1e-3, scale });
+        // A mean far from zero, as after a conv without bias; moved gamma and beta so their gradients matter.
+        const x = tf.variable(random([4, 5, 6, 3], 5));
+        bn.gamma?.assign(random([3], 1));
+        bn.beta.assign(random([3]));
+        const weights = random([4, 5, 6, 3]);
+        const textbook = () => {
+          const { mean, variance } = tf.moments(x, [0, 1, 2]);
+          const y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-3)));
+          return tf.add(bn.gamma ? tf.mul(y, bn.gamma) : y, bn.beta);
+        };
+        const trainables = [x, bn.beta, ...(bn.gamma ? [bn.gamma] : [])];
+        const gradients = (f: () => tf.Tensor) =>
+          tf.variableGrads(() => tf.sum(tf.mul(f(), weights)), trainables);
+        const ours = gradients(() => bn.apply(x, { training: true }));
+        const reference = gradients(textbook);
+        assert.ok(maxDiff(ours.value, reference.value) < 1e-4, 'forward');
+        for (const v of trainables) {
+          assert.ok(maxDiff(ours.grads[v.name]!, reference.grads[v.name]!) < 1e-4, `d${v.name}`);
+        }
+        tf.dispose([x, weights, ours.value, reference.value]);
+        tf.dispose([...Object.values(ours.grads), ...Object.values(reference.grads)]);
+        store.dispose();
+      }
+    });
   });
 
   describe('VariableStore', () => {
