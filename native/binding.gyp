@@ -4,8 +4,8 @@
       "target_name": "mtlzoo_native",
       "sources": ["src/addon.cc"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions"],
-      "libraries": ["-ldnnl"]
+      "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp"],
+      "libraries": ["-ldnnl", "-fopenmp"]
     }
   ]
 }

@@ -1,9 +1,13 @@
-// mtlzoo native kernel pack: Conv2D and its two gradients through oneDNN, on all cores, reading and
-// writing the tfjs wasm backend's heap in place (an ArrayBuffer plus byte offsets). Layouts are tfjs's:
-// activations NHWC, filters HWIO. oneDNN primitives are created once per shape and cached, since creating
-// one JIT-compiles code.
+// mtlzoo native kernel pack: Conv2D and its two gradients through oneDNN, and MaxPoolGrad, element-wise
+// binary ops and leading-axis sums as OpenMP loops (the OpenMP runtime oneDNN is built on), all on all
+// cores, reading and writing the tfjs wasm backend's heap in place (an ArrayBuffer plus byte offsets).
+// Layouts are tfjs's: activations NHWC, filters HWIO. oneDNN primitives are created once per shape and
+// cached, since creating one JIT-compiles code.
 #include <node_api.h>
+#include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -162,10 +166,205 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Reads argv[first..first+count) as byte offsets into the heap in argv[heapArg]; false if any is not a number.
+bool heapPointers(napi_env env, napi_value* argv, int heapArg, int first, int count, uint8_t** out) {
+  void* heap = nullptr;
+  size_t heapBytes = 0;
+  if (napi_get_arraybuffer_info(env, argv[heapArg], &heap, &heapBytes) != napi_ok) return false;
+  for (int i = 0; i < count; i++) {
+    int64_t offset;
+    if (napi_get_value_int64(env, argv[first + i], &offset) != napi_ok) return false;
+    out[i] = static_cast<uint8_t*>(heap) + offset;
+  }
+  return true;
+}
+
+bool int64Args(napi_env env, napi_value* argv, int first, int count, int64_t* out) {
+  for (int i = 0; i < count; i++)
+    if (napi_get_value_int64(env, argv[first + i], &out[i]) != napi_ok) return false;
+  return true;
+}
+
+// The hot loops are compiled for AVX-512 and AVX2 too and picked at load time: the build must not assume
+// the machine it runs on. They take one thread's share; OpenMP regions around them split the work.
+#define MTLZOO_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), noinline))
+
+// Below this many elements one core finishes in about 0.1 ms, less than waking a second thread can cost
+// (measured up to 7 ms when the other core is busy), so the loops run on the calling thread.
+constexpr int64_t kParallelMin = 1 << 18;
+
+// dx of one image: dy of each window goes to the window's first maximum (row-major, strict >, padding never a
+// candidate), as on the cpu backend, added in window order. `best` and `at` hold c floats and c indices.
+MTLZOO_CLONES void maxPoolGradImage(const float* x, const float* dy, float* dx, const int64_t* p, float* best,
+                                    int32_t* at) {
+  const int64_t h = p[1], w = p[2], c = p[3], ho = p[4], wo = p[5], kh = p[6], kw = p[7];
+  const int64_t sh = p[8], sw = p[9], top = p[10], left = p[11];
+  std::fill(dx, dx + h * w * c, 0.0f);
+  for (int64_t i = 0; i < ho; i++) {
+    const int64_t r0 = i * sh - top;
+    for (int64_t j = 0; j < wo; j++) {
+      const int64_t c0 = j * sw - left;
+      std::fill(best, best + c, -INFINITY);
+      std::fill(at, at + c, -1);
+      for (int64_t r = std::max<int64_t>(r0, 0); r < std::min(r0 + kh, h); r++) {
+        for (int64_t col = std::max<int64_t>(c0, 0); col < std::min(c0 + kw, w); col++) {
+          const int32_t base = static_cast<int32_t>((r * w + col) * c);
+          const float* xs = x + base;
+          // Branch-free so that it vectorises.
+          for (int64_t d = 0; d < c; d++) {
+            const bool greater = xs[d] > best[d];
+            best[d] = greater ? xs[d] : best[d];
+            at[d] = greater ? base + static_cast<int32_t>(d) : at[d];
+          }
+        }
+      }
+      const float* g = dy + (i * wo + j) * c;
+      for (int64_t d = 0; d < c; d++)
+        if (at[d] >= 0) dx[at[d]] += g[d];
+    }
+  }
+}
+
+// maxPoolGrad(heap, xOffset, dyOffset, dxOffset, n, h, w, c, ho, wo, kh, kw, strideH, strideW, padTop, padLeft)
+// Windows overlap, so threads split the batch, not the windows.
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint8_t* ptr[3];
+  int64_t p[12];
+  if (argc != 16 || !heapPointers(env, argv, 0, 1, 3, ptr) || !int64Args(env, argv, 4, 12, p))
+    return fail(env, "maxPoolGrad: expected heap, 3 offsets and 12 sizes");
+  const float* x = reinterpret_cast<const float*>(ptr[0]);
+  const float* dy = reinterpret_cast<const float*>(ptr[1]);
+  float* dx = reinterpret_cast<float*>(ptr[2]);
+  const int64_t n = p[0], image = p[1] * p[2] * p[3], dyImage = p[4] * p[5] * p[3];
+#pragma omp parallel if (n * image >= kParallelMin)
+  {
+    std::vector<float> best(p[3]);
+    std::vector<int32_t> at(p[3]);
+#pragma omp for schedule(static)
+    for (int64_t b = 0; b < n; b++)
+      maxPoolGradImage(x + b * image, dy + b * dyImage, dx + b * image, p, best.data(), at.data());
+  }
+  return nullptr;
+}
+
+enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
+
+template <typename F>
+inline void binarySegments(const float* full, const float* small, float* out, int64_t begin, int64_t end,
+                           int64_t period, F f) {
+  if (period == 1) {
+    const float s = small[0];
+    for (int64_t i = begin; i < end; i++) out[i] = f(full[i], s);
+    return;
+  }
+  // A period segment at a time so that the inner loop vectorises.
+  for (int64_t i = begin; i < end;) {
+    const int64_t j = i % period, len = std::min(period - j, end - i);
+    for (int64_t k = 0; k < len; k++) out[i + k] = f(full[i + k], small[j + k]);
+    i += len;
+  }
+}
+
+// out[i] = op(full[i], small[i % period]) for i in [begin, end), operands swapped when smallFirst.
+MTLZOO_CLONES void binaryRange(int op, bool smallFirst, const float* full, const float* small, float* out,
+                               int64_t begin, int64_t end, int64_t period) {
+  const auto run = [&](auto f) {
+    if (smallFirst)
+      binarySegments(full, small, out, begin, end, period, [f](float a, float b) { return f(b, a); });
+    else
+      binarySegments(full, small, out, begin, end, period, f);
+  };
+  switch (op) {
+    case kAdd:
+      return run([](float a, float b) { return a + b; });
+    case kSub:
+      return run([](float a, float b) { return a - b; });
+    case kMul:
+      return run([](float a, float b) { return a * b; });
+    default:
+      return run([](float a, float b) { return a / b; });
+  }
+}
+
+// binary(op, heap, fullOffset, smallOffset, outOffset, size, period, smallFirst)
+// Float32 Add/Sub/Mul/Div of a full-shape operand with one that repeats every `period` elements (a
+// trailing-shape broadcast: per-channel, scalar, or equal shapes with period = size).
+napi_value Binary(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint8_t* ptr[3];
+  int64_t p[3];
+  int32_t op;
+  if (argc != 8 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < kAdd || op > kDiv ||
+      !heapPointers(env, argv, 1, 2, 3, ptr) || !int64Args(env, argv, 5, 3, p) || p[1] < 1)
+    return fail(env, "binary: expected op 0-3, heap, 3 offsets, size, period, smallFirst");
+  const float* full = reinterpret_cast<const float*>(ptr[0]);
+  const float* small = reinterpret_cast<const float*>(ptr[1]);
+  float* out = reinterpret_cast<float*>(ptr[2]);
+  const int64_t size = p[0];
+#pragma omp parallel if (size >= kParallelMin)
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    binaryRange(op, p[2] != 0, full, small, out, size * t / threads, size * (t + 1) / threads, p[1]);
+  }
+  return nullptr;
+}
+
+// Adds rows [begin, end) of a [rows, cols] matrix into `total`. Float32 partial sums over short blocks of
+// rows vectorise; adding each block into double keeps long columns accurate.
+MTLZOO_CLONES void sumBand(const float* x, int64_t begin, int64_t end, int64_t cols, float* block, double* total) {
+  constexpr int64_t kBlock = 32;
+  for (int64_t r0 = begin; r0 < end; r0 += kBlock) {
+    std::fill(block, block + cols, 0.0f);
+    for (int64_t r = r0; r < std::min(r0 + kBlock, end); r++) {
+      const float* row = x + r * cols;
+      for (int64_t col = 0; col < cols; col++) block[col] += row[col];
+    }
+    for (int64_t col = 0; col < cols; col++) total[col] += block[col];
+  }
+}
+
+// sumRows(heap, xOffset, outOffset, rows, cols, divisor): out[c] = Σ_r x[r, c] / divisor, the batch
+// statistics' reduction over leading axes.
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint8_t* ptr[2];
+  int64_t p[3];
+  if (argc != 6 || !heapPointers(env, argv, 0, 1, 2, ptr) || !int64Args(env, argv, 3, 3, p))
+    return fail(env, "sumRows: expected heap, 2 offsets, rows, cols, divisor");
+  const float* x = reinterpret_cast<const float*>(ptr[0]);
+  float* out = reinterpret_cast<float*>(ptr[1]);
+  const int64_t rows = p[0], cols = p[1];
+  // One band per thread, added in thread order afterwards so that results do not depend on scheduling.
+  const int64_t maxThreads = omp_get_max_threads();
+  std::vector<double> bands(maxThreads * cols, 0.0);
+#pragma omp parallel if (rows * cols >= kParallelMin)
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    std::vector<float> block(cols);
+    sumBand(x, rows * t / threads, rows * (t + 1) / threads, cols, block.data(), bands.data() + t * cols);
+  }
+  std::vector<double> total(cols, 0.0);
+  for (int64_t t = 0; t < maxThreads; t++)
+    for (int64_t col = 0; col < cols; col++) total[col] += bands[t * cols + col];
+  for (int64_t col = 0; col < cols; col++) out[col] = static_cast<float>(total[col] / static_cast<double>(p[2]));
+  return nullptr;
+}
+
 napi_value Init(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "conv", NAPI_AUTO_LENGTH, Conv, nullptr, &fn);
-  napi_set_named_property(env, exports, "conv", fn);
+  const std::pair<const char*, napi_callback> functions[] = {
+      {"conv", Conv}, {"maxPoolGrad", MaxPoolGrad}, {"binary", Binary}, {"sumRows", SumRows}};
+  for (const auto& [name, callback] : functions) {
+    napi_value fn;
+    napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);
+    napi_set_named_property(env, exports, name, fn);
+  }
   return exports;
 }
 

@@ -1,6 +1,8 @@
 /**
- * The optional native kernel pack (native/, an N-API addon over oneDNN): Conv2D and its two gradients on all
- * cores, computed in place on the wasm backend's heap so that every other op stays in wasm. Absent unless
+ * The optional native kernel pack (native/, an N-API addon over oneDNN): Conv2D and its two gradients, and
+ * for large tensors MaxPoolGrad, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast and
+ * leading-axis Sum/Mean, on all cores, computed in place on the wasm backend's heap so that every other op
+ * stays in wasm. Absent unless
  * built (`sh native/build.sh`, which npm install does not run; see docs/performance.md), and switched off by
  * MTLZOO_NATIVE=0.
  */
@@ -11,6 +13,21 @@ import * as tf from '../tf.js';
 interface NativePack {
   /** op 0: forward (src, weights → dst); 1: backward data (dst, weights → src); 2: backward weights. */
   conv(op: number, heap: ArrayBuffer, src: number, weights: number, dst: number, params: Int32Array): void;
+  /** Sizes: n, h, w, c, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft. */
+  maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, ...sizes: number[]): void;
+  /** out[i] = op(full[i], small[i % period]), or op(small[…], full[i]) when smallFirst is 1. */
+  binary(
+    op: number,
+    heap: ArrayBuffer,
+    full: number,
+    small: number,
+    out: number,
+    size: number,
+    period: number,
+    smallFirst: number,
+  ): void;
+  /** out[c] = Σ_r x[r, c] / divisor over a [rows, cols] view of x. */
+  sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, divisor: number): void;
 }
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
@@ -26,6 +43,20 @@ let minMultiplyAdds = NATIVE_MIN_MACS;
 export function setNativeThreshold(multiplyAdds: number): number {
   const previous = minMultiplyAdds;
   minMultiplyAdds = multiplyAdds;
+  return previous;
+}
+
+/**
+ * Below this many elements an element-wise op, reduction or pooling gradient stays in wasm: the call and
+ * OpenMP's fork cost more than a second core saves (docs/performance.md).
+ */
+export const NATIVE_MIN_ELEMENTS = 4096;
+let minElements = NATIVE_MIN_ELEMENTS;
+
+/** As setNativeThreshold, for the element-wise ops, reductions and MaxPoolGrad; returns the old value. */
+export function setNativeElementThreshold(elements: number): number {
+  const previous = minElements;
+  minElements = elements;
   return previous;
 }
 
@@ -79,6 +110,11 @@ export function nativePackUnavailableReason(): string | undefined {
   return 'reason' in state ? state.reason : undefined;
 }
 
+const offsetOf = (backend: BackendWasm, t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+// Taken only after the output is allocated: allocating may have grown (and replaced) the heap.
+const heapOf = (backend: BackendWasm, out: tf.TensorInfo) =>
+  backend.typedArrayFromHeap(out).buffer as ArrayBuffer;
+
 function run(
   pack: NativePack,
   op: number,
@@ -86,7 +122,6 @@ function run(
   [src, weights, dst]: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo],
   info: tf.backend_util.Conv2DInfo,
 ): void {
-  const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
   const { top, left, bottom, right } = info.padInfo;
   const params = Int32Array.of(
     info.batchSize,
@@ -107,9 +142,8 @@ function run(
     bottom,
     right,
   );
-  // Take the heap's buffer only now: allocating the output may have grown (and replaced) it.
-  const heap = backend.typedArrayFromHeap(dst).buffer as ArrayBuffer;
-  pack.conv(op, heap, offset(src), offset(weights), offset(dst), params);
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  pack.conv(op, heapOf(backend, dst), at(src), at(weights), at(dst), params);
 }
 
 function conv2DInfo(
@@ -135,9 +169,126 @@ function conv2DInfo(
   );
 }
 
+/** The kernel registered now, wrapped so that cases `native` declines (returns undefined) go to it. */
+function over(
+  kernelName: string,
+  native: (args: KernelArgs, backend: BackendWasm) => tf.TensorInfo | undefined,
+): tf.KernelConfig[] {
+  const previous = tf.getKernel(kernelName, 'wasm');
+  if (previous === undefined) return [];
+  const kernelFunc = (args: KernelArgs) =>
+    native(args, args.backend as BackendWasm) ?? (previous.kernelFunc(args) as tf.TensorInfo);
+  return [{ kernelName, backendName: 'wasm', kernelFunc, setupFunc: previous.setupFunc }];
+}
+
+/** Shape without its leading 1s: an operand broadcasts by repetition when this ends the output shape. */
+function withoutLeadingOnes(shape: number[]): number[] {
+  const first = shape.findIndex((d) => d !== 1);
+  return first < 0 ? [] : shape.slice(first);
+}
+
+const BINARY_OPS: Readonly<Record<string, number>> = {
+  [tf.Add]: 0,
+  [tf.Sub]: 1,
+  [tf.Multiply]: 2,
+  [tf.RealDiv]: 3,
+};
+
+function binaryKernel(pack: NativePack, kernelName: string): tf.KernelConfig[] {
+  const op = BINARY_OPS[kernelName]!;
+  return over(kernelName, (args, backend) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const size = tf.util.sizeFromShape(shape);
+    if (size < minElements) return undefined;
+    const repeats = (t: tf.TensorInfo) => {
+      const inner = withoutLeadingOnes(t.shape);
+      return tf.util.arraysEqual(inner, shape.slice(shape.length - inner.length));
+    };
+    const full = (t: tf.TensorInfo) => tf.util.sizeFromShape(t.shape) === size;
+    const small = full(a) && repeats(b) ? b : full(b) && repeats(a) ? a : undefined;
+    if (small === undefined) return undefined;
+    const big = small === a ? b : a;
+    const out = backend.makeOutput(shape, 'float32');
+    const period = tf.util.sizeFromShape(small.shape);
+    const [fullAt, smallAt, outAt] = [big, small, out].map((t) => offsetOf(backend, t)) as [
+      number,
+      number,
+      number,
+    ];
+    pack.binary(op, heapOf(backend, out), fullAt, smallAt, outAt, size, period, small === a ? 1 : 0);
+    return out;
+  });
+}
+
+/** Sum and Mean of float32 over leading axes (batch statistics): a column sum of a [rows, cols] view. */
+function leadingSumKernel(pack: NativePack, kernelName: string, mean: boolean): tf.KernelConfig[] {
+  return over(kernelName, (args, backend) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    const size = tf.util.sizeFromShape(x.shape);
+    if (x.dtype !== 'float32' || size < minElements) return undefined;
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+    if (axes.length === 0 || !axes.every((a, i) => a === i)) return undefined;
+    const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+    const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    const out = backend.makeOutput(shape, 'float32');
+    const cols = size / rows;
+    pack.sumRows(
+      heapOf(backend, out),
+      offsetOf(backend, x),
+      offsetOf(backend, out),
+      rows,
+      cols,
+      mean ? rows : 1,
+    );
+    return out;
+  });
+}
+
+function maxPoolGradKernel(pack: NativePack): tf.KernelConfig[] {
+  return over(tf.MaxPoolGrad, (args, backend) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
+    if (input.dtype !== 'float32' || tf.util.sizeFromShape(input.shape) < minElements) return undefined;
+    const info = tf.backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    const out = backend.makeOutput(input.shape, 'float32');
+    const [xAt, dyAt, outAt] = [input, dy, out].map((t) => offsetOf(backend, t)) as [number, number, number];
+    pack.maxPoolGrad(
+      heapOf(backend, out),
+      xAt,
+      dyAt,
+      outAt,
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    );
+    return out;
+  });
+}
+
 /**
- * Native Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter for the wasm backend, or an empty list when
- * the pack is unavailable. Cases the pack does not cover or would slow down go to `fallback(kernelName)`.
+ * The native kernels for the wasm backend, or an empty list when the pack is unavailable: Conv2D,
+ * Conv2DBackpropInput and Conv2DBackpropFilter, whose uncovered or too small cases go to
+ * `fallback(kernelName)`, and the large-tensor kernels of the pooling, element-wise and reduction ops, whose
+ * other cases go to the kernel registered under the same name when this is called.
  */
 export function nativeConvKernels(
   fallback: (kernelName: string) => tf.KernelConfig | undefined,
@@ -189,5 +340,9 @@ export function nativeConvKernels(
     },
     { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: backpropInput },
     { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: backpropFilter },
+    ...maxPoolGradKernel(pack),
+    ...Object.keys(BINARY_OPS).flatMap((name) => binaryKernel(pack, name)),
+    ...leadingSumKernel(pack, tf.Sum, false),
+    ...leadingSumKernel(pack, tf.Mean, true),
   ];
 }

@@ -1,0 +1,218 @@
+/**
+ * The native pack's pooling, element-wise and reduction kernels against the pure-JS cpu backend, forced on
+ * for every size (thresholds 0). Its convolutions are checked in test/wasm-kernels.test.ts. Skipped when the
+ * pack is not built (sh native/build.sh) or is switched off (MTLZOO_NATIVE=0).
+ */
+import assert from 'node:assert/strict';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../src/tf.js';
+import {
+  nativePackUnavailableReason,
+  setNativeElementThreshold,
+  setNativeThreshold,
+} from '../src/backend/wasm-native.js';
+import { registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
+import { Rng } from '../src/util/random.js';
+
+/**
+ * max|native − cpu| / max(1, max|cpu|). Element-wise ops are exact (float32 +, −, ×, ÷ are correctly rounded
+ * on both); MaxPoolGrad and the sums differ by rounding only (cpu accumulates overlapping windows' dy in
+ * double, the pack in float32; the pack sums rows in double, cpu in float32).
+ */
+const EXACT = 0;
+const ROUNDING_BOUND = 1e-6;
+
+interface Input {
+  shape: number[];
+  values: Float32Array;
+}
+
+function normal(rng: Rng, shape: number[]): Input {
+  return { shape, values: Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.normal()) };
+}
+
+async function runKernel(
+  backend: string,
+  kernelName: string,
+  inputs: Record<string, Input>,
+  attrs: tf.NamedAttrMap,
+): Promise<{ shape: number[]; values: Float32Array }> {
+  await tf.setBackend(backend);
+  return tf.tidy(() => {
+    const tensors: tf.NamedTensorMap = {};
+    for (const [name, input] of Object.entries(inputs)) tensors[name] = tf.tensor(input.values, input.shape);
+    const out = tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor;
+    return { shape: out.shape, values: out.dataSync() as Float32Array };
+  });
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
+    scale = Math.max(scale, Math.abs(expected[i] as number));
+  }
+  return diff / scale;
+}
+
+async function compare(kernelName: string, inputs: Record<string, Input>, attrs: tf.NamedAttrMap = {}) {
+  const expected = await runKernel('cpu', kernelName, inputs, attrs);
+  const actual = await runKernel('wasm', kernelName, inputs, attrs);
+  assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
+  assert.ok(expected.values.every(Number.isFinite));
+  return relativeError(actual.values, expected.values);
+}
+
+const unavailable = nativePackUnavailableReason();
+
+describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`, function () {
+  let thresholds: [number, number];
+
+  before(async function () {
+    if (unavailable !== undefined) this.skip();
+    registerWasmTrainingKernels();
+    thresholds = [setNativeThreshold(0), setNativeElementThreshold(0)];
+    await tf.setBackend('wasm');
+  });
+
+  after(async function () {
+    if (unavailable !== undefined) return;
+    setNativeThreshold(thresholds[0]);
+    setNativeElementThreshold(thresholds[1]);
+    await tf.setBackend('cpu');
+  });
+
+  it(`MaxPoolGrad matches cpu within ${ROUNDING_BOUND} on 48 shapes, ties included`, async function () {
+    const rng = new Rng(21);
+    for (const size of [1, 2, 3])
+      for (const stride of [1, 2])
+        for (const pad of ['same', 'valid', 1] as const)
+          for (const [batch, channels] of [
+            [1, 3],
+            [3, 5],
+          ] as const) {
+            if (pad === 1 && size === 1) continue;
+            const xShape: [number, number, number, number] = [batch, 9, 11, channels];
+            // Rounded ReLU outputs: windows with several equal maxima, as after a ReLU in the nets.
+            const x = normal(rng, xShape);
+            x.values = x.values.map((v) => Math.max(0, Math.round(v * 2)));
+            const outShape = tf.backend_util.computePool2DInfo(xShape, size, stride, 1, pad).outShape;
+            const dy = normal(rng, outShape);
+            const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
+            const error = await compare(tf.MaxPoolGrad, { dy, input: x, output: dy }, attrs);
+            assert.ok(
+              error <= ROUNDING_BOUND,
+              `size=${size} stride=${stride} pad=${pad} batch=${batch}: ${error}`,
+            );
+          }
+  });
+
+  // Every broadcast the pack takes (equal shapes, trailing shapes, scalars, either side) and some it hands
+  // back to wasm (a middle-axis broadcast, both sides broadcast).
+  const PAIRS: [number[], number[]][] = [
+    [
+      [3, 5, 7, 6],
+      [3, 5, 7, 6],
+    ],
+    [[3, 5, 7, 6], [6]],
+    [[6], [3, 5, 7, 6]],
+    [
+      [1, 1, 1, 6],
+      [3, 5, 7, 6],
+    ],
+    [
+      [3, 5, 7, 6],
+      [7, 6],
+    ],
+    [[3, 5, 7, 6], []],
+    [[], [3, 5, 7, 6]],
+    [
+      [3, 5, 7, 6],
+      [1, 1, 1, 1],
+    ],
+    [[1001], [1001]],
+    [
+      [3, 5, 7, 6],
+      [3, 1, 1, 6],
+    ],
+    [
+      [3, 1, 6],
+      [1, 5, 6],
+    ],
+  ];
+  for (const kernelName of [tf.Add, tf.Sub, tf.Multiply, tf.RealDiv])
+    it(`${kernelName} matches cpu exactly on ${PAIRS.length} broadcasts`, async function () {
+      const rng = new Rng(22);
+      for (const [aShape, bShape] of PAIRS) {
+        const a = normal(rng, aShape);
+        const b = normal(rng, bShape);
+        const error = await compare(kernelName, { a, b });
+        assert.ok(error <= EXACT, `${JSON.stringify(aShape)} ${JSON.stringify(bShape)}: ${error}`);
+      }
+    });
+
+  // Leading axes as in batch statistics, all axes, and a non-leading set the pack hands back to wasm.
+  const REDUCTIONS: [number[], number[]][] = [
+    [
+      [48, 9, 11, 6],
+      [0, 1, 2],
+    ],
+    [[3, 5, 7, 6], [0]],
+    [
+      [3, 5, 7, 6],
+      [0, 1],
+    ],
+    [
+      [3, 5, 7, 6],
+      [0, 1, 2, 3],
+    ],
+    [
+      [1, 5, 7, 6],
+      [0, 1, 2],
+    ],
+    [[7, 1], [0]],
+    [
+      [3, 5, 7, 6],
+      [1, 2],
+    ],
+  ];
+  for (const kernelName of [tf.Sum, tf.Mean])
+    it(`${kernelName} matches cpu within ${ROUNDING_BOUND} over ${REDUCTIONS.length * 2} axis sets`, async function () {
+      const rng = new Rng(23);
+      for (const [shape, axis] of REDUCTIONS)
+        for (const keepDims of [false, true]) {
+          const x = normal(rng, shape);
+          const error = await compare(kernelName, { x }, { axis, keepDims });
+          assert.ok(
+            error <= ROUNDING_BOUND,
+            `${JSON.stringify(shape)} axis=${axis} keepDims=${keepDims}: ${error}`,
+          );
+        }
+    });
+
+  it('gradients of batch normalisation and max pooling match cpu', async function () {
+    const rng = new Rng(24);
+    const x = normal(rng, [4, 10, 10, 8]);
+    const gamma = normal(rng, [8]);
+    const f = (xs: tf.Tensor4D, g: tf.Tensor1D) => {
+      const { mean, variance } = tf.moments(xs, [0, 1, 2]);
+      const y = tf.mul(tf.div(tf.sub(xs, mean), tf.sqrt(tf.add(variance, 1e-3))), g);
+      return tf.sum(tf.square(tf.maxPool(tf.relu(y) as tf.Tensor4D, 3, 2, 'same')));
+    };
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() =>
+        tf
+          .grads(f)([
+            tf.tensor4d(x.values, x.shape as [number, number, number, number]),
+            tf.tensor1d(gamma.values),
+          ])
+          .map((g) => g.dataSync() as Float32Array),
+      );
+    };
+    const expected = await run('cpu');
+    const actual = await run('wasm');
+    expected.forEach((e, i) => assert.ok(relativeError(actual[i]!, e) <= 1e-5, `gradient ${i}`));
+  });
+});
