@@ -195,7 +195,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
     const rng = new Rng(24);
     const x = normal(rng, [4, 10, 10, 8]);
     const gamma = normal(rng, [8]);
-    const f = (xs: tf.Tensor4D, g: tf.Tensor1D) => {
+    const f = (xs: tf.Tensor, g: tf.Tensor) => {
       const { mean, variance } = tf.moments(xs, [0, 1, 2]);
       const y = tf.mul(tf.div(tf.sub(xs, mean), tf.sqrt(tf.add(variance, 1e-3))), g);
       return tf.sum(tf.square(tf.maxPool(tf.relu(y) as tf.Tensor4D, 3, 2, 'same')));
@@ -204,10 +204,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       await tf.setBackend(backend);
       return tf.tidy(() =>
         tf
-          .grads(f)([
-            tf.tensor4d(x.values, x.shape as [number, number, number, number]),
-            tf.tensor1d(gamma.values),
-          ])
+          .grads(f)([tf.tensor(x.values, x.shape), tf.tensor(gamma.values)])
           .map((g) => g.dataSync() as Float32Array),
       );
     };
