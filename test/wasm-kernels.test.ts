@@ -218,6 +218,7 @@ describe('wasm training kernels', function () {
         const error = await compare(kernelName, { x: large }, { axis, keepDims: false });
         assert.ok(error <= KERNEL_BOUND, `[120,16,16,8] axis ${axis}: ${error}`);
       }
+      assert.equal(await compare(kernelName, { x: normal(rng, [0, 3]) }, { axis: 0, keepDims: false }), 0);
     });
   }
 

@@ -315,6 +315,13 @@ function leadingReduction(kernelName: string, shipped: tf.KernelConfig, mean: bo
     const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
     const cols = tf.util.sizeFromShape(x.shape.slice(axes.length));
     const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
+    if (rows === 0) {
+      // XNNPACK rejects an empty pooling window (and the shipped kernels leave the output unwritten); zeros,
+      // as on cpu.
+      const out = backend.makeOutput(shape, 'float32');
+      heapF32(backend, out).fill(0);
+      return out;
+    }
     const s = new Scratch(backend);
     const image = s.run(tf.Reshape, { x }, { shape: [1, rows, 1, cols] });
     let pooled = s.run(tf.AvgPool, { x: image }, { filterSize: [rows, 1], strides: [rows, 1], pad: 'valid' });
