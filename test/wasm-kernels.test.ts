@@ -4,9 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-wasm';
+import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import * as tf from '../src/tf.js';
 import { nativePackUnavailableReason, setNativeThreshold } from '../src/backend/wasm-native.js';
 import { registerWasmTrainingKernels, xnnpackConvGradients } from '../src/backend/wasm-training-kernels.js';
+import { runStages } from '../src/nn/index.js';
 import { Rng } from '../src/util/random.js';
 
 /** max|wasm − cpu| / max(1, max|cpu|): float32 sums of a few hundred products stay well inside. */
@@ -426,6 +428,37 @@ describe('wasm training kernels', function () {
       net.dispose();
       return record;
     }
+
+    it(`of the tiny backbone (the project's BatchNorm, max pools, dense head) matches cpu within ${STEP_BOUND}`, async function () {
+      // Large enough that the per-channel broadcasts take the expanded path.
+      const images = normal(new Rng(22), [12, 16, 16, 3]);
+      const step = async (backend: string) => {
+        await tf.setBackend(backend);
+        const net = tinyBackbone({ inputSize: 16, channels: [8, 16, 32], embeddingDim: 8 }).instantiate(
+          't/',
+          3,
+        );
+        const x = tf.tensor(images.values, images.shape);
+        const trainable = net.variables().filter((v) => v.trainable);
+        const { value, grads } = tf.variableGrads(
+          () => tf.tidy(() => tf.sum(tf.square(runStages(net, x, { training: true })))),
+          trainable.map((v) => v.variable),
+        );
+        const record = [{ label: 'loss', values: value.dataSync() as Float32Array }];
+        for (const { name, variable } of trainable)
+          record.push({ label: `d${name}`, values: grads[variable.name]!.dataSync() as Float32Array });
+        tf.dispose([x, value, ...Object.values(grads)]);
+        net.dispose();
+        return record;
+      };
+      const expected = await step('cpu');
+      const actual = await step('wasm');
+      assert.equal(actual.length, expected.length);
+      expected.forEach(({ label, values }, i) => {
+        const error = relativeError(actual[i]!.values, values);
+        assert.ok(error <= STEP_BOUND, `${label}: ${error}`);
+      });
+    });
 
     it(`matches the cpu backend over ${STEPS} Adam steps within ${STEP_BOUND}`, async function () {
       const expected = await train('cpu');
