@@ -1,7 +1,8 @@
 /**
- * The native pack's pooling, element-wise and reduction kernels against the pure-JS cpu backend, forced on
- * for every size (thresholds 0). Its convolutions are checked in test/wasm-kernels.test.ts. Skipped when the
- * pack is not built (sh native/build.sh) or is switched off (MTLZOO_NATIVE=0).
+ * The native pack's kernels against the pure-JS cpu backend, on all cores for every size (thresholds 0):
+ * pooling, element-wise and reduction kernels, and the convolutions on one thread (on all cores they are
+ * checked in test/wasm-kernels.test.ts). Skipped when the pack is not built (sh native/build.sh) or is
+ * switched off (MTLZOO_NATIVE=0).
  */
 import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-wasm';
@@ -21,6 +22,8 @@ import { Rng } from '../src/util/random.js';
  */
 const EXACT = 0;
 const ROUNDING_BOUND = 1e-6;
+/** As in test/wasm-kernels.test.ts: float32 sums of a few hundred products. */
+const CONV_BOUND = 1e-5;
 
 interface Input {
   shape: number[];
@@ -82,6 +85,60 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
     setNativeElementThreshold(thresholds[1]);
     await tf.setBackend('cpu');
   });
+
+  type Pad = 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]];
+  const PADS: Pad[] = [
+    'same',
+    'valid',
+    [
+      [0, 0],
+      [1, 2],
+      [2, 0],
+      [0, 0],
+    ],
+  ];
+  for (const kernelName of [tf.Conv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter])
+    it(`${kernelName} on one thread matches cpu within ${CONV_BOUND} on 36 shapes`, async function () {
+      const rng = new Rng(20);
+      const allCores = setNativeThreshold(Infinity);
+      try {
+        for (const k of [1, 3, 5])
+          for (const stride of [1, 2])
+            for (const pad of PADS)
+              for (const batch of [1, 2]) {
+                const xShape: [number, number, number, number] = [batch, 9, 11, 3];
+                const filterShape: [number, number, number, number] = [k, k, 3, 4];
+                const outShape = tf.backend_util.computeConv2DInfo(
+                  xShape,
+                  filterShape,
+                  stride,
+                  1,
+                  pad,
+                ).outShape;
+                const [x, filter, dy] = [xShape, filterShape, outShape].map((shape) => normal(rng, shape));
+                const common = { strides: stride, pad, dataFormat: 'NHWC' };
+                const [inputs, attrs] =
+                  kernelName === tf.Conv2D
+                    ? [
+                        { x: x!, filter: filter! },
+                        { ...common, dilations: 1 },
+                      ]
+                    : kernelName === tf.Conv2DBackpropInput
+                      ? [
+                          { dy: dy!, filter: filter! },
+                          { ...common, inputShape: xShape },
+                        ]
+                      : [
+                          { x: x!, dy: dy! },
+                          { ...common, filterShape },
+                        ];
+                const error = await compare(kernelName, inputs, attrs as unknown as tf.NamedAttrMap);
+                assert.ok(error <= CONV_BOUND, `k=${k} stride=${stride} pad=${pad} batch=${batch}: ${error}`);
+              }
+      } finally {
+        setNativeThreshold(allCores);
+      }
+    });
 
   it(`MaxPoolGrad matches cpu within ${ROUNDING_BOUND} on 48 shapes, ties included`, async function () {
     const rng = new Rng(21);

@@ -30,8 +30,9 @@ stream& cpuStream() {
   return s;
 }
 
-// n, h, w, cin, ho, wo, cout, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, padBottom, padRight
-constexpr int kParams = 17;
+// n, h, w, cin, ho, wo, cout, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, padBottom, padRight,
+// threads (0: all)
+constexpr int kParams = 18;
 using Key = std::tuple<int, std::vector<int>>;
 
 struct Shapes {
@@ -138,10 +139,18 @@ napi_value Conv(napi_env env, napi_callback_info info) {
   size_t byteOffset;
   if (napi_get_typedarray_info(env, argv[5], &type, &length, &data, &buffer, &byteOffset) != napi_ok ||
       type != napi_int32_array || length != kParams)
-    return fail(env, "conv: params must be an Int32Array of 17");
+    return fail(env, "conv: params must be an Int32Array of 18");
   const int32_t* raw = static_cast<const int32_t*>(data);
   std::vector<int> p(raw, raw + kParams);
   auto base = static_cast<uint8_t*>(heap);
+  // Small convolutions run on the calling thread: waking another costs more than it saves. oneDNN sizes its
+  // work for the thread count at creation, so the limit covers creation and execution, and is in the key.
+  const int allThreads = omp_get_max_threads();
+  if (p[17] > 0) omp_set_num_threads(p[17]);
+  struct RestoreThreads {
+    int threads;
+    ~RestoreThreads() { omp_set_num_threads(threads); }
+  } restore{allThreads};
   try {
     Entry& e = entryFor(static_cast<Op>(op), p);
     memory src(e.src, cpuEngine(), base + offsets[0]);

@@ -1,10 +1,9 @@
 /**
  * The optional native kernel pack (native/, an N-API addon over oneDNN): Conv2D and its two gradients, and
- * for large tensors MaxPoolGrad, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast and
- * leading-axis Sum/Mean, on all cores, computed in place on the wasm backend's heap so that every other op
- * stays in wasm. Absent unless
- * built (`sh native/build.sh`, which npm install does not run; see docs/performance.md), and switched off by
- * MTLZOO_NATIVE=0.
+ * MaxPoolGrad, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast and leading-axis Sum/Mean,
+ * on all cores for large tensors, computed in place on the wasm backend's heap so that every other op stays
+ * in wasm. Absent unless built (`sh native/build.sh`, which npm install does not run; see
+ * docs/performance.md), and switched off by MTLZOO_NATIVE=0.
  */
 import { createRequire } from 'node:module';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -33,13 +32,14 @@ interface NativePack {
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /**
- * Below this many multiply-adds (per pass) oneDNN's thread start-up costs more than it saves, and the
- * single-threaded XNNPACK path wins; measured crossover on 2 cores: about 1e8 (docs/performance.md).
+ * Below this many multiply-adds (per pass) waking oneDNN's other threads can cost more than they save (up
+ * to ~10 ms when the other core is busy), so the convolution runs on the calling thread; on one thread
+ * oneDNN still beats XNNPACK by 2–10× from 3e5 multiply-adds up (docs/performance.md).
  */
 export const NATIVE_MIN_MACS = 1e8;
 let minMultiplyAdds = NATIVE_MIN_MACS;
 
-/** Sets the size below which convolutions stay in wasm (tests set 0 to exercise the pack); returns the old one. */
+/** Sets the size below which convolutions run on one thread (tests set 0 or Infinity); returns the old one. */
 export function setNativeThreshold(multiplyAdds: number): number {
   const previous = minMultiplyAdds;
   minMultiplyAdds = multiplyAdds;
@@ -72,9 +72,9 @@ function multiplyAdds(info: tf.backend_util.Conv2DInfo): number {
   );
 }
 
-/** Cases the pack leaves to the wasm kernels: NCHW layouts, and convolutions too small to gain. */
+/** Cases the pack leaves to the wasm kernels: NCHW layouts. */
 function leaveToWasm(info: tf.backend_util.Conv2DInfo): boolean {
-  return info.dataFormat !== 'channelsLast' || multiplyAdds(info) < minMultiplyAdds;
+  return info.dataFormat !== 'channelsLast';
 }
 
 const FORWARD = 0;
@@ -123,6 +123,7 @@ function run(
   info: tf.backend_util.Conv2DInfo,
 ): void {
   const { top, left, bottom, right } = info.padInfo;
+  const threads = multiplyAdds(info) < minMultiplyAdds ? 1 : 0;
   const params = Int32Array.of(
     info.batchSize,
     info.inHeight,
@@ -141,6 +142,7 @@ function run(
     left,
     bottom,
     right,
+    threads,
   );
   const at = (t: tf.TensorInfo) => offsetOf(backend, t);
   pack.conv(op, heapOf(backend, dst), at(src), at(weights), at(dst), params);
@@ -286,9 +288,9 @@ function maxPoolGradKernel(pack: NativePack): tf.KernelConfig[] {
 
 /**
  * The native kernels for the wasm backend, or an empty list when the pack is unavailable: Conv2D,
- * Conv2DBackpropInput and Conv2DBackpropFilter, whose uncovered or too small cases go to
- * `fallback(kernelName)`, and the large-tensor kernels of the pooling, element-wise and reduction ops, whose
- * other cases go to the kernel registered under the same name when this is called.
+ * Conv2DBackpropInput and Conv2DBackpropFilter, whose NCHW cases go to `fallback(kernelName)`, and the
+ * pooling, element-wise and reduction kernels, whose small or uncovered cases go to the kernel registered
+ * under the same name when this is called.
  */
 export function nativeConvKernels(
   fallback: (kernelName: string) => tf.KernelConfig | undefined,
