@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import type { BackendChoice } from '../backend/select.js';
+import { nativePackUnavailableReason } from '../backend/wasm-native.js';
 import * as tf from '../tf.js';
 
 export interface Environment {
@@ -18,6 +19,8 @@ export interface Environment {
   memoryGiB: number;
   /** GPU model when a GPU backend runs; null otherwise. */
   gpu: string | null;
+  /** With the wasm backend: whether the native kernel pack ran the large convolutions. */
+  nativePack: boolean;
 }
 
 /** mtlzoo's own version, from the package.json above this module (src/ when run from source, dist/src/ when built). */
@@ -47,6 +50,7 @@ export function describeEnvironment(backend: BackendChoice): Environment {
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     gpu: backend.name === 'tensorflow-gpu' ? gpuModel() : null,
+    nativePack: backend.name === 'wasm' && nativePackUnavailableReason() === undefined,
   };
 }
 
