@@ -209,6 +209,34 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       }
     });
 
+  // Leading-axis repeats as broadcastTo asks for, and a trailing-axis one the pack hands back to wasm.
+  const TILES: [number[], number[]][] = [
+    [
+      [1, 1, 1, 6],
+      [3, 5, 7, 1],
+    ],
+    [[6], [35]],
+    [
+      [1, 7, 6],
+      [4, 1, 1],
+    ],
+    [
+      [1, 1],
+      [5, 9],
+    ],
+    [
+      [2, 3],
+      [2, 2],
+    ],
+  ];
+  it(`Tile matches cpu exactly on ${TILES.length} shapes`, async function () {
+    const rng = new Rng(25);
+    for (const [shape, reps] of TILES) {
+      const error = await compare(tf.Tile, { x: normal(rng, shape) }, { reps });
+      assert.ok(error <= EXACT, `${JSON.stringify(shape)} reps=${JSON.stringify(reps)}: ${error}`);
+    }
+  });
+
   // Leading axes as in batch statistics, all axes, and a non-leading set the pack hands back to wasm.
   const REDUCTIONS: [number[], number[]][] = [
     [

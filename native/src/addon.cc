@@ -1,5 +1,5 @@
 // mtlzoo native kernel pack: Conv2D and its two gradients through oneDNN, and MaxPoolGrad, element-wise
-// binary ops and leading-axis sums as OpenMP loops (the OpenMP runtime oneDNN is built on), all on all
+// binary ops, leading-axis Tile and leading-axis sums as OpenMP loops (the OpenMP runtime oneDNN is built on), all on all
 // cores, reading and writing the tfjs wasm backend's heap in place (an ArrayBuffer plus byte offsets).
 // Layouts are tfjs's: activations NHWC, filters HWIO. oneDNN primitives are created once per shape and
 // cached, since creating one JIT-compiles code.
@@ -323,6 +323,35 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// out[i] = x[i % period] for i in [begin, end).
+MTLZOO_CLONES void repeatRange(const float* x, float* out, int64_t begin, int64_t end, int64_t period) {
+  for (int64_t i = begin; i < end;) {
+    const int64_t j = i % period, len = std::min(period - j, end - i);
+    std::copy(x + j, x + j + len, out + i);
+    i += len;
+  }
+}
+
+// repeat(heap, xOffset, outOffset, size, period): a Tile that repeats x along leading axes (broadcastTo).
+napi_value Repeat(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint8_t* ptr[2];
+  int64_t p[2];
+  if (argc != 5 || !heapPointers(env, argv, 0, 1, 2, ptr) || !int64Args(env, argv, 3, 2, p) || p[1] < 1)
+    return fail(env, "repeat: expected heap, 2 offsets, size, period");
+  const float* x = reinterpret_cast<const float*>(ptr[0]);
+  float* out = reinterpret_cast<float*>(ptr[1]);
+  const int64_t size = p[0];
+#pragma omp parallel if (size >= kParallelMin)
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    repeatRange(x, out, size * t / threads, size * (t + 1) / threads, p[1]);
+  }
+  return nullptr;
+}
+
 // Adds rows [begin, end) of a [rows, cols] matrix into `total`. Float32 partial sums over short blocks of
 // rows vectorise; adding each block into double keeps long columns accurate.
 MTLZOO_CLONES void sumBand(const float* x, int64_t begin, int64_t end, int64_t cols, float* block, double* total) {
@@ -368,7 +397,7 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   const std::pair<const char*, napi_callback> functions[] = {
-      {"conv", Conv}, {"maxPoolGrad", MaxPoolGrad}, {"binary", Binary}, {"sumRows", SumRows}};
+      {"conv", Conv}, {"maxPoolGrad", MaxPoolGrad}, {"binary", Binary}, {"repeat", Repeat}, {"sumRows", SumRows}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

@@ -1,8 +1,8 @@
 /**
  * The optional native kernel pack (native/, an N-API addon over oneDNN): Conv2D and its two gradients, and
- * MaxPoolGrad, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast and leading-axis Sum/Mean,
- * on all cores for large tensors, computed in place on the wasm backend's heap so that every other op stays
- * in wasm. Absent unless built (`sh native/build.sh`, which npm install does not run; see
+ * MaxPoolGrad, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast, leading-axis Tile and
+ * Sum/Mean, on all cores for large tensors, computed in place on the wasm backend's heap so that every other
+ * op stays in wasm. Absent unless built (`sh native/build.sh`, which npm install does not run; see
  * docs/performance.md), and switched off by MTLZOO_NATIVE=0.
  */
 import { createRequire } from 'node:module';
@@ -25,6 +25,8 @@ interface NativePack {
     period: number,
     smallFirst: number,
   ): void;
+  /** out[i] = x[i % period]. */
+  repeat(heap: ArrayBuffer, x: number, out: number, size: number, period: number): void;
   /** out[c] = Σ_r x[r, c] / divisor over a [rows, cols] view of x. */
   sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, divisor: number): void;
 }
@@ -224,6 +226,26 @@ function binaryKernel(pack: NativePack, kernelName: string): tf.KernelConfig[] {
   });
 }
 
+/**
+ * Tile of float32 repeating x along leading axes only (what broadcastTo asks for, e.g. [1,1,1,C] to
+ * [N,H,W,C]); the shipped kernel computes every element's source index through strides.
+ */
+function tileKernel(pack: NativePack): tf.KernelConfig[] {
+  return over(tf.Tile, (args, backend) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { reps } = args.attrs as unknown as tf.TileAttrs;
+    const shape = x.shape.map((d, i) => d * (reps[i] as number));
+    const size = tf.util.sizeFromShape(shape);
+    const firstKept = x.shape.length - withoutLeadingOnes(x.shape).length;
+    if (x.dtype !== 'float32' || size < minElements || reps.slice(firstKept).some((r) => r !== 1))
+      return undefined;
+    const out = backend.makeOutput(shape, 'float32');
+    const period = tf.util.sizeFromShape(x.shape);
+    pack.repeat(heapOf(backend, out), offsetOf(backend, x), offsetOf(backend, out), size, period);
+    return out;
+  });
+}
+
 /** Sum and Mean of float32 over leading axes (batch statistics): a column sum of a [rows, cols] view. */
 function leadingSumKernel(pack: NativePack, kernelName: string, mean: boolean): tf.KernelConfig[] {
   return over(kernelName, (args, backend) => {
@@ -344,6 +366,7 @@ export function nativeConvKernels(
     { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: backpropFilter },
     ...maxPoolGradKernel(pack),
     ...Object.keys(BINARY_OPS).flatMap((name) => binaryKernel(pack, name)),
+    ...tileKernel(pack),
     ...leadingSumKernel(pack, tf.Sum, false),
     ...leadingSumKernel(pack, tf.Mean, true),
   ];
