@@ -140,6 +140,37 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       }
     });
 
+  it('MaxPool matches cpu exactly on 40 shapes', async function () {
+    const rng = new Rng(26);
+    for (const size of [1, 2, 3])
+      for (const stride of [1, 2])
+        for (const pad of ['same', 'valid', 1] as const)
+          for (const batch of [1, 3]) {
+            if (pad === 1 && size === 1) continue;
+            const x = normal(rng, [batch, 9, 11, 5]);
+            const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
+            const error = await compare(tf.MaxPool, { x }, attrs);
+            assert.ok(error <= EXACT, `size=${size} stride=${stride} pad=${pad} batch=${batch}: ${error}`);
+          }
+  });
+
+  for (const [kernelName, attrs] of [
+    [tf.Relu, {}],
+    [tf.Step, { alpha: 0 }],
+    [tf.Step, { alpha: 0.25 }],
+    [tf.Square, {}],
+  ] as const)
+    it(`${kernelName} ${JSON.stringify(attrs)} matches cpu exactly, zeros and NaN included`, async function () {
+      const x = normal(new Rng(27), [3, 5, 7, 6]);
+      x.values[0] = 0;
+      x.values[1] = NaN;
+      const expected = await runKernel('cpu', kernelName, { x }, attrs);
+      const actual = await runKernel('wasm', kernelName, { x }, attrs);
+      assert.ok(Number.isNaN(expected.values[1]) && Number.isNaN(actual.values[1]), 'NaN stays NaN');
+      expected.values[1] = actual.values[1] = 0;
+      assert.equal(relativeError(actual.values, expected.values), EXACT);
+    });
+
   it(`MaxPoolGrad matches cpu within ${ROUNDING_BOUND} on 48 shapes, ties included`, async function () {
     const rng = new Rng(21);
     for (const size of [1, 2, 3])

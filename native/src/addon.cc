@@ -1,6 +1,7 @@
-// mtlzoo native kernel pack: Conv2D and its two gradients through oneDNN, and MaxPoolGrad, element-wise
-// binary ops, leading-axis Tile and leading-axis sums as OpenMP loops (the OpenMP runtime oneDNN is built on), all on all
-// cores, reading and writing the tfjs wasm backend's heap in place (an ArrayBuffer plus byte offsets).
+// mtlzoo native kernel pack: Conv2D and its two gradients through oneDNN, and MaxPool, MaxPoolGrad,
+// Relu/Step/Square, element-wise binary ops, leading-axis Tile and leading-axis sums as OpenMP loops (the
+// OpenMP runtime oneDNN is built on), all on all cores, reading and writing the tfjs wasm backend's heap in
+// place (an ArrayBuffer plus byte offsets).
 // Layouts are tfjs's: activations NHWC, filters HWIO. oneDNN primitives are created once per shape and
 // cached, since creating one JIT-compiles code.
 #include <node_api.h>
@@ -259,6 +260,82 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// Max of each window (strict >, padding never a candidate), as on the cpu backend, for one image.
+MTLZOO_CLONES void maxPoolImage(const float* x, float* y, const int64_t* p) {
+  const int64_t h = p[1], w = p[2], c = p[3], ho = p[4], wo = p[5], kh = p[6], kw = p[7];
+  const int64_t sh = p[8], sw = p[9], top = p[10], left = p[11];
+  for (int64_t i = 0; i < ho; i++) {
+    const int64_t r0 = i * sh - top;
+    for (int64_t j = 0; j < wo; j++) {
+      const int64_t c0 = j * sw - left;
+      float* best = y + (i * wo + j) * c;
+      std::fill(best, best + c, -INFINITY);
+      for (int64_t r = std::max<int64_t>(r0, 0); r < std::min(r0 + kh, h); r++) {
+        for (int64_t col = std::max<int64_t>(c0, 0); col < std::min(c0 + kw, w); col++) {
+          const float* xs = x + (r * w + col) * c;
+          for (int64_t d = 0; d < c; d++) best[d] = xs[d] > best[d] ? xs[d] : best[d];
+        }
+      }
+    }
+  }
+}
+
+// maxPool(heap, xOffset, yOffset, n, h, w, c, ho, wo, kh, kw, strideH, strideW, padTop, padLeft)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint8_t* ptr[2];
+  int64_t p[12];
+  if (argc != 15 || !heapPointers(env, argv, 0, 1, 2, ptr) || !int64Args(env, argv, 3, 12, p))
+    return fail(env, "maxPool: expected heap, 2 offsets and 12 sizes");
+  const float* x = reinterpret_cast<const float*>(ptr[0]);
+  float* y = reinterpret_cast<float*>(ptr[1]);
+  const int64_t n = p[0], image = p[1] * p[2] * p[3], yImage = p[4] * p[5] * p[3];
+#pragma omp parallel for schedule(static) if (n * image >= kParallelMin)
+  for (int64_t b = 0; b < n; b++) maxPoolImage(x + b * image, y + b * yImage, p);
+  return nullptr;
+}
+
+enum UnaryOp { kRelu = 0, kStep = 1, kSquare = 2 };
+
+// out[i] = op(x[i]) for i in [begin, end), with the cpu backend's NaN behaviour (NaN stays NaN).
+MTLZOO_CLONES void unaryRange(int op, const float* x, float* out, int64_t begin, int64_t end, float alpha) {
+  switch (op) {
+    case kRelu:
+      for (int64_t i = begin; i < end; i++) out[i] = x[i] < 0.0f ? 0.0f : x[i];
+      return;
+    case kStep:
+      for (int64_t i = begin; i < end; i++) out[i] = x[i] > 0.0f ? 1.0f : (x[i] != x[i] ? x[i] : alpha);
+      return;
+    default:
+      for (int64_t i = begin; i < end; i++) out[i] = x[i] * x[i];
+  }
+}
+
+// unary(op, heap, xOffset, outOffset, size, alpha): float32 Relu, Step (alpha below 0) or Square.
+napi_value Unary(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  uint8_t* ptr[2];
+  int64_t size;
+  int32_t op;
+  double alpha;
+  if (argc != 6 || napi_get_value_int32(env, argv[0], &op) != napi_ok || op < kRelu || op > kSquare ||
+      !heapPointers(env, argv, 1, 2, 2, ptr) || !int64Args(env, argv, 4, 1, &size) ||
+      napi_get_value_double(env, argv[5], &alpha) != napi_ok)
+    return fail(env, "unary: expected op 0-2, heap, 2 offsets, size, alpha");
+  const float* x = reinterpret_cast<const float*>(ptr[0]);
+  float* out = reinterpret_cast<float*>(ptr[1]);
+#pragma omp parallel if (size >= kParallelMin)
+  {
+    const int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+    unaryRange(op, x, out, size * t / threads, size * (t + 1) / threads, static_cast<float>(alpha));
+  }
+  return nullptr;
+}
+
 enum BinaryOp { kAdd = 0, kSub = 1, kMul = 2, kDiv = 3 };
 
 template <typename F>
@@ -397,7 +474,8 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   const std::pair<const char*, napi_callback> functions[] = {
-      {"conv", Conv}, {"maxPoolGrad", MaxPoolGrad}, {"binary", Binary}, {"repeat", Repeat}, {"sumRows", SumRows}};
+      {"conv", Conv},     {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"unary", Unary},
+      {"binary", Binary}, {"repeat", Repeat},   {"sumRows", SumRows}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

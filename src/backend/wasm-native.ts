@@ -1,9 +1,9 @@
 /**
  * The optional native kernel pack (native/, an N-API addon over oneDNN): Conv2D and its two gradients, and
- * MaxPoolGrad, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast, leading-axis Tile and
- * Sum/Mean, on all cores for large tensors, computed in place on the wasm backend's heap so that every other
- * op stays in wasm. Absent unless built (`sh native/build.sh`, which npm install does not run; see
- * docs/performance.md), and switched off by MTLZOO_NATIVE=0.
+ * MaxPool, MaxPoolGrad, Relu/Step/Square, float32 Add/Sub/Multiply/RealDiv with a trailing-shape broadcast,
+ * leading-axis Tile and Sum/Mean, on all cores for large tensors, computed in place on the wasm backend's
+ * heap so that every other op stays in wasm. Absent unless built (`sh native/build.sh`, which npm install
+ * does not run; see docs/performance.md), and switched off by MTLZOO_NATIVE=0.
  */
 import { createRequire } from 'node:module';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -13,7 +13,10 @@ interface NativePack {
   /** op 0: forward (src, weights → dst); 1: backward data (dst, weights → src); 2: backward weights. */
   conv(op: number, heap: ArrayBuffer, src: number, weights: number, dst: number, params: Int32Array): void;
   /** Sizes: n, h, w, c, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft. */
+  maxPool(heap: ArrayBuffer, x: number, y: number, ...sizes: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, ...sizes: number[]): void;
+  /** op 0: Relu, 1: Step (alpha where x ≤ 0), 2: Square. */
+  unary(op: number, heap: ArrayBuffer, x: number, out: number, size: number, alpha: number): void;
   /** out[i] = op(full[i], small[i % period]), or op(small[…], full[i]) when smallFirst is 1. */
   binary(
     op: number,
@@ -271,39 +274,69 @@ function leadingSumKernel(pack: NativePack, kernelName: string, mean: boolean): 
   });
 }
 
-function maxPoolGradKernel(pack: NativePack): tf.KernelConfig[] {
-  return over(tf.MaxPoolGrad, (args, backend) => {
+/** The sizes the pooling loops take, or undefined for what they do not cover (small, non-float32). */
+function poolSizes(
+  x: tf.TensorInfo,
+  attrs: Pick<tf.MaxPoolAttrs, 'filterSize' | 'strides' | 'pad' | 'dimRoundingMode'>,
+): number[] | undefined {
+  if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) < minElements) return undefined;
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  return [
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ];
+}
+
+function maxPoolKernels(pack: NativePack): tf.KernelConfig[] {
+  const forward = over(tf.MaxPool, (args, backend) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const sizes = poolSizes(x, args.attrs as unknown as tf.MaxPoolAttrs);
+    if (sizes === undefined) return undefined;
+    const [n, , , c, outHeight, outWidth] = sizes as [number, number, number, number, number, number];
+    const out = backend.makeOutput([n, outHeight, outWidth, c], 'float32');
+    pack.maxPool(heapOf(backend, out), offsetOf(backend, x), offsetOf(backend, out), ...sizes);
+    return out;
+  });
+  const gradient = over(tf.MaxPoolGrad, (args, backend) => {
     const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-    const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as tf.MaxPoolGradAttrs;
-    if (input.dtype !== 'float32' || tf.util.sizeFromShape(input.shape) < minElements) return undefined;
-    const info = tf.backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
+    const sizes = poolSizes(input, args.attrs as unknown as tf.MaxPoolGradAttrs);
+    if (sizes === undefined) return undefined;
     const out = backend.makeOutput(input.shape, 'float32');
     const [xAt, dyAt, outAt] = [input, dy, out].map((t) => offsetOf(backend, t)) as [number, number, number];
-    pack.maxPoolGrad(
-      heapOf(backend, out),
-      xAt,
-      dyAt,
-      outAt,
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-    );
+    pack.maxPoolGrad(heapOf(backend, out), xAt, dyAt, outAt, ...sizes);
+    return out;
+  });
+  return [...forward, ...gradient];
+}
+
+const UNARY_OPS: Readonly<Record<string, number>> = { [tf.Relu]: 0, [tf.Step]: 1, [tf.Square]: 2 };
+
+function unaryKernel(pack: NativePack, kernelName: string): tf.KernelConfig[] {
+  const op = UNARY_OPS[kernelName]!;
+  return over(kernelName, (args, backend) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const size = tf.util.sizeFromShape(x.shape);
+    if (x.dtype !== 'float32' || size < minElements) return undefined;
+    const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
+    const out = backend.makeOutput(x.shape, 'float32');
+    pack.unary(op, heapOf(backend, out), offsetOf(backend, x), offsetOf(backend, out), size, alpha);
     return out;
   });
 }
@@ -364,7 +397,8 @@ export function nativeConvKernels(
     },
     { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: backpropInput },
     { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: backpropFilter },
-    ...maxPoolGradKernel(pack),
+    ...maxPoolKernels(pack),
+    ...Object.keys(UNARY_OPS).flatMap((name) => unaryKernel(pack, name)),
     ...Object.keys(BINARY_OPS).flatMap((name) => binaryKernel(pack, name)),
     ...tileKernel(pack),
     ...leadingSumKernel(pack, tf.Sum, false),
