@@ -197,7 +197,11 @@ bool int64Args(napi_env env, napi_value* argv, int first, int count, int64_t* ou
 
 // The hot loops are compiled for AVX-512 and AVX2 too and picked at load time: the build must not assume
 // the machine it runs on. They take one thread's share; OpenMP regions around them split the work.
+#if defined(__x86_64__)
 #define MTLZOO_CLONES __attribute__((target_clones("avx512f", "avx2", "default"), noinline))
+#else
+#define MTLZOO_CLONES
+#endif
 
 // Below this many elements one core finishes in about 0.1 ms, less than waking a second thread can cost
 // (measured up to 7 ms when the other core is busy), so the loops run on the calling thread.
