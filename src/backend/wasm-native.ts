@@ -52,13 +52,13 @@ export function setNativeThreshold(multiplyAdds: number): number {
 }
 
 /**
- * Below this many elements an element-wise op, reduction or pooling gradient stays in wasm: the call and
- * OpenMP's fork cost more than a second core saves (docs/performance.md).
+ * Below this many elements the pooling, element-wise, Tile and reduction kernels stay in wasm, where the
+ * call costs less (the pack itself uses one thread below 2^18 elements; docs/performance.md).
  */
 export const NATIVE_MIN_ELEMENTS = 4096;
 let minElements = NATIVE_MIN_ELEMENTS;
 
-/** As setNativeThreshold, for the element-wise ops, reductions and MaxPoolGrad; returns the old value. */
+/** Sets the size below which the non-convolution kernels stay in wasm; returns the old one. */
 export function setNativeElementThreshold(elements: number): number {
   const previous = minElements;
   minElements = elements;
