@@ -268,7 +268,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
     }
   });
 
-  // Leading axes as in batch statistics, all axes, and a non-leading set the pack hands back to wasm.
+  // Leading axes as in batch statistics, all axes, an empty axis, and a non-leading set handed back to wasm.
   const REDUCTIONS: [number[], number[]][] = [
     [
       [48, 9, 11, 6],
@@ -288,6 +288,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       [0, 1, 2],
     ],
     [[7, 1], [0]],
+    [[0, 5, 6], [0]],
     [
       [3, 5, 7, 6],
       [1, 2],

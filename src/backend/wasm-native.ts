@@ -255,13 +255,14 @@ function leadingSumKernel(pack: NativePack, kernelName: string, mean: boolean): 
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
     const size = tf.util.sizeFromShape(x.shape);
-    if (x.dtype !== 'float32' || size < minElements) return undefined;
+    // Empty tensors go to wasm, which gives cpu's zeros for an empty Mean too.
+    if (x.dtype !== 'float32' || size === 0 || size < minElements) return undefined;
     const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
     if (axes.length === 0 || !axes.every((a, i) => a === i)) return undefined;
     const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
     const shape = keepDims ? x.shape.map((d, i) => (i < axes.length ? 1 : d)) : x.shape.slice(axes.length);
     const out = backend.makeOutput(shape, 'float32');
-    const cols = size / rows;
+    const cols = tf.util.sizeFromShape(x.shape.slice(axes.length));
     pack.sumRows(
       heapOf(backend, out),
       offsetOf(backend, x),
