@@ -197,7 +197,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
   });
 
   // Every broadcast the pack takes (equal shapes, trailing shapes, scalars, either side) and some it hands
-  // back to wasm (a middle-axis broadcast, both sides broadcast).
+  // back to wasm (a middle-axis broadcast, both sides broadcast, empty tensors).
   const PAIRS: [number[], number[]][] = [
     [
       [3, 5, 7, 6],
@@ -220,6 +220,10 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       [1, 1, 1, 1],
     ],
     [[1001], [1001]],
+    [
+      [0, 6],
+      [0, 6],
+    ],
     [
       [3, 5, 7, 6],
       [3, 1, 1, 6],

@@ -65,6 +65,11 @@ export function setNativeElementThreshold(elements: number): number {
   return previous;
 }
 
+/** Whether a non-convolution kernel leaves this many elements to wasm; empty tensors always (nothing to gain). */
+function fewElements(size: number): boolean {
+  return size === 0 || size < minElements;
+}
+
 function multiplyAdds(info: tf.backend_util.Conv2DInfo): number {
   return (
     info.batchSize *
@@ -208,7 +213,7 @@ function binaryKernel(pack: NativePack, kernelName: string): tf.KernelConfig[] {
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
     const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const size = tf.util.sizeFromShape(shape);
-    if (size < minElements) return undefined;
+    if (fewElements(size)) return undefined;
     const repeats = (t: tf.TensorInfo) => {
       const inner = withoutLeadingOnes(t.shape);
       return tf.util.arraysEqual(inner, shape.slice(shape.length - inner.length));
@@ -240,7 +245,7 @@ function tileKernel(pack: NativePack): tf.KernelConfig[] {
     const shape = x.shape.map((d, i) => d * (reps[i] as number));
     const size = tf.util.sizeFromShape(shape);
     const firstKept = x.shape.length - withoutLeadingOnes(x.shape).length;
-    if (x.dtype !== 'float32' || size < minElements || reps.slice(firstKept).some((r) => r !== 1))
+    if (x.dtype !== 'float32' || fewElements(size) || reps.slice(firstKept).some((r) => r !== 1))
       return undefined;
     const out = backend.makeOutput(shape, 'float32');
     const period = tf.util.sizeFromShape(x.shape);
@@ -255,8 +260,7 @@ function leadingSumKernel(pack: NativePack, kernelName: string, mean: boolean): 
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
     const size = tf.util.sizeFromShape(x.shape);
-    // Empty tensors go to wasm, which gives cpu's zeros for an empty Mean too.
-    if (x.dtype !== 'float32' || size === 0 || size < minElements) return undefined;
+    if (x.dtype !== 'float32' || fewElements(size)) return undefined;
     const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
     if (axes.length === 0 || !axes.every((a, i) => a === i)) return undefined;
     const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
@@ -280,7 +284,7 @@ function poolSizes(
   x: tf.TensorInfo,
   attrs: Pick<tf.MaxPoolAttrs, 'filterSize' | 'strides' | 'pad' | 'dimRoundingMode'>,
 ): number[] | undefined {
-  if (x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) < minElements) return undefined;
+  if (x.dtype !== 'float32' || fewElements(tf.util.sizeFromShape(x.shape))) return undefined;
   const info = tf.backend_util.computePool2DInfo(
     x.shape as [number, number, number, number],
     attrs.filterSize,
@@ -334,7 +338,7 @@ function unaryKernel(pack: NativePack, kernelName: string): tf.KernelConfig[] {
   return over(kernelName, (args, backend) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     const size = tf.util.sizeFromShape(x.shape);
-    if (x.dtype !== 'float32' || size < minElements) return undefined;
+    if (x.dtype !== 'float32' || fewElements(size)) return undefined;
     const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
     const out = backend.makeOutput(x.shape, 'float32');
     pack.unary(op, heapOf(backend, out), offsetOf(backend, x), offsetOf(backend, out), size, alpha);
