@@ -352,7 +352,7 @@ function unaryKernel(pack: NativePack, kernelName: string): tf.KernelConfig[] {
  * pooling, element-wise and reduction kernels, whose small or uncovered cases go to the kernel registered
  * under the same name when this is called.
  */
-export function nativeConvKernels(
+export function nativeKernels(
   fallback: (kernelName: string) => tf.KernelConfig | undefined,
 ): tf.KernelConfig[] {
   const state = load();

@@ -6,7 +6,7 @@
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tf.js';
-import { nativeConvKernels } from './wasm-native.js';
+import { nativeKernels } from './wasm-native.js';
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
@@ -594,7 +594,7 @@ export function registerWasmTrainingKernels(): string[] {
       const current = tf.getKernel(name, 'wasm');
       if (current !== undefined) displacedByNative.set(name, current);
     }
-    nativeConvKernels((name) => displacedByNative.get(name)).forEach(install);
+    nativeKernels((name) => displacedByNative.get(name)).forEach(install);
   }
   return [...installed.keys()].filter(ours);
 }
