@@ -158,7 +158,7 @@ function gradients(data: ReportData): string {
     .map(({ m }) =>
       figure(
         heatMap(data.tasks, m.cosine!.matrix, [-1, 1]),
-        `<b>${esc(m.label)}</b>: gradient cosine between tasks at step ${m.cosine!.step} (${cosineScaleNote([-1, 1])}).`,
+        `<b>${esc(m.label)}</b>: gradient cosine between tasks at step ${m.cosine!.step} (${cosineScaleNote([-1, 1])}); n/a where a task's gradient is zero, i.e. every probe triplet of it already meets the margin.`,
       ),
     );
   return (
