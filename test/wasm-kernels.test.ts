@@ -132,6 +132,7 @@ describe('wasm training kernels', function () {
       tf.Sub,
       tf.Multiply,
       tf.RealDiv,
+      tf.Tile,
       tf.Identity,
       tf.Cast,
     ])
@@ -204,6 +205,36 @@ describe('wasm training kernels', function () {
       }
     });
   }
+
+  it('Tile matches cpu exactly along leading axes and elsewhere (the shipped path)', async function () {
+    const rng = new Rng(12);
+    // Outputs under the native pack's element threshold, so this file's wasm kernel runs even where it is built.
+    for (const [shape, reps] of [
+      [
+        [1, 1, 3, 4],
+        [5, 6, 1, 1],
+      ],
+      [
+        [1, 4],
+        [7, 1],
+      ],
+      [
+        [2, 3, 4],
+        [3, 1, 1],
+      ],
+      [
+        [2, 3],
+        [1, 2],
+      ],
+      [
+        [1, 1],
+        [2, 3],
+      ],
+    ] as const) {
+      const error = await compare(tf.Tile, { x: normal(rng, [...shape]) }, { reps: [...reps] });
+      assert.equal(error, 0, `shape ${shape} reps ${reps}`);
+    }
+  });
 
   for (const kernelName of [tf.Sum, tf.Mean]) {
     it(`${kernelName} matches cpu within ${KERNEL_BOUND} over leading and other axes`, async function () {

@@ -432,6 +432,39 @@ function gatherV2(shipped: tf.KernelConfig): tf.KernelConfig {
 /** Outputs below this size keep the shipped broadcast: the copy would cost more than it saves. */
 const MIN_EXPANDED_SIZE = 4096;
 
+/** A new tensor of `shape` holding x's values repeated back to back (x repeating along leading axes). */
+function repeatToShape(backend: BackendWasm, x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(shape, x.dtype);
+  const values = backend.typedArrayFromHeap(out);
+  const size = tf.util.sizeFromShape(shape);
+  values.set(backend.typedArrayFromHeap(x));
+  // Doubling copies: log2(repeats) block copies instead of one per repeat or per element.
+  for (let filled = tf.util.sizeFromShape(x.shape); filled < size; filled *= 2)
+    values.copyWithin(filled, 0, Math.min(filled, size - filled));
+  return out;
+}
+
+/**
+ * Tile along leading axes only (what broadcastTo asks for, e.g. [1,1,1,C] to [N,H,W,C], in the Sum and
+ * Mean gradients): the shipped kernel computes every element's source index through strides, ~400× slower
+ * than repeating x's block. Other tilings go to the shipped kernel.
+ */
+function leadingTile(shipped: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc = (args: KernelArgs) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { reps } = args.attrs as unknown as tf.TileAttrs;
+    const firstKept = x.shape.findIndex((d) => d !== 1);
+    const leadingOnly = firstKept >= 0 && reps.slice(firstKept).every((r) => r === 1);
+    if (!leadingOnly || x.dtype === 'string') return shipped.kernelFunc(args) as tf.TensorInfo;
+    return repeatToShape(
+      wasmBackend(args.backend),
+      x,
+      x.shape.map((d, i) => d * reps[i]!),
+    );
+  };
+  return { kernelName: tf.Tile, backendName: 'wasm', kernelFunc, setupFunc: shipped.setupFunc };
+}
+
 /**
  * Element-wise binary ops where one operand repeats along leading axes (a per-channel [C] or [1,1,1,C]
  * against [N,H,W,C]). The shipped kernels take a scalar broadcast loop there, ~5× slower than on equal
@@ -457,12 +490,7 @@ function repeatedBroadcast(kernelName: string, shipped: tf.KernelConfig): tf.Ker
     if (small === undefined || size < MIN_EXPANDED_SIZE || full(small)) {
       return shipped.kernelFunc(args) as tf.TensorInfo;
     }
-    const expanded = backend.makeOutput(shape, small.dtype);
-    const values = backend.typedArrayFromHeap(expanded);
-    const period = tf.util.sizeFromShape(small.shape);
-    values.set(backend.typedArrayFromHeap(small));
-    for (let filled = period; filled < size; filled *= 2)
-      values.copyWithin(filled, 0, Math.min(filled, size - filled));
+    const expanded = repeatToShape(backend, small, shape);
     const inputs = small === a ? { a: expanded, b } : { a, b: expanded };
     const out = shipped.kernelFunc({ ...args, inputs }) as tf.TensorInfo;
     backend.disposeData(expanded.dataId);
@@ -554,6 +582,7 @@ const replacements: Record<string, (shipped: tf.KernelConfig) => tf.KernelConfig
   [tf.Sub]: (shipped) => repeatedBroadcast(tf.Sub, shipped),
   [tf.Multiply]: (shipped) => repeatedBroadcast(tf.Multiply, shipped),
   [tf.RealDiv]: (shipped) => repeatedBroadcast(tf.RealDiv, shipped),
+  [tf.Tile]: (shipped) => leadingTile(shipped),
   [tf.Identity]: (shipped) => sharedData(tf.Identity, shipped),
   [tf.Cast]: (shipped) => sharedData(tf.Cast, shipped),
 };
