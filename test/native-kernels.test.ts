@@ -14,6 +14,7 @@ import {
 } from '../src/backend/wasm-native.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
 import { Rng } from '../src/util/random.js';
+import { compareWithCpu, normal, relativeError, runKernel } from './helpers/kernels.js';
 
 /**
  * max|native − cpu| / max(1, max|cpu|). Element-wise ops are exact (float32 +, −, ×, ÷ are correctly rounded
@@ -24,48 +25,6 @@ const EXACT = 0;
 const ROUNDING_BOUND = 1e-6;
 /** As in test/wasm-kernels.test.ts: float32 sums of a few hundred products. */
 const CONV_BOUND = 1e-5;
-
-interface Input {
-  shape: number[];
-  values: Float32Array;
-}
-
-function normal(rng: Rng, shape: number[]): Input {
-  return { shape, values: Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.normal()) };
-}
-
-async function runKernel(
-  backend: string,
-  kernelName: string,
-  inputs: Record<string, Input>,
-  attrs: tf.NamedAttrMap,
-): Promise<{ shape: number[]; values: Float32Array }> {
-  await tf.setBackend(backend);
-  return tf.tidy(() => {
-    const tensors: tf.NamedTensorMap = {};
-    for (const [name, input] of Object.entries(inputs)) tensors[name] = tf.tensor(input.values, input.shape);
-    const out = tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor;
-    return { shape: out.shape, values: out.dataSync() as Float32Array };
-  });
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  return diff / scale;
-}
-
-async function compare(kernelName: string, inputs: Record<string, Input>, attrs: tf.NamedAttrMap = {}) {
-  const expected = await runKernel('cpu', kernelName, inputs, attrs);
-  const actual = await runKernel('wasm', kernelName, inputs, attrs);
-  assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
-  assert.ok(expected.values.every(Number.isFinite));
-  return relativeError(actual.values, expected.values);
-}
 
 const unavailable = nativePackUnavailableReason();
 
@@ -132,7 +91,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
                           { x: x!, dy: dy! },
                           { ...common, filterShape },
                         ];
-                const error = await compare(kernelName, inputs, attrs as unknown as tf.NamedAttrMap);
+                const error = await compareWithCpu(kernelName, inputs, attrs as unknown as tf.NamedAttrMap);
                 assert.ok(error <= CONV_BOUND, `k=${k} stride=${stride} pad=${pad} batch=${batch}: ${error}`);
               }
       } finally {
@@ -149,7 +108,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
             if (pad === 1 && size === 1) continue;
             const x = normal(rng, [batch, 9, 11, 5]);
             const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
-            const error = await compare(tf.MaxPool, { x }, attrs);
+            const error = await compareWithCpu(tf.MaxPool, { x }, attrs);
             assert.ok(error <= EXACT, `size=${size} stride=${stride} pad=${pad} batch=${batch}: ${error}`);
           }
   });
@@ -188,7 +147,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
             const outShape = tf.backend_util.computePool2DInfo(xShape, size, stride, 1, pad).outShape;
             const dy = normal(rng, outShape);
             const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
-            const error = await compare(tf.MaxPoolGrad, { dy, input: x, output: dy }, attrs);
+            const error = await compareWithCpu(tf.MaxPoolGrad, { dy, input: x, output: dy }, attrs);
             assert.ok(
               error <= ROUNDING_BOUND,
               `size=${size} stride=${stride} pad=${pad} batch=${batch}: ${error}`,
@@ -239,7 +198,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       for (const [aShape, bShape] of PAIRS) {
         const a = normal(rng, aShape);
         const b = normal(rng, bShape);
-        const error = await compare(kernelName, { a, b });
+        const error = await compareWithCpu(kernelName, { a, b });
         assert.ok(error <= EXACT, `${JSON.stringify(aShape)} ${JSON.stringify(bShape)}: ${error}`);
       }
     });
@@ -267,7 +226,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
   it(`Tile matches cpu exactly on ${TILES.length} shapes`, async function () {
     const rng = new Rng(25);
     for (const [shape, reps] of TILES) {
-      const error = await compare(tf.Tile, { x: normal(rng, shape) }, { reps });
+      const error = await compareWithCpu(tf.Tile, { x: normal(rng, shape) }, { reps });
       assert.ok(error <= EXACT, `${JSON.stringify(shape)} reps=${JSON.stringify(reps)}: ${error}`);
     }
   });
@@ -304,7 +263,7 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       for (const [shape, axis] of REDUCTIONS)
         for (const keepDims of [false, true]) {
           const x = normal(rng, shape);
-          const error = await compare(kernelName, { x }, { axis, keepDims });
+          const error = await compareWithCpu(kernelName, { x }, { axis, keepDims });
           assert.ok(
             error <= ROUNDING_BOUND,
             `${JSON.stringify(shape)} axis=${axis} keepDims=${keepDims}: ${error}`,

@@ -10,6 +10,7 @@ import { nativePackUnavailableReason, setNativeThreshold } from '../src/backend/
 import { registerWasmTrainingKernels, xnnpackConvGradients } from '../src/backend/wasm-training-kernels.js';
 import { runStages } from '../src/nn/index.js';
 import { Rng } from '../src/util/random.js';
+import { compareWithCpu, normal, relativeError, type KernelInput } from './helpers/kernels.js';
 
 /** max|wasm − cpu| / max(1, max|cpu|): float32 sums of a few hundred products stay well inside. */
 const KERNEL_BOUND = 1e-5;
@@ -29,65 +30,6 @@ for (const k of [1, 3, 5, 7])
 // Odd, unequal spatial sizes so that strides and pads do not divide evenly.
 const H = 9;
 const W = 11;
-
-interface Input {
-  shape: number[];
-  values: Float32Array | Int32Array;
-  dtype: 'float32' | 'int32';
-}
-
-function normal(rng: Rng, shape: number[]): Input {
-  const values = Float32Array.from({ length: tf.util.sizeFromShape(shape) }, () => rng.normal());
-  return { shape, values, dtype: 'float32' };
-}
-
-/** Runs the registered kernel, or `kernelFunc` directly when given. */
-async function runKernel(
-  backend: string,
-  kernelName: string,
-  inputs: Record<string, Input>,
-  attrs: tf.NamedAttrMap,
-  kernelFunc?: tf.KernelFunc,
-): Promise<{ shape: number[]; values: Float32Array }> {
-  await tf.setBackend(backend);
-  return tf.tidy(() => {
-    const tensors: tf.NamedTensorMap = {};
-    for (const [name, input] of Object.entries(inputs))
-      tensors[name] = tf.tensor(input.values, input.shape, input.dtype);
-    const out = kernelFunc
-      ? tf
-          .engine()
-          .makeTensorFromTensorInfo(
-            kernelFunc({ inputs: tensors, attrs, backend: tf.backend() }) as tf.TensorInfo,
-          )
-      : (tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor);
-    return { shape: out.shape, values: out.dataSync() as Float32Array };
-  });
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs((actual[i] as number) - (expected[i] as number)));
-    scale = Math.max(scale, Math.abs(expected[i] as number));
-  }
-  return diff / scale;
-}
-
-/** Runs the kernel on cpu and on wasm (`kernelFunc` if given) and returns the relative error. */
-async function compare(
-  kernelName: string,
-  inputs: Record<string, Input>,
-  attrs: tf.NamedAttrMap,
-  kernelFunc?: tf.KernelFunc,
-): Promise<number> {
-  const expected = await runKernel('cpu', kernelName, inputs, attrs);
-  const actual = await runKernel('wasm', kernelName, inputs, attrs, kernelFunc);
-  assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
-  assert.ok(expected.values.every(Number.isFinite));
-  return relativeError(actual.values, expected.values);
-}
 
 function convOutShape(
   inShape: [number, number, number, number],
@@ -167,13 +109,13 @@ describe('wasm training kernels', function () {
           dataFormat: 'NHWC',
           dilations: 1,
         } as unknown as tf.NamedAttrMap;
-        const [inputs, extra]: [Record<string, Input>, tf.NamedAttrMap] =
+        const [inputs, extra]: [Record<string, KernelInput>, tf.NamedAttrMap] =
           kernelName === tf.Conv2D
             ? [{ x, filter }, {}]
             : kernelName === tf.Conv2DBackpropFilter
               ? [{ x, dy }, { filterShape }]
               : [{ dy, filter }, { inputShape: xShape }];
-        const error = await compare(kernelName, inputs, { ...attrs, ...extra }, kernelFunc);
+        const error = await compareWithCpu(kernelName, inputs, { ...attrs, ...extra }, kernelFunc);
         assert.ok(
           error <= KERNEL_BOUND,
           `k=${k} stride=${stride} pad=${JSON.stringify(pad)} batch=${batch}: ${error}`,
@@ -193,8 +135,8 @@ describe('wasm training kernels', function () {
           const attrs = { strides: stride, dilations: 1, pad } as unknown as tf.NamedAttrMap;
           const error =
             kernelName === tf.DepthwiseConv2dNativeBackpropFilter
-              ? await compare(kernelName, { x: normal(rng, xShape), dy }, { ...attrs, filterShape })
-              : await compare(
+              ? await compareWithCpu(kernelName, { x: normal(rng, xShape), dy }, { ...attrs, filterShape })
+              : await compareWithCpu(
                   kernelName,
                   { dy, filter: normal(rng, filterShape) },
                   { ...attrs, inputShape: xShape },
@@ -231,7 +173,7 @@ describe('wasm training kernels', function () {
         [2, 3],
       ],
     ] as const) {
-      const error = await compare(tf.Tile, { x: normal(rng, [...shape]) }, { reps: [...reps] });
+      const error = await compareWithCpu(tf.Tile, { x: normal(rng, [...shape]) }, { reps: [...reps] });
       assert.equal(error, 0, `shape ${shape} reps ${reps}`);
     }
   });
@@ -242,16 +184,19 @@ describe('wasm training kernels', function () {
       const x = normal(rng, [5, 7, 3, 4]);
       for (const axis of [[0], [0, 1], [1, 0, 2], [0, 1, 2, 3], [3], [1, 2], [0, 2]])
         for (const keepDims of [false, true]) {
-          const error = await compare(kernelName, { x }, { axis, keepDims });
+          const error = await compareWithCpu(kernelName, { x }, { axis, keepDims });
           assert.ok(error <= KERNEL_BOUND, `axis ${axis} keepDims ${keepDims}: ${error}`);
         }
       // Batch statistics of a quickstart-sized activation: long float32 sums.
       const large = normal(rng, [120, 16, 16, 8]);
       for (const axis of [[0, 1, 2], [0]]) {
-        const error = await compare(kernelName, { x: large }, { axis, keepDims: false });
+        const error = await compareWithCpu(kernelName, { x: large }, { axis, keepDims: false });
         assert.ok(error <= KERNEL_BOUND, `[120,16,16,8] axis ${axis}: ${error}`);
       }
-      assert.equal(await compare(kernelName, { x: normal(rng, [0, 3]) }, { axis: 0, keepDims: false }), 0);
+      assert.equal(
+        await compareWithCpu(kernelName, { x: normal(rng, [0, 3]) }, { axis: 0, keepDims: false }),
+        0,
+      );
     });
   }
 
@@ -269,7 +214,7 @@ describe('wasm training kernels', function () {
             const outShape = tf.backend_util.computePool2DInfo(xShape, size, stride, 1, pad).outShape;
             const dy = normal(rng, outShape);
             const attrs = { filterSize: size, strides: stride, pad } as unknown as tf.NamedAttrMap;
-            const error = await compare(tf.MaxPoolGrad, { dy, input: x, output: dy }, attrs);
+            const error = await compareWithCpu(tf.MaxPoolGrad, { dy, input: x, output: dy }, attrs);
             assert.ok(
               error <= KERNEL_BOUND,
               `size=${size} stride=${stride} pad=${pad} batch=${batch}: ${error}`,
@@ -280,17 +225,17 @@ describe('wasm training kernels', function () {
   it('GatherV2 matches cpu exactly over axes, batch dims and dtypes', async function () {
     const rng = new Rng(12);
     const x = normal(rng, [3, 4, 5, 2]);
-    const ints: Input = {
+    const ints: KernelInput = {
       ...x,
       values: Int32Array.from(x.values, (v) => Math.round(v * 10)),
       dtype: 'int32',
     };
-    const indices = (values: number[], shape = [values.length]): Input => ({
+    const indices = (values: number[], shape = [values.length]): KernelInput => ({
       shape,
       values: Int32Array.from(values),
       dtype: 'int32',
     });
-    const cases: [Input, number, number][] = [
+    const cases: [KernelInput, number, number][] = [
       [indices([2, 0, 2, 1]), 0, 0],
       [indices([3, 3, 0]), 1, 0],
       [indices([4, 0, 1, 1, 2, 3], [2, 3]), 2, 0],
@@ -299,7 +244,7 @@ describe('wasm training kernels', function () {
     ];
     for (const [idx, axis, batchDims] of cases)
       for (const input of [x, ints]) {
-        const error = await compare(tf.GatherV2, { x: input, indices: idx }, { axis, batchDims });
+        const error = await compareWithCpu(tf.GatherV2, { x: input, indices: idx }, { axis, batchDims });
         assert.equal(error, 0, `${input.dtype} axis ${axis} batchDims ${batchDims}`);
       }
     await tf.setBackend('wasm');
@@ -324,7 +269,7 @@ describe('wasm training kernels', function () {
         for (const swap of [false, true]) {
           const shapes = swap ? [small, full] : [full, small];
           const [a, b] = shapes.map((shape) => normal(rng, shape));
-          const error = await compare(kernelName, { a: a!, b: b! }, {});
+          const error = await compareWithCpu(kernelName, { a: a!, b: b! }, {});
           assert.equal(error, 0, `${JSON.stringify(shapes)}`);
         }
     });
@@ -353,7 +298,7 @@ describe('wasm training kernels', function () {
         for (const transposeB of [false, true]) {
           const a = normal(rng, [...batch, ...(transposeA ? [40, 6] : [6, 40])]);
           const b = normal(rng, [...batch, ...(transposeB ? [5, 40] : [40, 5])]);
-          const error = await compare(tf.BatchMatMul, { a, b }, { transposeA, transposeB });
+          const error = await compareWithCpu(tf.BatchMatMul, { a, b }, { transposeA, transposeB });
           assert.ok(
             error <= KERNEL_BOUND,
             `batch ${batch} transposeA ${transposeA} transposeB ${transposeB}: ${error}`,
@@ -364,9 +309,13 @@ describe('wasm training kernels', function () {
   it(`UnsortedSegmentSum matches cpu within ${KERNEL_BOUND}, dropping out-of-range ids`, async function () {
     const rng = new Rng(9);
     // 1-D ids only: that is what gather's gradient passes, and the cpu reference mishandles higher ranks.
-    const segmentIds: Input = { shape: [6], values: Int32Array.from([2, 0, 2, -1, 5, 0]), dtype: 'int32' };
+    const segmentIds: KernelInput = {
+      shape: [6],
+      values: Int32Array.from([2, 0, 2, -1, 5, 0]),
+      dtype: 'int32',
+    };
     for (const shape of [[6], [6, 5], [6, 3, 2]]) {
-      const error = await compare(
+      const error = await compareWithCpu(
         tf.UnsortedSegmentSum,
         { x: normal(rng, shape), segmentIds },
         { numSegments: 4 },
