@@ -12,7 +12,6 @@ import {
   compareWithFactors,
   modelRelatedness,
   perTaskStages,
-  rectifiesTaskVariables,
   runRelatedness,
 } from '../src/analysis/relatedness.js';
 import { loadCheckpoint } from '../src/engine/checkpoint.js';
@@ -288,10 +287,7 @@ describe('analysis', function () {
       for (const [method, stages] of Object.entries(expected)) {
         const built = await experiment(method);
         try {
-          const found = await modelRelatedness(
-            built.model,
-            rectifiesTaskVariables(built.loaded.config.method),
-          );
+          const found = await modelRelatedness(built.model);
           assert.deepEqual(
             found.map((s) => s.stage),
             stages,
@@ -302,8 +298,17 @@ describe('analysis', function () {
           built.dispose();
         }
       }
-      assert.equal(rectifiesTaskVariables({ name: 'modulation', options: { form: 'matrix' } }), false);
-      assert.equal(rectifiesTaskVariables({ name: 'csn', options: {} }), true);
+      // Only the variables a method uses through ReLU are compared rectified.
+      const rectifiedBy = async (method: string) => {
+        const built = await experiment(method);
+        try {
+          return (await modelRelatedness(built.model)).map((s) => s.rectified);
+        } finally {
+          built.dispose();
+        }
+      };
+      assert.deepEqual(await rectifiedBy('csn'), [true]);
+      assert.deepEqual(await rectifiedBy('cross-stitch'), [false, false]);
     });
 
     it('compares pairs that share a generating factor with the others', () => {

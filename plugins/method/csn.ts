@@ -43,7 +43,13 @@ class CsnModel implements MtlModel {
     this.store = VariableStore.root('csn/', context.seed);
     this.learned =
       o.masks === 'learned'
-        ? perTaskVariables(this.store.scope('mask'), this.taskCount, [d], () => initializers.normal(0.9, 0.7))
+        ? perTaskVariables(
+            this.store.scope('mask'),
+            this.taskCount,
+            [d],
+            () => initializers.normal(0.9, 0.7),
+            'relu',
+          )
         : [];
     if (o.masks === 'fixed' && d < this.taskCount) {
       // The check context knows no task count, so this surfaces at creation.

@@ -85,7 +85,7 @@ class ModulationModel implements MtlModel {
         const scope = this.store.scope(description.stages[index]!.name);
         const perTask =
           options.form === 'vector'
-            ? perTaskVariables(scope, this.taskCount, [c], () => initializers.constant(1))
+            ? perTaskVariables(scope, this.taskCount, [c], () => initializers.constant(1), 'relu')
             : perTaskVariables(scope, this.taskCount, [c, c], () => initializers.identity());
         return [index, { index, perTask }];
       }),

@@ -76,12 +76,14 @@ export function perTaskVariables(
   taskCount: number,
   shape: readonly number[],
   initFor: (task: number) => Initializer,
+  appliedAs?: ParameterEntry['appliedAs'],
 ): ParameterEntry[] {
   return Array.from({ length: taskCount }, (_, task) => ({
     name: `${store.prefix}task${task}`,
     variable: store.add(`task${task}`, shape, initFor(task)),
     trainable: true,
     owner: { task },
+    ...(appliedAs ? { appliedAs } : {}),
   }));
 }
 

@@ -6,7 +6,6 @@
  * `<stage>/task<t>`, one per task, owned by that task, all of one shape. Whole per-task networks
  * (separate, cross-stitch columns) are not compared: their weights have no common coordinate system.
  */
-import type { ExperimentConfig } from '../config/schema.js';
 import type { TaskInfo } from '../kinds/dataset.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -21,15 +20,6 @@ export interface StageRelatedness {
   /** Whether ReLU(v) was compared (the method applies it before use). */
   readonly rectified: boolean;
   readonly matrix: Matrix;
-}
-
-/**
- * Whether the method scales features by ReLU of its per-task variables (modulation's vector form, CSN's
- * learned masks): negative entries then all act as 0 and must compare as such.
- */
-export function rectifiesTaskVariables(method: ExperimentConfig['method']): boolean {
-  if (method.name === 'csn') return true;
-  return method.name === 'modulation' && (method.options as { form?: string }).form !== 'matrix';
 }
 
 /** Per-task variables grouped by stage, in parameter order; stages missing a task or mixing shapes are left out. */
@@ -55,11 +45,13 @@ export function perTaskStages(parameters: readonly ParameterEntry[], taskCount: 
 }
 
 /** The relatedness matrix of every per-task stage of a model, in parameter order. */
-export async function modelRelatedness(model: MtlModel, rectified: boolean): Promise<StageRelatedness[]> {
+export async function modelRelatedness(model: MtlModel): Promise<StageRelatedness[]> {
   const stages = perTaskStages(model.parameters(), model.taskCount);
   return Promise.all(
     stages.map(async (entries) => {
       const first = entries[0]!;
+      // The method says when it uses ReLU of these variables; then their rectified values are compared.
+      const rectified = first.appliedAs === 'relu';
       const rows = await Promise.all(entries.map((e) => e.variable.data()));
       const flat = new Float64Array(rows.reduce((n, r) => n + r.length, 0));
       rows.reduce((offset, r) => (flat.set(r, offset), offset + r.length), 0);
@@ -120,7 +112,7 @@ export async function runRelatedness(
   return withRunCheckpoint(kernel, runDir, which, async (experiment, { step, checkpoint }) => {
     const { tasks } = experiment.dataset;
     const method = experiment.loaded.config.method;
-    const stages = await modelRelatedness(experiment.model, rectifiesTaskVariables(method));
+    const stages = await modelRelatedness(experiment.model);
     return {
       runDir,
       checkpoint,

@@ -10,6 +10,11 @@ import type { BackboneFactory, ForwardContext, NamedVariable } from './backbone.
 export interface ParameterEntry extends NamedVariable {
   /** `shared` by all tasks, or specific to one task (index into the dataset's task list). */
   readonly owner: 'shared' | { readonly task: number };
+  /**
+   * `relu` when the method uses ReLU of this variable (modulation vectors, learned CSN masks): negative
+   * entries then all act as 0, and analyses compare the rectified values.
+   */
+  readonly appliedAs?: 'relu';
 }
 
 export interface ParameterReport {
