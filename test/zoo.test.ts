@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runConfigText } from '../src/bench/bench.js';
+import { runConfigText, type BenchResults } from '../src/bench/bench.js';
 import { loadRecipe } from '../src/bench/recipe.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { createMemoryLogger } from '../src/util/logger.js';
@@ -16,6 +16,32 @@ describe('zoo entries', () => {
     workspace = tempDir();
   });
   after(() => workspace.cleanup());
+
+  for (const entry of readdirSync(ZOO).filter((e) => existsSync(path.join(ZOO, e, 'results.json')))) {
+    it(`${entry}: the recorded results belong to the configs the recipe gives today`, async () => {
+      const loaded = await loadRecipe(path.join(ZOO, entry));
+      const results = JSON.parse(readFileSync(path.join(ZOO, entry, 'results.json'), 'utf8')) as BenchResults;
+      const kernel = new Kernel({ logger: createMemoryLogger() });
+      const base = await kernel.loadConfig(loaded.configFile);
+      const steps = results.steps === base.config.train.steps ? undefined : results.steps;
+      for (const row of results.rows) {
+        const method = loaded.recipe.methods.find((m) => m.label === row.label)?.method;
+        assert.ok(method, `${row.label} is no longer in the recipe`);
+        for (const [i, seed] of row.seeds.entries()) {
+          const file = path.join(workspace.dir, entry, `recorded-${row.label}-${seed}.yaml`);
+          writeFiles(path.dirname(file), {
+            [path.basename(file)]: runConfigText(loaded, method, seed, steps),
+          });
+          // A changed config, default or plugin option would change the hash: re-record the entry then.
+          assert.equal(
+            (await kernel.loadConfig(file)).hash,
+            row.configHashes[i],
+            `${row.label}, seed ${seed}`,
+          );
+        }
+      }
+    });
+  }
 
   for (const entry of readdirSync(ZOO)) {
     it(`${entry}: the recipe and every method's config validate`, async () => {
