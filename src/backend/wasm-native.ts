@@ -363,45 +363,69 @@ export function nativeKernels(
     if (!other) throw new Error(`no wasm ${kernelName} kernel for this case`);
     return other.kernelFunc(args) as tf.TensorInfo;
   };
-  const conv2D = (args: KernelArgs): tf.TensorInfo => {
-    const backend = args.backend as BackendWasm;
-    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
-    const attrs = args.attrs as unknown as tf.Conv2DAttrs;
-    const info = conv2DInfo(x.shape, filter.shape, attrs, attrs.dilations);
-    if (leaveToWasm(info)) return delegate(tf.Conv2D, args);
-    const out = backend.makeOutput(info.outShape, 'float32');
-    run(pack, FORWARD, backend, [x, filter, out], info);
-    return out;
-  };
-  const backpropInput = (args: KernelArgs): tf.TensorInfo => {
-    const backend = args.backend as BackendWasm;
-    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-    const attrs = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    const info = conv2DInfo(attrs.inputShape, filter.shape, attrs);
-    if (leaveToWasm(info)) return delegate(tf.Conv2DBackpropInput, args);
-    const out = backend.makeOutput(info.inShape, 'float32');
-    run(pack, BACKWARD_DATA, backend, [out, filter, dy], info);
-    return out;
-  };
-  const backpropFilter = (args: KernelArgs): tf.TensorInfo => {
-    const backend = args.backend as BackendWasm;
-    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-    const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    const info = conv2DInfo(x.shape, attrs.filterShape, attrs);
-    if (leaveToWasm(info)) return delegate(tf.Conv2DBackpropFilter, args);
-    const out = backend.makeOutput(info.filterShape, 'float32');
-    run(pack, BACKWARD_WEIGHTS, backend, [x, out, dy], info);
-    return out;
-  };
-  return [
+  type Operands = Record<string, tf.TensorInfo>;
+  /**
+   * One row per convolution kernel: its oneDNN op, its geometry, the tensor it writes, and the pack's
+   * (src, weights, dst) operands, where the kernel's output takes the place oneDNN writes.
+   */
+  const convolutions: {
+    kernelName: string;
+    op: number;
+    info(inputs: Operands, attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo;
+    outShape(info: tf.backend_util.Conv2DInfo): number[];
+    operands(inputs: Operands, out: tf.TensorInfo): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+  }[] = [
     {
       kernelName: tf.Conv2D,
-      backendName: 'wasm',
-      kernelFunc: conv2D,
-      setupFunc: fallback(tf.Conv2D)?.setupFunc,
+      op: FORWARD,
+      info: ({ x, filter }, attrs) =>
+        conv2DInfo(
+          x!.shape,
+          filter!.shape,
+          attrs as unknown as tf.Conv2DAttrs,
+          (attrs as unknown as tf.Conv2DAttrs).dilations,
+        ),
+      outShape: (info) => info.outShape,
+      operands: ({ x, filter }, out) => [x!, filter!, out],
     },
-    { kernelName: tf.Conv2DBackpropInput, backendName: 'wasm', kernelFunc: backpropInput },
-    { kernelName: tf.Conv2DBackpropFilter, backendName: 'wasm', kernelFunc: backpropFilter },
+    {
+      kernelName: tf.Conv2DBackpropInput,
+      op: BACKWARD_DATA,
+      info: ({ filter }, attrs) => {
+        const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+        return conv2DInfo(a.inputShape, filter!.shape, a);
+      },
+      outShape: (info) => info.inShape,
+      operands: ({ dy, filter }, out) => [out, filter!, dy!],
+    },
+    {
+      kernelName: tf.Conv2DBackpropFilter,
+      op: BACKWARD_WEIGHTS,
+      info: ({ x }, attrs) => {
+        const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+        return conv2DInfo(x!.shape, a.filterShape, a);
+      },
+      outShape: (info) => info.filterShape,
+      operands: ({ x, dy }, out) => [x!, out, dy!],
+    },
+  ];
+  const convolutionKernels = convolutions.map((row): tf.KernelConfig => ({
+    kernelName: row.kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args: KernelArgs): tf.TensorInfo => {
+      const backend = args.backend as BackendWasm;
+      const inputs = args.inputs as Operands;
+      const info = row.info(inputs, args.attrs as tf.NamedAttrMap);
+      if (leaveToWasm(info)) return delegate(row.kernelName, args);
+      const out = backend.makeOutput(row.outShape(info), 'float32');
+      run(pack, row.op, backend, row.operands(inputs, out), info);
+      return out;
+    },
+    // Conv2D's setup (XNNPACK operator caching) must still run for the cases handed back to wasm.
+    setupFunc: fallback(row.kernelName)?.setupFunc,
+  }));
+  return [
+    ...convolutionKernels,
     ...maxPoolKernels(pack),
     ...Object.keys(UNARY_OPS).flatMap((name) => unaryKernel(pack, name)),
     ...Object.keys(BINARY_OPS).flatMap((name) => binaryKernel(pack, name)),
