@@ -8,6 +8,7 @@ import type { BackboneFactory } from '../kinds/backbone.js';
 import type { AnyPluginOf } from '../kinds/index.js';
 import type { ParameterReport } from '../kinds/method.js';
 import { MtlzooError, errors } from '../errors.js';
+import { formatTable } from '../util/table.js';
 
 export interface ParamsVariant {
   readonly label: string;
@@ -109,15 +110,9 @@ export function formatParamsTable(
   rows: readonly ParamsRow[],
   format: 'markdown' | 'plain' = 'plain',
 ): string {
-  const cells = rows.map((row) => COLUMNS.map((c) => c.cell(row)));
-  const widths = COLUMNS.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-  const pad = (text: string, i: number) =>
-    COLUMNS[i]!.numeric ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
-  const line = (texts: readonly string[]) =>
-    format === 'markdown' ? `| ${texts.map(pad).join(' | ')} |` : texts.map(pad).join('  ').trimEnd();
-  const header = line(COLUMNS.map((c) => c.header));
-  const body = cells.map(line);
-  if (format === 'plain') return [header, ...body].join('\n');
-  const rule = `|${widths.map((w, i) => (COLUMNS[i]!.numeric ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
-  return [header, rule, ...body].join('\n');
+  return formatTable(
+    COLUMNS.map((c) => c.header),
+    rows.map((row) => COLUMNS.map((c) => c.cell(row))),
+    { markdown: format === 'markdown', numeric: COLUMNS.map((c) => c.numeric), rule: false },
+  );
 }

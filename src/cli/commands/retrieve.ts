@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { retrieve } from '../../engine/retrieve.js';
 import { MtlzooError } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../../util/table.js';
 
 export function registerRetrieveCommand(program: Command, cli: CliContext): void {
   program
