@@ -17,8 +17,7 @@ export function formatTable(
 ): string {
   const numeric = (i: number) => options.numeric?.[i] ?? false;
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const pad = (text: string, i: number) =>
-    numeric(i) ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
+  const pad = (text: string, i: number) => (numeric(i) ? text.padStart(widths[i]!) : text.padEnd(widths[i]!));
   const line = (cells: readonly string[]) => {
     const padded = headers.map((_, i) => pad(cells[i] ?? '', i));
     return options.markdown ? `| ${padded.join(' | ')} |` : padded.join('  ').trimEnd();

@@ -1,0 +1,187 @@
+/** Gradient directions across tasks: the mean angle over training, and the task × task cosine at the end. */
+import type { ReportData } from '../data.js';
+import type { Figure, FigureSource, NoteFigure } from '../figure.js';
+import { escapeHtml as esc } from '../html/escape.js';
+import {
+  FONT_SIZE,
+  chart,
+  exact,
+  hasInterval,
+  heatmapLayers,
+  matrixRows,
+  methodColour,
+  perSeedText,
+  pickMethod,
+  pickedOpacity,
+  type Row,
+} from './spec.js';
+
+const CELL = 34;
+
+/** Why a section that needs run folders is empty or partial; undefined when every run was found. */
+export function missingRunsNote(data: ReportData, what: string): NoteFigure | undefined {
+  if (data.missingRuns.length === 0) return undefined;
+  const shown = data.missingRuns.slice(0, 4).map((d) => `<code>${esc(d)}</code>`);
+  const more = data.missingRuns.length > 4 ? ` and ${data.missingRuns.length - 4} more` : '';
+  return {
+    kind: 'note',
+    html:
+      `${data.missingRuns.length} run folder(s) named in results.json are not here (${shown.join(', ')}${more}), ` +
+      `so ${what} leave them out. Keep the bench folder whole, or copy the run folders beside results.json.`,
+  };
+}
+
+function angleChart(data: ReportData): Figure[] {
+  const probed = data.methods.filter((m) => m.angle.length > 0);
+  const rows: Row[] = probed.flatMap((m) =>
+    m.angle.map((a) => {
+      const values = a.seeds.map((s) => s.degrees).filter(Number.isFinite);
+      return {
+        method: m.label,
+        step: a.step,
+        degrees: exact(a.degrees, 2),
+        ...(values.length > 1
+          ? { lo: exact(Math.min(...values), 2), hi: exact(Math.max(...values), 2) }
+          : {}),
+        perSeed: perSeedText(
+          a.seeds.map((s) => ({ seed: s.seed, value: s.degrees })),
+          1,
+        ),
+      };
+    }),
+  );
+  const x = {
+    field: 'step',
+    type: 'quantitative',
+    title: 'training step',
+    axis: { tickMinStep: 1, format: 'd' },
+  };
+  const y = {
+    field: 'degrees',
+    type: 'quantitative',
+    title: 'mean angle between tasks (°)',
+    scale: { zero: false },
+  };
+  const colour = methodColour(
+    data,
+    probed.map((m) => m.label),
+  );
+  const band = hasInterval(rows);
+  const spec = chart('Mean across-task gradient angle over training, one curve per method', {
+    width: 460,
+    height: 300,
+    layer: [
+      ...(band
+        ? [
+            {
+              data: { values: rows },
+              mark: { type: 'area', opacity: 0.18 },
+              encoding: {
+                x,
+                y: { ...y, field: 'lo' },
+                y2: { field: 'hi' },
+                color: colour,
+                opacity: pickedOpacity(0.18, 0.03),
+              },
+            },
+          ]
+        : []),
+      {
+        data: { values: rows },
+        mark: { type: 'line', strokeWidth: 2 },
+        encoding: { x, y, color: colour, opacity: pickedOpacity(1, 0.12) },
+      },
+      {
+        data: { values: rows },
+        params: [pickMethod],
+        mark: { type: 'point', filled: true, size: 36 },
+        encoding: {
+          x,
+          y,
+          color: colour,
+          opacity: pickedOpacity(1, 0.12),
+          tooltip: [
+            { field: 'method' },
+            { field: 'step' },
+            { field: 'degrees', title: 'mean angle (°), mean over seeds', format: '.2f' },
+            { field: 'perSeed', title: 'per seed' },
+          ],
+        },
+      },
+      {
+        mark: { type: 'rule', strokeDash: [5, 4], color: '#999' },
+        encoding: { y: { datum: 90 } },
+      },
+      {
+        mark: { type: 'text', align: 'right', dy: -7, color: '#777', fontSize: FONT_SIZE },
+        encoding: { y: { datum: 90 }, x: { value: 456 }, text: { value: 'orthogonal (90°)' } },
+      },
+    ],
+  });
+  const unprobed = data.methods.filter((m) => m.angle.length === 0).map((m) => esc(m.label));
+  return [
+    {
+      kind: 'chart',
+      name: 'gradient-angle',
+      spec,
+      caption:
+        `Mean across-task gradient angle over training${data.seeds.length > 1 ? ', mean over seeds' : ''}` +
+        `${band ? ' (band: range over seeds)' : ''}.` +
+        (unprobed.length > 0
+          ? ` Not probed (no shared parameters or probe off): ${unprobed.join(', ')}.`
+          : ''),
+    },
+  ];
+}
+
+function cosineChart(data: ReportData): Figure[] {
+  const shown = data.methods.filter((m) => m.cosine);
+  if (shown.length === 0) return [];
+  const panel = (label: string, step: number) => `${label} · step ${step}`;
+  const rows = shown.flatMap((m) =>
+    matrixRows(data.tasks, m.cosine!.matrix, 2, { method: m.label, panel: panel(m.label, m.cosine!.step) }),
+  );
+  const size = data.tasks.length * CELL;
+  const spec = chart('Task × task gradient cosine at the last probed step, one map per method', {
+    data: { values: rows },
+    columns: Math.min(3, shown.length),
+    resolve: { axis: { x: 'independent', y: 'independent' } },
+    facet: {
+      field: 'panel',
+      type: 'nominal',
+      sort: shown.map((m) => panel(m.label, m.cosine!.step)),
+      title: null,
+    },
+    spec: {
+      width: size,
+      height: size,
+      layer: heatmapLayers(data.tasks, [-1, 1], 'gradient cosine', [{ field: 'method', title: 'method' }]),
+    },
+  });
+  return [
+    {
+      kind: 'chart',
+      name: 'gradient-cosine',
+      spec,
+      caption:
+        `Gradient cosine between tasks at the last probed step${data.seeds.length > 1 ? ', mean over seeds' : ''} ` +
+        `(blue −1, white 0, red 1); n/a where a task's gradient is zero, i.e. every probe triplet of it already meets the margin.`,
+    },
+  ];
+}
+
+export const gradientFigures: FigureSource = {
+  section: 'gradients',
+  build(data) {
+    const missing = missingRunsNote(data, 'the probe records');
+    if (data.methods.every((m) => m.angle.length === 0)) {
+      return [
+        missing ?? {
+          kind: 'note',
+          html: 'No probe records: train with <code>train.probe.every</code> &gt; 0 to draw these charts.',
+        },
+      ];
+    }
+    return [...(missing ? [missing] : []), ...angleChart(data), ...cosineChart(data)];
+  },
+};

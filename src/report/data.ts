@@ -1,0 +1,422 @@
+/**
+ * Everything the report shows, gathered from a run directory (summary.json) or a bench folder
+ * (results.json and its run directories): metrics, parameters, probe records, learned relatedness,
+ * environment and config hashes. A run is shown as a bench of one method and one seed.
+ *
+ * results.json is read through a schema of the fields the report uses and nothing more, so fields other
+ * tools add later pass through untouched; a spread that carries its own interval (`lo`, `hi`, optional
+ * `level`) is drawn with that interval instead of ± 1 std.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { probeRecordsOf, type ProbeRecord } from '../analysis/probe.js';
+import { runRelatedness, type RunRelatedness } from '../analysis/relatedness.js';
+import type { PluginRef } from '../config/schema.js';
+import type { Environment } from '../engine/environment.js';
+import { RunDir } from '../engine/run-dir.js';
+import type { TrainSummary } from '../engine/trainer.js';
+import { MtlzooError, dottedPath } from '../errors.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Metric } from '../kinds/evaluator.js';
+import type { ParameterReport } from '../kinds/method.js';
+import type { Matrix } from '../metrics/gradients.js';
+import { meanAndSpread, type Spread } from '../metrics/summary.js';
+
+/** A mean over seeds with its spread; `lo`/`hi` when the statistics gave an interval of their own. */
+export interface ReportSpread extends Spread {
+  readonly lo?: number;
+  readonly hi?: number;
+  /** Coverage of [lo, hi], e.g. 0.95. */
+  readonly level?: number;
+}
+
+export interface ReportRun {
+  /** The run folder relative to the bench folder (a run report: the folder's name), never absolute. */
+  readonly dir: string;
+  readonly seed: number;
+  readonly configHash: string;
+  readonly weightsSha256: string;
+  /** Whether the run folder was found on this machine. */
+  readonly here: boolean;
+  /** Test metrics from the run's summary.json; undefined when the run folder is not here. */
+  readonly test?: readonly Metric[];
+}
+
+/** The mean across-task gradient angle at one probed step: mean over seeds and each seed's value. */
+export interface AnglePoint {
+  readonly step: number;
+  readonly degrees: number;
+  readonly seeds: readonly { readonly seed: number; readonly degrees: number }[];
+}
+
+export interface ReportMethod {
+  readonly label: string;
+  /** Method name with its options, e.g. `modulation (form="vector")`. */
+  readonly method: string;
+  readonly metrics: Readonly<Record<string, ReportSpread>>;
+  readonly perTask: Readonly<Record<string, Readonly<Record<string, ReportSpread>>>>;
+  readonly deltaM?: ReportSpread;
+  readonly params: ParameterReport;
+  readonly msPerStep: ReportSpread;
+  readonly runs: readonly ReportRun[];
+  /** Mean across-task gradient angle over all shared parameters per probed step. */
+  readonly angle: readonly AnglePoint[];
+  /** Task × task gradient cosine at the last probed step, mean over seeds. */
+  readonly cosine?: { readonly step: number; readonly matrix: Matrix };
+  /** Learned relatedness of the first seed's run found here; undefined when it could not be read. */
+  readonly relatedness?: RunRelatedness;
+}
+
+export interface ReportData {
+  readonly title: string;
+  readonly description?: string;
+  readonly source: 'run' | 'bench';
+  /** The folder's name (paths in the report are relative to it). */
+  readonly folder: string;
+  readonly date: string;
+  readonly dataset: string;
+  readonly backbone: string;
+  readonly tasks: readonly string[];
+  readonly steps: number;
+  readonly seeds: readonly number[];
+  /** Quality metrics shown in the table; the first is the one the charts plot. */
+  readonly metrics: readonly string[];
+  readonly baseline?: string;
+  readonly environment: Environment;
+  readonly methods: readonly ReportMethod[];
+  /** Runs listed in results.json whose folders are not on this machine (relative paths). */
+  readonly missingRuns: readonly string[];
+}
+
+export function methodDisplay(
+  ref: string | { readonly name: string; readonly options?: PluginRef['options'] },
+): string {
+  const { name, options } = typeof ref === 'string' ? { name: ref, options: {} } : ref;
+  const shown = Object.entries(options ?? {}).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+  return shown.length > 0 ? `${name} (${shown.join(', ')})` : name;
+}
+
+/** JSON writes NaN (a metric never measured) as null. */
+const measured = z
+  .number()
+  .nullable()
+  .transform((v) => v ?? Number.NaN);
+
+const spreadSchema = z.looseObject({
+  n: z.number(),
+  mean: measured,
+  std: measured,
+  min: measured,
+  max: measured,
+  lo: measured.optional(),
+  hi: measured.optional(),
+  level: z.number().optional(),
+});
+
+const spreads = z.record(z.string(), spreadSchema);
+
+/** The fields of results.json (see BenchResults) that the report reads. */
+const resultsSchema = z.looseObject({
+  entry: z.string(),
+  description: z.string(),
+  date: z.string(),
+  steps: z.number(),
+  seeds: z.array(z.number()),
+  metrics: z.array(z.string()),
+  baseline: z.string().optional(),
+  dataset: z.string(),
+  backbone: z.string(),
+  tasks: z.array(z.string()),
+  environment: z.looseObject({
+    mtlzoo: z.string(),
+    node: z.string(),
+    tfjs: z.string(),
+    backend: z.string(),
+    tfBackend: z.string(),
+    platform: z.string(),
+    cpu: z.string(),
+    cores: z.number(),
+    memoryGiB: z.number(),
+    gpu: z.string().nullable(),
+    nativePack: z.boolean().default(false),
+  }),
+  rows: z.array(
+    z.looseObject({
+      label: z.string(),
+      method: z.union([
+        z.string(),
+        z.looseObject({ name: z.string(), options: z.record(z.string(), z.unknown()).optional() }),
+      ]),
+      seeds: z.array(z.number()),
+      metrics: spreads,
+      perTask: z.record(z.string(), spreads),
+      deltaM: spreadSchema.optional(),
+      params: z.looseObject({
+        sharedParams: z.number(),
+        paramsPerTask: z.number(),
+        totalParams: z.number(),
+        bytes: z.number(),
+        galleryPasses: z.number(),
+      }),
+      msPerStep: spreadSchema,
+      configHashes: z.array(z.string()),
+      weightsSha256: z.array(z.string()),
+      runDirs: z.array(z.string()),
+    }),
+  ),
+});
+
+type ResultsFile = z.infer<typeof resultsSchema>;
+
+async function isFile(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+async function readJson(file: string): Promise<unknown> {
+  try {
+    return JSON.parse(await fs.readFile(file, 'utf8')) as unknown;
+  } catch (error) {
+    throw new MtlzooError('DATA_INVALID', `${file}: ${(error as Error).message}`);
+  }
+}
+
+async function readResults(file: string): Promise<ResultsFile> {
+  const parsed = resultsSchema.safeParse(await readJson(file));
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.slice(0, 5).map((i) => `${file}: ${dottedPath(i.path)}: ${i.message}`);
+  throw new MtlzooError('DATA_INVALID', issues.join('\n'));
+}
+
+function mean(values: readonly number[]): number {
+  const finite = values.filter(Number.isFinite);
+  return finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : NaN;
+}
+
+interface ProbedRun {
+  readonly seed: number;
+  readonly records: readonly ProbeRecord[];
+}
+
+/** Angle curve and final cosine matrix, each averaged over the runs (seeds) that probed that step. */
+function probeSummary(runs: readonly ProbedRun[]): Pick<ReportMethod, 'angle' | 'cosine'> {
+  const steps = [...new Set(runs.flatMap((r) => r.records.map((p) => p.step)))].sort((a, b) => a - b);
+  const angle = steps.map((step) => {
+    const seeds = runs.flatMap(({ seed, records }) =>
+      records.filter((p) => p.step === step).map((p) => ({ seed, degrees: p.all.meanAngle })),
+    );
+    return { step, degrees: mean(seeds.map((s) => s.degrees)), seeds };
+  });
+  const lasts = runs.map((r) => r.records[r.records.length - 1]).filter((r) => r !== undefined);
+  const last = lasts[0];
+  if (!last) return { angle };
+  // Seeds of one bench row run the same schedule, so their last probes share a step.
+  const matrix = last.all.cosine.map((row, i) =>
+    row.map((_, j) => mean(lasts.map((r) => r.all.cosine[i]![j]!))),
+  );
+  return { angle, cosine: { step: last.step, matrix } };
+}
+
+/** Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables) shows none. */
+async function relatednessOf(kernel: Kernel, dir: string): Promise<RunRelatedness | undefined> {
+  const run = new RunDir(dir);
+  if (!(await run.hasCheckpoint('best')) && !(await run.hasCheckpoint('last'))) return undefined;
+  return runRelatedness(kernel, dir);
+}
+
+/** What the report reads from one run folder on this machine. */
+interface RunContents {
+  readonly dir: string;
+  readonly seed: number;
+  readonly summary?: TrainSummary;
+  readonly probes: readonly ProbeRecord[];
+}
+
+async function readRun(dir: string, seed: number): Promise<RunContents> {
+  const run = new RunDir(dir);
+  const summary = (await isFile(run.path('summary')))
+    ? ((await readJson(run.path('summary'))) as TrainSummary)
+    : undefined;
+  return { dir, seed, ...(summary ? { summary } : {}), probes: probeRecordsOf(await run.readMetrics()) };
+}
+
+/** Probe summary and relatedness of a method from the run folders found (the first one for relatedness). */
+async function fromRunContents(
+  kernel: Kernel,
+  found: readonly RunContents[],
+): Promise<Pick<ReportMethod, 'angle' | 'cosine' | 'relatedness'>> {
+  const first = found[0];
+  const relatedness = first ? await relatednessOf(kernel, first.dir) : undefined;
+  return {
+    ...probeSummary(found.map((r) => ({ seed: r.seed, records: r.probes }))),
+    ...(relatedness ? { relatedness } : {}),
+  };
+}
+
+const single = (value: number) => meanAndSpread([value]);
+
+async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
+  const run = await RunDir.open(dir);
+  if (!(await isFile(run.path('summary')))) {
+    throw new MtlzooError('USAGE', `${run.dir} has no summary.json: the run has not finished`, 2);
+  }
+  const loaded = await kernel.loadConfig(run.path('config'));
+  const contents = await readRun(run.dir, loaded.config.seed);
+  const summary = contents.summary!;
+  // The bench's default columns: the checkpoint-selection metric, then mAP at every k evaluated.
+  const { selectBy } = loaded.config.train;
+  const names = new Set(summary.test.filter((m) => m.task !== undefined).map((m) => m.name));
+  const metrics = [selectBy, ...[...names].filter((n) => n.startsWith('mAP@'))].filter((n) => names.has(n));
+  const overall = Object.fromEntries(
+    summary.test.filter((m) => m.task === undefined).map((m) => [m.name, single(m.value)]),
+  );
+  const perTask = Object.fromEntries(
+    metrics.map((name) => [
+      name,
+      Object.fromEntries(
+        summary.test
+          .filter((m) => m.name === name && m.task !== undefined)
+          .map((m) => [m.task!, single(m.value)]),
+      ),
+    ]),
+  );
+  const folder = path.basename(run.dir);
+  const method: ReportMethod = {
+    label: summary.method,
+    method: methodDisplay(loaded.config.method),
+    metrics: overall,
+    perTask,
+    params: summary.params,
+    msPerStep: single(summary.timing.msPerStep),
+    runs: [
+      {
+        dir: folder,
+        seed: loaded.config.seed,
+        configHash: summary.configHash,
+        weightsSha256: summary.weightsSha256,
+        here: true,
+        test: summary.test,
+      },
+    ],
+    ...(await fromRunContents(kernel, [contents])),
+  };
+  return {
+    title: `${summary.method} on ${summary.dataset}`,
+    source: 'run',
+    folder,
+    date: (await fs.stat(run.path('summary'))).mtime.toISOString(),
+    dataset: summary.dataset,
+    backbone: summary.backbone,
+    tasks: summary.tasks,
+    steps: summary.steps,
+    seeds: [loaded.config.seed],
+    metrics,
+    environment: summary.environment,
+    methods: [method],
+    missingRuns: [],
+  };
+}
+
+/** The deepest folder holding every path (by whole segments). */
+function commonFolder(paths: readonly string[]): string {
+  const split = paths.map((p) => p.split(path.sep));
+  const first = split[0] ?? [];
+  let n = 0;
+  while (n < first.length && split.every((s) => s[n] === first[n])) n += 1;
+  return first.slice(0, n).join(path.sep) || path.sep;
+}
+
+/**
+ * Where each run folder of a bench is, and how to print it. results.json may name them absolutely (as
+ * `mtlzoo bench` does) or relative to the bench folder. A bench lays runs out as `<out>/<label>/seed-<n>`,
+ * so `<out>` is the common folder of their grandparents; runs are looked for where they were written,
+ * then at the same place under the folder holding results.json (a bench folder copied or moved whole).
+ */
+function locateRuns(
+  benchDir: string,
+  recorded: readonly string[],
+): { shown: string; candidates: string[] }[] {
+  const absolute = recorded.map((d) => path.resolve(benchDir, d));
+  const root = commonFolder(absolute.map((d) => path.dirname(path.dirname(d))));
+  return absolute.map((dir) => {
+    const relative = path.relative(root, dir);
+    const shown = (relative || path.basename(dir)).split(path.sep).join('/');
+    return { shown, candidates: [dir, path.join(benchDir, relative)] };
+  });
+}
+
+async function findRun(candidates: readonly string[]): Promise<string | undefined> {
+  for (const dir of candidates) if (await isFile(new RunDir(dir).path('config'))) return dir;
+  return undefined;
+}
+
+async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Promise<ReportData> {
+  const methods: ReportMethod[] = [];
+  const missingRuns: string[] = [];
+  const places = locateRuns(
+    dir,
+    results.rows.flatMap((r) => r.runDirs),
+  );
+  let next = 0;
+  for (const row of results.rows) {
+    const runs: ReportRun[] = [];
+    const found: RunContents[] = [];
+    for (const [i, seed] of row.seeds.entries()) {
+      const place = places[next + i];
+      if (!place) break;
+      const located = await findRun(place.candidates);
+      const contents = located ? await readRun(located, seed) : undefined;
+      if (contents) found.push(contents);
+      else missingRuns.push(place.shown);
+      runs.push({
+        dir: place.shown,
+        seed,
+        configHash: row.configHashes[i] ?? '',
+        weightsSha256: row.weightsSha256[i] ?? '',
+        here: contents !== undefined,
+        ...(contents?.summary ? { test: contents.summary.test } : {}),
+      });
+    }
+    methods.push({
+      label: row.label,
+      method: methodDisplay(row.method),
+      metrics: row.metrics,
+      perTask: row.perTask,
+      ...(row.deltaM ? { deltaM: row.deltaM } : {}),
+      params: row.params,
+      msPerStep: row.msPerStep,
+      runs,
+      ...(await fromRunContents(kernel, found)),
+    });
+    next += row.runDirs.length;
+  }
+  return {
+    title: results.entry,
+    description: results.description,
+    source: 'bench',
+    folder: path.basename(dir),
+    date: results.date,
+    dataset: results.dataset,
+    backbone: results.backbone,
+    tasks: results.tasks,
+    steps: results.steps,
+    seeds: results.seeds,
+    metrics: results.metrics,
+    ...(results.baseline ? { baseline: results.baseline } : {}),
+    environment: results.environment,
+    methods,
+    missingRuns,
+  };
+}
+
+/** A bench folder (holding results.json) or a run directory (holding config.yaml). */
+export async function loadReportData(kernel: Kernel, dir: string): Promise<ReportData> {
+  const absolute = path.resolve(dir);
+  const results = path.join(absolute, 'results.json');
+  return (await isFile(results))
+    ? fromBench(kernel, absolute, await readResults(results))
+    : fromRun(kernel, absolute);
+}
