@@ -12,6 +12,8 @@ import {
   intervalMeaning,
   intervalOf,
   methodColour,
+  withoutLegend,
+  ONE_LEGEND,
   perSeedText,
   pickMethod,
   pickedOpacity,
@@ -20,6 +22,7 @@ import {
 
 const WIDTH = 440;
 const HEIGHT = 300;
+/** Radius of a method's point (Vega draws a circle of size s with radius √s / 2). */
 const POINT_RADIUS = 5.5;
 
 /** Each seed's test value of `metric` (over all tasks, or of one task), from the run folders found. */
@@ -84,7 +87,8 @@ function scatter(data: ReportData, metric: string): Figure[] {
       x: px(m.params.totalParams),
       y: py(spread!.mean),
       text: m.label,
-      radius: POINT_RADIUS,
+      // The symbol's white outline, and a pixel of air.
+      radius: POINT_RADIUS + 2,
     })),
     { width: WIDTH, height: HEIGHT, fontSize: FONT_SIZE, obstacles },
   );
@@ -100,13 +104,15 @@ function scatter(data: ReportData, metric: string): Figure[] {
     perSeed: perSeedText(seeds),
     labelX: Math.exp(logLo + (labels[i]!.x / WIDTH) * (logHi - logLo)),
     labelY: yLo + (1 - labels[i]!.y / HEIGHT) * (yHi - yLo),
+    labelAlign: labels[i]!.align,
+    labelBaseline: labels[i]!.baseline,
   }));
   const x = (field: string) => ({
     field,
     type: 'quantitative',
     title: 'trainable parameters (log scale)',
     scale: { type: 'log', domain: [Math.exp(logLo), Math.exp(logHi)], nice: false },
-    axis: { format: '~s' },
+    axis: { format: '~s', labelOverlap: 'greedy', labelSeparation: 6 },
   });
   const y = (field: string) => ({
     field,
@@ -119,17 +125,19 @@ function scatter(data: ReportData, metric: string): Figure[] {
   const spec = chart(`${metric} against trainable parameters, one point per method`, {
     width: WIDTH,
     height: HEIGHT,
+    resolve: ONE_LEGEND,
     layer: [
       ...(hasInterval(rows)
         ? [
             {
+              name: 'intervals',
               data: { values: rows },
               mark: { type: 'rule', strokeWidth: 1.5 },
               encoding: {
                 x: x('params'),
                 y: y('lo'),
                 y2: { field: 'hi' },
-                color: colour,
+                color: withoutLegend(colour),
                 opacity: pickedOpacity(),
               },
             },
@@ -138,12 +146,13 @@ function scatter(data: ReportData, metric: string): Figure[] {
       ...(seedPoints.length > 0
         ? [
             {
+              name: 'seeds',
               data: { values: seedPoints },
               mark: { type: 'point', size: 28, filled: false, strokeWidth: 1 },
               encoding: {
                 x: x('params'),
                 y: y('value'),
-                color: colour,
+                color: withoutLegend(colour),
                 opacity: pickedOpacity(0.8, 0.08),
                 tooltip: [
                   { field: 'method' },
@@ -155,6 +164,7 @@ function scatter(data: ReportData, metric: string): Figure[] {
           ]
         : []),
       {
+        name: 'means',
         data: { values: rows },
         params: [pickMethod, { name: 'zoom', select: 'interval', bind: 'scales' }],
         mark: {
@@ -186,8 +196,15 @@ function scatter(data: ReportData, metric: string): Figure[] {
         },
       },
       {
+        name: 'labels',
         data: { values: rows },
-        mark: { type: 'text', fontSize: FONT_SIZE, align: 'center', baseline: 'middle', color: '#333' },
+        mark: {
+          type: 'text',
+          fontSize: FONT_SIZE,
+          align: { expr: 'datum.labelAlign' },
+          baseline: { expr: 'datum.labelBaseline' },
+          color: '#333',
+        },
         encoding: {
           x: x('labelX'),
           y: y('labelY'),

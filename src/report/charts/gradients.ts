@@ -10,6 +10,8 @@ import {
   heatmapLayers,
   matrixRows,
   methodColour,
+  withoutLegend,
+  ONE_LEGEND,
   perSeedText,
   pickMethod,
   pickedOpacity,
@@ -70,6 +72,7 @@ function angleChart(data: ReportData): Figure[] {
   const spec = chart('Mean across-task gradient angle over training, one curve per method', {
     width: 460,
     height: 300,
+    resolve: ONE_LEGEND,
     layer: [
       ...(band
         ? [
@@ -80,7 +83,7 @@ function angleChart(data: ReportData): Figure[] {
                 x,
                 y: { ...y, field: 'lo' },
                 y2: { field: 'hi' },
-                color: colour,
+                color: withoutLegend(colour),
                 opacity: pickedOpacity(0.18, 0.03),
               },
             },
@@ -89,7 +92,7 @@ function angleChart(data: ReportData): Figure[] {
       {
         data: { values: rows },
         mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x, y, color: colour, opacity: pickedOpacity(1, 0.12) },
+        encoding: { x, y, color: withoutLegend(colour), opacity: pickedOpacity(1, 0.12) },
       },
       {
         data: { values: rows },
@@ -108,11 +111,16 @@ function angleChart(data: ReportData): Figure[] {
           ],
         },
       },
+      // Layers without data of their own draw nothing here (each other layer brings its own): one datum.
       {
+        name: 'reference',
+        data: { values: [{}] },
         mark: { type: 'rule', strokeDash: [5, 4], color: '#999' },
         encoding: { y: { datum: 90 } },
       },
       {
+        name: 'reference_label',
+        data: { values: [{}] },
         mark: { type: 'text', align: 'right', dy: -7, color: '#777', fontSize: FONT_SIZE },
         encoding: { y: { datum: 90 }, x: { value: 456 }, text: { value: 'orthogonal (90°)' } },
       },

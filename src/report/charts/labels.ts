@@ -2,8 +2,8 @@
  * Labels beside the points of a scatter plot that overlap neither each other nor the points: each label
  * tries positions around its point (right, left, above, below, diagonals; then further out) and takes the
  * one that collides least with what is already placed, staying inside the plot. Greedy, deterministic,
- * and cheap for the tens of points a report shows. Works in pixels; the chart converts back to data units,
- * so the placement is part of the spec and survives export to the Vega editor.
+ * and cheap for the tens of points a report shows. Works in pixels; the chart converts the attachment
+ * points back to data units, so the placement is part of the spec and survives export to the Vega editor.
  */
 
 export interface LabelAnchor {
@@ -30,19 +30,22 @@ export interface LabelLayout {
   readonly obstacles?: readonly Box[];
 }
 
-/** Centre of each label, in the order of the anchors. */
+/** Where a label's text is attached, how it is aligned there, and the box it is taken to cover. */
 export interface PlacedLabel {
   readonly x: number;
   readonly y: number;
+  readonly align: 'left' | 'center' | 'right';
+  readonly baseline: 'top' | 'middle' | 'bottom';
   readonly box: Box;
 }
 
 /**
- * A generous width for text in a sans-serif font: wider than the true width in browsers, so a label
- * placed with it is clear of its neighbours whatever font the page ends up with.
+ * A generous width for text in a sans-serif font: Vega's own estimate when it has no canvas (Node), wider
+ * than the true width in browsers. Labels are attached by their near edge, so a generous estimate costs
+ * only spacing between labels, never distance from their points.
  */
 export function estimateTextWidth(text: string, fontSize: number): number {
-  return text.length * fontSize * 0.62;
+  return 0.8 * fontSize * text.length;
 }
 
 const DIRECTIONS: readonly (readonly [number, number])[] = [
@@ -55,7 +58,7 @@ const DIRECTIONS: readonly (readonly [number, number])[] = [
   [1, 1],
   [-1, 1],
 ];
-const GAPS = [4, 12, 24, 40];
+const GAPS = [3, 10, 20, 34];
 
 function overlap(a: Box, b: Box): number {
   const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
@@ -70,6 +73,22 @@ function outside(box: Box, width: number, height: number): number {
 
 export function boxesOverlap(a: Box, b: Box): boolean {
   return overlap(a, b) > 0;
+}
+
+/** The label of `a` at `gap` pixels beyond its symbol in direction (dx, dy). */
+function candidate(a: LabelAnchor, dx: number, dy: number, gap: number, w: number, h: number): PlacedLabel {
+  const reach = a.radius + gap;
+  const x = a.x + dx * reach;
+  const y = a.y + dy * reach;
+  const x0 = dx > 0 ? x : dx < 0 ? x - w : x - w / 2;
+  const y0 = dy > 0 ? y : dy < 0 ? y - h : y - h / 2;
+  return {
+    x,
+    y,
+    align: dx > 0 ? 'left' : dx < 0 ? 'right' : 'center',
+    baseline: dy > 0 ? 'top' : dy < 0 ? 'bottom' : 'middle',
+    box: { x0, y0, x1: x0 + w, y1: y0 + h },
+  };
 }
 
 export function placeLabels(anchors: readonly LabelAnchor[], layout: LabelLayout): PlacedLabel[] {
@@ -89,20 +108,17 @@ export function placeLabels(anchors: readonly LabelAnchor[], layout: LabelLayout
   const order = anchors.map((_, i) => i).sort((i, j) => crowding[j]! - crowding[i]! || i - j);
   for (const i of order) {
     const a = anchors[i]!;
-    const w = estimateTextWidth(a.text, layout.fontSize) + 2;
+    const w = estimateTextWidth(a.text, layout.fontSize);
+    const labels = placed.filter((p) => p !== undefined).map((p) => p.box);
     let best: { label: PlacedLabel; cost: number } | undefined;
     GAPS.forEach((gap, ring) =>
       DIRECTIONS.forEach(([dx, dy], d) => {
-        const reach = a.radius + gap;
-        const x = a.x + dx * (reach + w / 2);
-        const y = a.y + dy * (reach * (dx === 0 ? 1 : 0.7) + (dy === 0 ? 0 : h / 2));
-        const box = { x0: x - w / 2, y0: y - h / 2, x1: x + w / 2, y1: y + h / 2 };
-        const labels = placed.filter((p) => p !== undefined).map((p) => p.box);
-        const collisions =
-          labels.reduce((s, b) => s + overlap(box, b), 0) + fixed.reduce((s, b) => s + overlap(box, b), 0);
+        const label = candidate(a, dx, dy, gap, w, h);
+        const collisions = [...labels, ...fixed].reduce((sum, b) => sum + overlap(label.box, b), 0);
         // Collisions and leaving the plot dominate; then nearer rings, then the usual reading positions.
-        const cost = 100 * collisions + 100 * outside(box, layout.width, layout.height) + 10 * ring + d * 0.1;
-        if (!best || cost < best.cost) best = { label: { x, y, box }, cost };
+        const cost =
+          100 * (collisions + outside(label.box, layout.width, layout.height)) + 10 * ring + d * 0.1;
+        if (!best || cost < best.cost) best = { label, cost };
       }),
     );
     placed[i] = best!.label;

@@ -61,6 +61,18 @@ export function methodColour(data: Pick<ReportData, 'methods'>, shown?: readonly
   } as const;
 }
 
+/**
+ * The same colours without a legend, for every layer but the one holding `pickMethod`, in a chart with
+ * `resolve: ONE_LEGEND`. Vega-Lite otherwise merges the layers' legends into one that has lost its
+ * binding to the selection (or, with `legend: null` in some layers, into no legend at all).
+ */
+export function withoutLegend<T extends object>(colour: T): Omit<T, 'legend'> & { legend: null } {
+  return { ...colour, legend: null };
+}
+
+/** Each layer keeps its own colour legend (all but one have none), over the one shared colour scale. */
+export const ONE_LEGEND = { legend: { color: 'independent' } } as const;
+
 /** A legend-bound point selection on `method`; put it on exactly one layer of a chart. */
 export const pickMethod = {
   name: PICK,

@@ -85,10 +85,18 @@ function jsonScript(id: string, value: unknown): string {
   return `<script type="application/json" id="${esc(id)}">${json}</script>`;
 }
 
+/**
+ * Ids inside a static chart (clip paths, gradients) made unique in the page: every chart numbers its own
+ * from 1, and so do the live views that replace them.
+ */
+function scopedIds(svg: string, scope: string): string {
+  return svg.replace(/\bid="([^"]+)"/g, `id="${scope}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${scope}-$1)`);
+}
+
 function chartFigure(figure: ChartFigure, rendered: RenderedChart): string {
   return (
     `<figure data-chart="${esc(figure.name)}" data-marks="${rendered.marks}" data-state="static">` +
-    `<div class="chart">${rendered.svg}</div><figcaption>${figure.caption}</figcaption>` +
+    `<div class="chart">${scopedIds(rendered.svg, `static-${figure.name}`)}</div><figcaption>${figure.caption}</figcaption>` +
     jsonScript(`spec-${figure.name}`, rendered.vega) +
     `</figure>`
   );
