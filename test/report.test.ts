@@ -3,6 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { BenchResults } from '../src/bench/bench.js';
 import { Kernel } from '../src/kernel/kernel.js';
@@ -245,14 +246,13 @@ methods:
   });
 
   describe('in headless Chromium', function () {
-    let browser: import('playwright-core').Browser;
+    let browser: Browser;
 
     before(async function () {
       if (!existsSync(CHROMIUM)) {
         console.log(`    skipped: ${CHROMIUM} is absent (apt-get install -y chromium; .ci/run installs it)`);
         this.skip();
       }
-      const { chromium } = await import('playwright-core');
       browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
     });
     after(async () => browser?.close());
@@ -277,11 +277,10 @@ methods:
     }
 
     /** Evaluates a JavaScript expression in the page (kept as text: the project compiles without DOM types). */
-    const inPage = <T>(page: import('playwright-core').Page, expression: string) =>
-      page.evaluate(expression) as Promise<T>;
+    const inPage = <T>(page: Page, expression: string) => page.evaluate(expression) as Promise<T>;
 
     /** [name, state, drawn (by the page's script or, with `count`, counted here), marks] of every chart. */
-    const chartStates = (page: import('playwright-core').Page, count: boolean) =>
+    const chartStates = (page: Page, count: boolean) =>
       inPage<[string, string, number, number][]>(
         page,
         `[...document.querySelectorAll('figure[data-chart]')].map((f) => {
