@@ -195,7 +195,7 @@ export function renderPage(
 <body>
 <header><h1>mtlzoo report: ${esc(data.title)}</h1>
 ${data.description ? `<p>${esc(data.description)}</p>` : ''}
-<p class="meta">${meta}</p>${charts ? `<p class="meta">Charts: hover for exact values and seeds, click a legend entry to pick a method (shift-click for more, double-click the chart to reset), scroll or drag to zoom and pan the scatter plot. Their Vega-Lite specs, data included, are in <code>${esc(specFolder)}/</code> beside this file.</p>` : ''}</header>
+<p class="meta">${meta}</p>${charts ? `<p class="meta">Charts: hover for exact values and seeds, click a legend entry to pick a method (shift-click for more, click elsewhere in the chart for all), scroll or drag to zoom and pan the scatter plot (double-click resets). Their Vega-Lite specs, data included, are in <code>${esc(specFolder)}/</code> beside this file.</p>` : ''}</header>
 <section id="comparison">${comparison(data)}</section>
 ${sections.map((s) => figureSection(s, data, rendered)).join('\n')}
 <section id="environment">${environment(data)}</section>
