@@ -11,6 +11,7 @@ import {
   intervalFields,
   intervalMeaning,
   intervalOf,
+  intervalTooltip,
   methodColour,
   withoutLegend,
   ONE_LEGEND,
@@ -182,12 +183,7 @@ function scatter(data: ReportData, metric: string): Figure[] {
           tooltip: [
             { field: 'method' },
             { field: 'value', title: `${metric}, mean`, format: '.4f' },
-            ...(hasInterval(rows)
-              ? [
-                  { field: 'lo', title: 'interval from', format: '.4f' },
-                  { field: 'hi', title: 'interval to', format: '.4f' },
-                ]
-              : []),
+            ...intervalTooltip(rows),
             { field: 'seeds' },
             { field: 'perSeed', title: 'per seed' },
             { field: 'params', title: 'trainable parameters', format: ',' },
@@ -267,12 +263,7 @@ function perTask(data: ReportData, metric: string): Figure[] {
             { field: 'method' },
             { field: 'task' },
             { field: 'value', title: `${metric}, mean`, format: '.4f' },
-            ...(hasInterval(rows)
-              ? [
-                  { field: 'lo', title: 'interval from', format: '.4f' },
-                  { field: 'hi', title: 'interval to', format: '.4f' },
-                ]
-              : []),
+            ...intervalTooltip(rows),
             { field: 'perSeed', title: 'per seed' },
           ],
         },

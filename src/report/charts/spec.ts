@@ -108,6 +108,16 @@ export function intervalMeaning(spreads: readonly (ReportSpread | undefined)[]):
 export const hasInterval = (rows: readonly Row[]) =>
   rows.some((r) => typeof r.lo === 'number' && typeof r.hi === 'number');
 
+/** Tooltip lines for the interval of a row, when the chart's rows have intervals. */
+export function intervalTooltip(rows: readonly Row[], format = '.4f') {
+  return hasInterval(rows)
+    ? [
+        { field: 'lo', title: 'interval from', format },
+        { field: 'hi', title: 'interval to', format },
+      ]
+    : [];
+}
+
 /** `0.9549` style numbers for tooltips; null (not measured) stays null. */
 export function exact(value: number | undefined, digits = 4): number | null {
   return value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
