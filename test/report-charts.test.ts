@@ -104,7 +104,7 @@ async function assertLabelsClear(data: ReportData): Promise<void> {
   assert.ok(figure && figure.kind === 'chart');
   const root = await scene(figure);
   const labels = itemsOf(root, 'labels');
-  const points = itemsOf(root, 'means');
+  const points = itemsOf(root, 'points');
   assert.equal(labels.length, data.methods.length);
   assert.equal(points.length, data.methods.length);
   labels.forEach((label, i) => {
@@ -195,7 +195,7 @@ describe('report charts', function () {
     };
     const [scatter] = accuracyFigures.build(withCi) as ChartFigure[];
     const rows = (scatter!.spec as { layer: { name?: string; data: { values: Row[] } }[] }).layer.find(
-      (l) => l.name === 'means',
+      (l) => l.name === 'points',
     )!.data.values;
     assert.deepEqual(
       rows.map((r) => [r.lo, r.hi]),

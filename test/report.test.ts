@@ -40,7 +40,7 @@ const SCREENSHOT = path.join(tmpdir(), 'mtlzoo-report-test', 'report.png');
 interface ChartInPage {
   readonly name: string;
   readonly marks: number;
-  /** Data-mark elements per mark name (`means_marks`, `layer_0_marks`…) in the static SVG. */
+  /** Data-mark elements per mark name (`points_marks`, `labels_marks`…) in the static SVG. */
   readonly byMark: Record<string, number>;
 }
 
@@ -137,17 +137,12 @@ methods:
     }
     const t = TASKS.length;
     // Two methods × two seeds; modulation is probed at steps 2 and 4, separate has no shared parameters.
-    assert.equal(chart('accuracy-params').byMark.means_marks, 2);
-    assert.equal(chart('accuracy-params').byMark.seeds_marks, 4);
+    assert.equal(chart('accuracy-params').byMark.points_marks, 2);
+    assert.equal(chart('accuracy-params').byMark.singles_marks, 4);
     assert.equal(chart('accuracy-params').byMark.labels_marks, 2);
-    const bars = Object.entries(chart('accuracy-per-task').byMark).find(([k]) => k.startsWith('layer_0'))!;
-    assert.equal(bars[1], 2 * t, 'one bar per method and task');
+    assert.equal(chart('accuracy-per-task').byMark.bars_marks, 2 * t, 'one bar per method and task');
     assert.equal(chart('gradient-angle').byMark.reference_marks, 1, 'the 90° line');
-    assert.equal(
-      Object.entries(chart('gradient-angle').byMark).find(([k]) => k.startsWith('layer_2'))![1],
-      2,
-      'a point per probed step',
-    );
+    assert.equal(chart('gradient-angle').byMark.points_marks, 2, 'a point per probed step');
     assert.equal(chart('gradient-cosine').marks, 2 * t * t, 'one map: cells and their values');
     assert.equal(chart('relatedness-modulation').marks, 3 * 2 * t * t, 'conv1, conv2 and embedding');
     assert.match(html, /separate<\/b>: no per-task variables/);
@@ -324,7 +319,7 @@ methods:
         // Scatter labels, measured in the browser's own font, clear of each other and of every point.
         const boxes = await inPage<{ tag: string; x0: number; y0: number; x1: number; y1: number }[]>(
           page,
-          `[...document.querySelectorAll('${SCATTER} .labels_marks text, ${SCATTER} .means_marks path')].map((e) => {
+          `[...document.querySelectorAll('${SCATTER} .labels_marks text, ${SCATTER} .points_marks path')].map((e) => {
             const r = e.getBoundingClientRect();
             return { tag: e.tagName, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom };
           })`,
@@ -340,7 +335,7 @@ methods:
         }
 
         // Tooltip: the exact mean and each seed's value.
-        await page.locator(`${SCATTER} .means_marks path`).first().hover();
+        await page.locator(`${SCATTER} .points_marks path`).first().hover();
         const tip = page.locator('.vg-tip');
         await tip.waitFor({ state: 'visible' });
         const accuracy = results.rows[0]!.metrics['triplet-accuracy']!.mean.toFixed(4);
@@ -350,7 +345,7 @@ methods:
         );
 
         // Legend: picking "separate" fades modulation's point.
-        const opacity = `Number(document.querySelector('${SCATTER} .means_marks path').getAttribute('opacity') ?? 1)`;
+        const opacity = `Number(document.querySelector('${SCATTER} .points_marks path').getAttribute('opacity') ?? 1)`;
         assert.equal(await inPage(page, opacity), 1);
         await page.locator(`${SCATTER} .role-legend-symbol path`).nth(1).click({ force: true });
         await page.waitForFunction(`${opacity} < 1`);

@@ -2,21 +2,8 @@
 import type { ReportData } from '../data.js';
 import type { Figure, FigureSource, NoteFigure } from '../figure.js';
 import { escapeHtml as esc } from '../html/escape.js';
-import {
-  FONT_SIZE,
-  chart,
-  exact,
-  hasInterval,
-  heatmapLayers,
-  matrixRows,
-  methodColour,
-  withoutLegend,
-  ONE_LEGEND,
-  perSeedText,
-  pickMethod,
-  pickedOpacity,
-  type Row,
-} from './spec.js';
+import { lineChart } from './builders.js';
+import { chart, exact, heatmapLayers, matrixRows, perSeedText } from './spec.js';
 
 const CELL = 34;
 
@@ -34,98 +21,33 @@ export function missingRunsNote(data: ReportData, what: string): NoteFigure | un
 }
 
 function angleChart(data: ReportData): Figure[] {
-  const probed = data.methods.filter((m) => m.angle.length > 0);
-  const rows: Row[] = probed.flatMap((m) =>
-    m.angle.map((a) => {
-      const values = a.seeds.map((s) => s.degrees).filter(Number.isFinite);
-      return {
-        method: m.label,
-        step: a.step,
-        degrees: exact(a.degrees, 2),
-        ...(values.length > 1
-          ? { lo: exact(Math.min(...values), 2), hi: exact(Math.max(...values), 2) }
-          : {}),
-        perSeed: perSeedText(
-          a.seeds.map((s) => ({ seed: s.seed, value: s.degrees })),
-          1,
-        ),
-      };
-    }),
-  );
-  const x = {
-    field: 'step',
-    type: 'quantitative',
-    title: 'training step',
-    axis: { tickMinStep: 1, format: 'd' },
-  };
-  const y = {
-    field: 'degrees',
-    type: 'quantitative',
-    title: 'mean angle between tasks (°)',
-    scale: { zero: false },
-  };
-  const colour = methodColour(
-    data,
-    probed.map((m) => m.label),
-  );
-  const band = hasInterval(rows);
-  const spec = chart('Mean across-task gradient angle over training, one curve per method', {
-    width: 460,
-    height: 300,
-    resolve: ONE_LEGEND,
-    layer: [
-      ...(band
-        ? [
-            {
-              data: { values: rows },
-              mark: { type: 'area', opacity: 0.18 },
-              encoding: {
-                x,
-                y: { ...y, field: 'lo' },
-                y2: { field: 'hi' },
-                color: withoutLegend(colour),
-                opacity: pickedOpacity(0.18, 0.03),
-              },
-            },
-          ]
-        : []),
-      {
-        data: { values: rows },
-        mark: { type: 'line', strokeWidth: 2 },
-        encoding: { x, y, color: withoutLegend(colour), opacity: pickedOpacity(1, 0.12) },
-      },
-      {
-        data: { values: rows },
-        params: [pickMethod],
-        mark: { type: 'point', filled: true, size: 36 },
-        encoding: {
-          x,
-          y,
-          color: colour,
-          opacity: pickedOpacity(1, 0.12),
-          tooltip: [
-            { field: 'method' },
-            { field: 'step' },
-            { field: 'degrees', title: 'mean angle (°), mean over seeds', format: '.2f' },
-            { field: 'perSeed', title: 'per seed' },
-          ],
-        },
-      },
-      // Layers without data of their own draw nothing here (each other layer brings its own): one datum.
-      {
-        name: 'reference',
-        data: { values: [{}] },
-        mark: { type: 'rule', strokeDash: [5, 4], color: '#999' },
-        encoding: { y: { datum: 90 } },
-      },
-      {
-        name: 'reference_label',
-        data: { values: [{}] },
-        mark: { type: 'text', align: 'right', dy: -7, color: '#777', fontSize: FONT_SIZE },
-        encoding: { y: { datum: 90 }, x: { value: 456 }, text: { value: 'orthogonal (90°)' } },
-      },
-    ],
+  const spec = lineChart(data, {
+    description: 'Mean across-task gradient angle over training, one curve per method',
+    x: { title: 'training step', integer: true },
+    y: { title: 'mean angle between tasks (°)' },
+    reference: { y: 90, label: 'orthogonal (90°)' },
+    points: data.methods.flatMap((m) =>
+      m.angle.map((a) => {
+        const values = a.seeds.map((s) => s.degrees).filter(Number.isFinite);
+        return {
+          method: m.label,
+          x: a.step,
+          y: a.degrees,
+          ...(values.length > 1 ? { lo: Math.min(...values), hi: Math.max(...values) } : {}),
+          tooltip: {
+            step: a.step,
+            'mean angle (°), mean over seeds': exact(a.degrees, 2),
+            'per seed': perSeedText(
+              a.seeds.map((s) => ({ seed: s.seed, value: s.degrees })),
+              1,
+            ),
+          },
+        };
+      }),
+    ),
   });
+  if (!spec) return [];
+  const band = data.methods.some((m) => m.angle.some((a) => a.seeds.length > 1));
   const unprobed = data.methods.filter((m) => m.angle.length === 0).map((m) => esc(m.label));
   return [
     {

@@ -123,14 +123,6 @@ export function exact(value: number | undefined, digits = 4): number | null {
   return value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
 }
 
-/** Interval fields of a row, absent when there is none. */
-export function intervalFields(interval: Interval, digits = 4): Row {
-  // An interval of zero width draws nothing; leaving it out keeps every drawn mark visible.
-  return interval.lo === undefined || interval.hi === undefined || !(interval.hi - interval.lo > 1e-12)
-    ? {}
-    : { lo: exact(interval.lo, digits), hi: exact(interval.hi, digits) };
-}
-
 /** "seed 0: 0.9443, seed 1: 0.9655" for tooltips. */
 export function perSeedText(values: readonly { seed: number; value: number }[], digits = 4): string {
   return values
