@@ -7,7 +7,7 @@ export function registerReportCommand(program: Command, cli: CliContext): void {
   program
     .command('report')
     .description(
-      'write one self-contained HTML report (tables; charts drawn with Vega, interactive with scripts on) for a run or bench folder, and the charts as Vega-Lite specs beside it',
+      'write a self-contained HTML report of a run or bench folder (charts drawn with Vega, interactive with scripts on) and its charts as Vega-Lite specs',
     )
     .argument('<dir>', 'a run directory (mtlzoo train) or a bench folder holding results.json (mtlzoo bench)')
     .option(
