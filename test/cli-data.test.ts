@@ -61,7 +61,8 @@ describe('CLI: data and params', () => {
     ] as const) {
       const { config } = await kernel.loadConfig(path.join(REPO, 'configs', file));
       // Roots are relative to the config file: configs/../data/…, absent in a checkout.
-      assert.ok(config.dataset.options.root.startsWith(path.join(REPO, 'data')), config.dataset.options.root);
+      const root = config.dataset.options.root as string;
+      assert.ok(root.startsWith(path.join(REPO, 'data')), root);
       const described = await kernel.describeDataset({
         ...config,
         output: { ...config.output, cacheDir: path.join(workspace.dir, 'untouched') },

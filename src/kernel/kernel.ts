@@ -13,7 +13,7 @@ import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '
 import { resolveConfigPaths } from '../config/paths.js';
 import type { ExperimentConfig } from '../config/schema.js';
 import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
-import { locateIssue, validateConfig } from '../config/validate.js';
+import { defaultIssue, isSet, locateIssue, validateConfig } from '../config/validate.js';
 import { ConfigError, MtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
 import { checkSplits } from '../data/check.js';
@@ -125,11 +125,19 @@ export class Kernel {
     if (evaluators.some((e) => e.evaluator.metricNames === undefined)) return;
     const names = evaluators.flatMap((e) => e.evaluator.metricNames!);
     if (!names.includes(config.train.selectBy)) {
+      const keyPath = ['train', 'selectBy'];
       throw new ConfigError([
-        locateIssue(merged, {
-          path: ['train', 'selectBy'],
-          message: `expected a metric the evaluators report (${names.join(', ')}), got "${config.train.selectBy}"`,
-        }),
+        isSet(merged, keyPath)
+          ? locateIssue(merged, {
+              path: keyPath,
+              message: `expected a metric the evaluators report (${names.join(', ')}), got "${config.train.selectBy}"`,
+            })
+          : defaultIssue(
+              merged,
+              keyPath,
+              config.train.selectBy,
+              `no evaluator reports it (they report ${names.join(', ')})`,
+            ),
       ]);
     }
   }
