@@ -21,7 +21,7 @@ export function boundedInt(min: number, max: number, what: string) {
   return z
     .number()
     .int()
-    .min(min, `expected at least ${min.toLocaleString('en')} ${what}`)
+    .min(min, `expected ${min.toLocaleString('en')} or more ${what}`)
     .max(max, limit(max, what));
 }
 
