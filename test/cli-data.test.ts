@@ -156,6 +156,13 @@ describe('CLI: data and params', () => {
       /^celeba test split \(.*partition 2\): task "Bald" has only label no: 8 image\(s\)/,
     );
     assert.match(bad.log, /1 problem\(s\) would stop training/);
+
+    // A run stops on the same problem before decoding an image, and before touching its run folder.
+    const train = await runCli('train', '-c', config, '--out', path.join(data, 'runs'));
+    assert.equal(train.code, 1, train.log);
+    assert.match(train.log, /celeba test split \(.*partition 2\): task "Bald" has only label no/);
+    assert.equal(existsSync(path.join(data, 'runs')), false);
+    assert.equal(readdirSync(path.join(data, 'cache')).filter((f) => f.endsWith('.u8')).length, 3);
   });
 
   it('resolves dataset root and cacheDir against the config file that set them, and leaves them out of the hash', async () => {

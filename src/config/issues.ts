@@ -17,9 +17,10 @@ export function valueAt(data: unknown, keyPath: KeyPath): unknown {
   return node;
 }
 
-interface SchemaDef {
+export interface SchemaDef {
   type: string;
   innerType?: z.ZodType;
+  in?: z.ZodType;
   shape?: Record<string, z.ZodType>;
   element?: z.ZodType;
   options?: z.ZodType[];
@@ -27,16 +28,25 @@ interface SchemaDef {
   values?: unknown[];
 }
 
-const defOf = (schema: z.ZodType): SchemaDef => (schema as unknown as { def: SchemaDef }).def;
+/** The definition zod keeps on every schema (its internal shape, typed as far as we read it). */
+export const defOf = (schema: z.ZodType): SchemaDef => (schema as unknown as { def: SchemaDef }).def;
 
-/** Looks through defaults, optionals and prefaults; picks a union's option by its discriminator in `value`. */
-function resolveNode(schema: z.ZodType, value: unknown): z.ZodType {
+/**
+ * The schema that checks `value`: looks through defaults, optionals, nullables and transforms, and picks a
+ * discriminated union's option by the discriminator in `value`. Stops early at a schema `stop` accepts.
+ */
+export function resolveSchema(
+  schema: z.ZodType,
+  value: unknown,
+  stop: (schema: z.ZodType) => boolean = () => false,
+): z.ZodType {
   let current = schema;
   for (;;) {
+    if (stop(current)) return current;
     const def = defOf(current);
-    if ((def.type === 'default' || def.type === 'optional' || def.type === 'prefault') && def.innerType) {
-      current = def.innerType;
-    } else if (def.type === 'union' && def.discriminator && isPlainObject(value)) {
+    if (def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.in) current = def.in;
+    else if (def.type === 'union' && def.discriminator && isPlainObject(value)) {
       const tag = value[def.discriminator];
       const option = def.options?.find((o) =>
         defOf(defOf(o).shape?.[def.discriminator!] ?? o).values?.includes(tag),
@@ -52,11 +62,11 @@ function schemaAt(schema: z.ZodType, data: unknown, keyPath: KeyPath): z.ZodType
   let node: z.ZodType | undefined = schema;
   for (let depth = 0; depth < keyPath.length; depth++) {
     if (!node) return undefined;
-    const def = defOf(resolveNode(node, valueAt(data, keyPath.slice(0, depth))));
+    const def = defOf(resolveSchema(node, valueAt(data, keyPath.slice(0, depth))));
     const key = keyPath[depth]!;
     node = typeof key === 'number' ? def.element : def.shape?.[key];
   }
-  return node && resolveNode(node, valueAt(data, keyPath));
+  return node && resolveSchema(node, valueAt(data, keyPath));
 }
 
 /** Keys a strict object schema accepts at `keyPath` (an optimiser's keys follow its `type`). */

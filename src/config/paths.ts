@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { PluginRegistries } from '../plugin/registry.js';
 import type { PluginKind } from '../plugin/types.js';
 import { isPlainObject, type KeyPath, type MergedConfig } from './resolve.js';
-import { valueAt } from './issues.js';
+import { defOf, resolveSchema, valueAt } from './issues.js';
 import { PLUGIN_REF_FIELDS, type ExperimentConfig } from './schema.js';
 
 const relativePaths = z.registry<{ relativeTo: 'config file' }>();
@@ -21,31 +21,9 @@ export function configRelativePath<S extends z.ZodType<string>>(schema: S): S {
   return schema;
 }
 
-interface WrapperDef {
-  type: string;
-  innerType?: z.ZodType;
-  shape?: Record<string, z.ZodType>;
-  element?: z.ZodType;
-  in?: z.ZodType;
-}
-
-const defOf = (schema: z.ZodType) => (schema as unknown as { def: WrapperDef }).def;
-
-/** Looks through defaults, optionals, nullables and pipes to the schema that checks the value. */
-function unwrap(schema: z.ZodType): z.ZodType {
-  let current = schema;
-  for (;;) {
-    if (relativePaths.has(current)) return current;
-    const def = defOf(current);
-    if (def.innerType) current = def.innerType;
-    else if (def.type === 'pipe' && def.in) current = def.in;
-    else return current;
-  }
-}
-
 /** Key paths (below `at`) of the path options `schema` marks that `value` holds. */
 function markedPaths(schema: z.ZodType, value: unknown, at: KeyPath): KeyPath[] {
-  const inner = unwrap(schema);
+  const inner = resolveSchema(schema, value, (s) => relativePaths.has(s));
   if (relativePaths.has(inner)) return typeof value === 'string' ? [at] : [];
   const def = defOf(inner);
   if (def.shape && isPlainObject(value)) {
