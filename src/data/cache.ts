@@ -22,7 +22,7 @@ const CACHE_FORMAT = 'mtlzoo-decoded-images/1';
 const MAGIC = 'MTLZIMG1';
 const CHUNK = 16;
 const EXTENSION = '.u8';
-const CACHE_DIR_HINT = 'set output.cacheDir to a writable folder';
+export const CACHE_DIR_HINT = 'set output.cacheDir to a writable folder';
 
 export interface CacheRequest {
   readonly cacheDir: string;

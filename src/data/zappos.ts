@@ -18,9 +18,10 @@ import type {
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
 import { keyHash } from '../util/hash.js';
-import type { OnBadImage } from './cache.js';
+import { CACHE_DIR_HINT, type OnBadImage } from './cache.js';
 import {
   dataError,
+  ensureWritableDirectory,
   fields,
   lineError,
   nonBlankLines,
@@ -457,7 +458,10 @@ async function generatedProtocolDir(
     ),
   );
   // filenames.json is written first and each list atomically, so all lists present means a finished run.
-  if (!complete.every(Boolean)) await generateTripletLists(root, dir, generator);
+  if (!complete.every(Boolean)) {
+    await ensureWritableDirectory(cacheDir, 'the folder for generated CSN lists', CACHE_DIR_HINT);
+    await generateTripletLists(root, dir, generator);
+  }
   return dir;
 }
 
