@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import path from 'node:path';
 import { accuracyFigures } from '../src/report/charts/accuracy.js';
+import { gradientFigures } from '../src/report/charts/gradients.js';
+import { relatednessFigures } from '../src/report/charts/relatedness.js';
 import { boxesOverlap, placeLabels, type Box } from '../src/report/charts/labels.js';
 import { intervalOf, type Row } from '../src/report/charts/spec.js';
 import { loadReportData, type ReportData, type ReportMethod } from '../src/report/data.js';
@@ -27,7 +29,7 @@ interface SceneMark {
 function itemsOf(root: SceneMark, name: string): SceneItem[] {
   const found: SceneItem[] = [];
   const visit = (mark: SceneMark) => {
-    if (mark.name === `${name}_marks`) found.push(...mark.items);
+    if (mark.name?.endsWith(`${name}_marks`)) found.push(...mark.items);
     for (const item of mark.items) for (const child of item.items ?? []) visit(child);
   };
   visit(root);
@@ -228,6 +230,80 @@ describe('report charts', function () {
       assert.equal(legends?.length, 1, chart.name);
       assert.equal(legends[0]!.encode?.symbols?.interactive, true, `${chart.name}: legend filters`);
     }
+  });
+
+  it('draws every cell of a heat map, grey and n/a where a cosine is undefined', async () => {
+    const data = benchOf([['one', 1000, 0.8]]);
+    const probed = {
+      ...data,
+      methods: data.methods.map((m) => ({
+        ...m,
+        angle: [{ step: 10, degrees: 80, seeds: [{ seed: 0, degrees: 80 }] }],
+        cosine: {
+          step: 10,
+          matrix: [
+            [1, NaN],
+            [NaN, NaN],
+          ],
+        },
+      })),
+    };
+    const cosine = gradientFigures
+      .build(probed)
+      .find((f) => f.kind === 'chart' && f.name === 'gradient-cosine');
+    assert.ok(cosine && cosine.kind === 'chart');
+    const root = await scene(cosine);
+    assert.equal(itemsOf(root, 'cells').length, 4);
+    assert.deepEqual(
+      itemsOf(root, 'values').map((v) => v.text),
+      ['1.00', 'n/a', 'n/a', 'n/a'],
+    );
+    const fills = itemsOf(root, 'cells').map((c) => (c as unknown as { fill: string }).fill);
+    assert.deepEqual(fills.slice(1), ['#bbbbbb', '#bbbbbb', '#bbbbbb']);
+    assert.notEqual(fills[0], '#bbbbbb');
+  });
+
+  it('draws each stage of a relatedness chart from its own matrix', async () => {
+    const data = benchOf([['one', 1000, 0.8]]);
+    const stage = (name: string, off: number) => ({
+      stage: name,
+      shape: [4],
+      rectified: true,
+      matrix: [
+        [1, off],
+        [off, 1],
+      ],
+    });
+    const related = {
+      ...data,
+      methods: data.methods.map((m) => ({
+        ...m,
+        runs: [{ dir: 'one/seed-0', seed: 0, configHash: 'h', weightsSha256: 'w', here: true }],
+        relatedness: {
+          runDir: '/elsewhere/one/seed-0',
+          checkpoint: '/elsewhere/one/seed-0/checkpoints/best',
+          step: 5,
+          method: 'one',
+          tasks: ['a', 'b'],
+          factors: [['x'], ['y']],
+          stages: [stage('m/conv1', 0.5), stage('m/conv2', 0.25)],
+        },
+      })),
+    };
+    const [figure] = relatednessFigures.build(related);
+    assert.ok(figure && figure.kind === 'chart');
+    assert.equal(figure.name, 'relatedness-one');
+    assert.match(figure.caption, /best checkpoint, step 5/);
+    assert.ok(!figure.caption.includes('/elsewhere'), 'no absolute path');
+    const root = await scene(figure);
+    assert.deepEqual(
+      itemsOf(root, 'stage0_values').map((v) => v.text),
+      ['1.0000', '0.5000', '0.5000', '1.0000'],
+    );
+    assert.deepEqual(
+      itemsOf(root, 'stage1_values').map((v) => v.text),
+      ['1.0000', '0.2500', '0.2500', '1.0000'],
+    );
   });
 
   it('gives each figure a unique file name and refuses a source for an unknown section', () => {

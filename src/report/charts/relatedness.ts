@@ -42,7 +42,7 @@ function methodFigures(data: ReportData, method: ReportMethod): Figure[] {
   const spec = chart(`Learned relatedness of ${method.label}: task × task cosine per stage`, {
     columns: Math.min(3, r.stages.length),
     resolve: { scale: { color: 'independent' }, legend: { color: 'independent' } },
-    concat: r.stages.map((s) => {
+    concat: r.stages.map((s, i) => {
       const domain = relatednessDomain(s.matrix);
       const digits = digitsFor(domain);
       const size = r.tasks.length * cellFor(digits);
@@ -51,9 +51,13 @@ function methodFigures(data: ReportData, method: ReportMethod): Figure[] {
         width: size,
         height: size,
         data: { values: matrixRows(r.tasks, s.matrix, digits, { stage: s.stage }) },
-        layer: heatmapLayers(r.tasks, domain, s.rectified ? 'cosine of ReLU(v)' : 'cosine', [
-          { field: 'stage', title: 'stage' },
-        ]),
+        layer: heatmapLayers(
+          r.tasks,
+          domain,
+          s.rectified ? 'cosine of ReLU(v)' : 'cosine',
+          [{ field: 'stage', title: 'stage' }],
+          `stage${i}`,
+        ),
       };
     }),
   });

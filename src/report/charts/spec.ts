@@ -131,14 +131,17 @@ export function perSeedText(values: readonly { seed: number; value: number }[], 
 }
 
 /**
- * A square task × task heat map: `rows` hold `row`, `col`, `value` (null where undefined, drawn grey and
- * printed n/a) and `text` (the printed value). Colours run blue (domain low) – white – red (domain high).
+ * A square task × task heat map of matrixRows: `row`, `col`, `value` (null where undefined, drawn grey
+ * and printed n/a), `shade` (the colour's value), `exact` (the tooltip's) and `text` (the printed value).
+ * Colours run blue (domain low) – white – red (domain high).
  */
 export function heatmapLayers(
   tasks: readonly string[],
   domain: readonly [number, number],
   valueTitle: string,
   extraTooltip: readonly { field: string; title: string }[] = [],
+  /** Prefix of the layers' mark names: unique per map in one chart (Vega-Lite finds a mark's data by name). */
+  name = 'map',
 ) {
   const axis = { field: '', type: 'nominal', sort: [...tasks], title: null } as const;
   const [lo, hi] = domain;
@@ -146,13 +149,15 @@ export function heatmapLayers(
   const contrastHigh = hi - (hi - lo) * 0.18;
   return [
     {
+      name: `${name}_cells`,
       mark: { type: 'rect', stroke: '#fff', strokeWidth: 1 },
       encoding: {
         x: { ...axis, field: 'col', axis: { labelAngle: -35 } },
         y: { ...axis, field: 'row' },
+        // Colour by `shade`, never null: Vega-Lite drops a cell whose colour field is null.
         color: {
           condition: { test: 'datum.value === null', value: '#bbbbbb' },
-          field: 'value',
+          field: 'shade',
           type: 'quantitative',
           title: valueTitle,
           scale: { scheme: 'redblue', reverse: true, domain: [lo, hi], clamp: true },
@@ -160,12 +165,13 @@ export function heatmapLayers(
         tooltip: [
           { field: 'row', title: 'task' },
           { field: 'col', title: 'with' },
-          { field: 'value', title: valueTitle, format: '.4f' },
+          { field: 'exact', title: valueTitle },
           ...extraTooltip,
         ],
       },
     },
     {
+      name: `${name}_values`,
       mark: { type: 'text', fontSize: 10 },
       encoding: {
         x: { ...axis, field: 'col' },
@@ -180,7 +186,7 @@ export function heatmapLayers(
         },
       },
     },
-  ] as const;
+  ];
 }
 
 /** Cells of a task × task matrix for heatmapLayers. */
@@ -196,6 +202,8 @@ export function matrixRows(
       row: tasks[i]!,
       col: tasks[j]!,
       value: exact(value, 6),
+      shade: Number.isFinite(value) ? exact(value, 6) : 0,
+      exact: Number.isFinite(value) ? String(exact(value, 6)) : 'n/a',
       text: Number.isFinite(value) ? value.toFixed(digits) : 'n/a',
     })),
   );
