@@ -14,6 +14,10 @@ export type ErrorCode =
   | 'DATA_INVALID'
   | 'CHECKPOINT_INVALID'
   | 'TRAINING_DIVERGED'
+  | 'FILE_IO'
+  | 'LOCKED'
+  | 'INTERRUPTED'
+  | 'PLUGIN_UNTRUSTED'
   | 'USAGE';
 
 export class MtlzooError extends Error {

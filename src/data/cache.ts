@@ -8,7 +8,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../plugin/types.js';
 import { keyHash } from '../util/hash.js';
-import { dataError, tempPathFor } from './files.js';
+import { dataError } from './files.js';
+import { tempPathFor } from '../util/write.js';
 import { imageBytes, type ImageSize } from './image.js';
 import { FileImageStore } from './store.js';
 

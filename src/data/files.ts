@@ -1,10 +1,8 @@
 /**
- * File helpers shared by every dataset: atomic writes, and text reading whose errors name the file (and
- * line) and say what was expected, as DATA_INVALID.
+ * File helpers shared by every dataset: text reading whose errors name the file (and line) and say what
+ * was expected, as DATA_INVALID. (Writing goes through src/util/write.ts.)
  */
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { MtlzooError } from '../errors.js';
 
 export function dataError(message: string): MtlzooError {
@@ -14,27 +12,6 @@ export function dataError(message: string): MtlzooError {
 /** `file:line: message`, the form editors and terminals link to. */
 export function lineError(file: string, line: number, message: string): MtlzooError {
   return dataError(`${file}:${line}: ${message}`);
-}
-
-/** A temp name in the target's folder, so the final rename never crosses file systems. */
-export function tempPathFor(target: string): string {
-  return path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-}
-
-/** Writes `data` to a temp file and renames it over `target`: readers see the old file or the whole new one. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const temp = tempPathFor(target);
-  try {
-    await fs.writeFile(temp, data);
-    await fs.rename(temp, target);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
 }
 
 export async function requireDirectory(dir: string, what: string): Promise<void> {

@@ -5,7 +5,7 @@
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Dataset, SplitName } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../util/write.js';
 
 export interface PreviewOptions {
   readonly split?: SplitName;

@@ -19,8 +19,8 @@ import {
   parseIndex,
   readText,
   requireDirectory,
-  writeFileAtomic,
 } from './files.js';
+import { writeFileAtomic } from '../util/write.js';
 import type { FitMode } from './image.js';
 import { openFileSplit, type FileDatasetContext } from './split.js';
 
