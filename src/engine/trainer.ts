@@ -23,7 +23,7 @@ import { createOptimizer, learningRateAt, type TrainingOptimizer } from '../trai
 import { TripletSampler, uniqueImages, type UniqueImages } from '../train/sampler.js';
 import { Rng } from '../util/random.js';
 import { checkpointWeightsHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { describeEnvironment, MTLZOO_VERSION } from './environment.js';
+import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
 import { evaluateSplit } from './evaluation.js';
 import {
   HookDriver,
@@ -67,6 +67,14 @@ export class InterruptedError extends MtlzooError {
   ) {
     super('INTERRUPTED', message, 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 2));
   }
+}
+
+interface TrainBatch {
+  /** 0-based index of the update. */
+  readonly step: number;
+  readonly taskIds: Int32Array;
+  readonly unique: UniqueImages;
+  readonly pixels: Uint8Array;
 }
 
 @injectable()
@@ -257,7 +265,7 @@ export class Trainer {
 
   async train(options: TrainOptions): Promise<TrainSummary> {
     const { run, signal } = options;
-    const { train } = this.loaded.config;
+    const { steps } = this.loaded.config.train;
     const timing = timingHook();
     const hooks = new HookDriver([
       timing,
@@ -266,10 +274,69 @@ export class Trainer {
       validationHook(),
       checkpointHook(),
     ]);
-    const environment = describeEnvironment(this.backend);
-    const generatedBy = `mtlzoo ${MTLZOO_VERSION}`;
     const start = options.resume ? await this.restore(run, hooks) : 0;
-    let lastSavedStep = start;
+    const context = this.context(run, hooks, start);
+    const environment = describeEnvironment(this.backend);
+    await run.writeJson('environment', environment);
+    await hooks.sequential('start', context);
+    for await (const batch of this.batches(start)) {
+      await hooks.sequential('beforeStep', batch.step, context);
+      const record = this.step(batch, hooks, context);
+      await hooks.sequential('afterStep', record, context);
+      if (signal?.aborted) await this.stop(signal, record.step, context);
+    }
+    if (signal?.aborted) await this.stop(signal, steps, context);
+    return this.finish(context, hooks, environment, timing.msPerStep());
+  }
+
+  /** The batches of steps `start`…, each decoded while the previous one trains. */
+  private async *batches(start: number) {
+    const { steps } = this.loaded.config.train;
+    const prepare = (step: number) => {
+      const triplets = this.sampler.batch(step);
+      const unique = uniqueImages(triplets);
+      const pixels = this.dataset.splits.train.pixels(Array.from(unique.images));
+      // Awaited when its step comes; a run that stops before must not turn its failure into a crash.
+      pixels.catch(() => undefined);
+      return { step, taskIds: triplets.taskIds, unique, pixels };
+    };
+    let next = start < steps ? prepare(start) : undefined;
+    while (next) {
+      const current = next;
+      const pixels = await current.pixels;
+      next = current.step + 1 < steps ? prepare(current.step + 1) : undefined;
+      yield { ...current, pixels };
+    }
+  }
+
+  /** One update and its record. */
+  private step(batch: TrainBatch, hooks: HookDriver, context: TrainingContext): StepRecord {
+    const { train } = this.loaded.config;
+    const started = performance.now();
+    const perTriplet = this.applyStep(batch.step, batch.unique, batch.taskIds, batch.pixels, hooks, context);
+    const ms = performance.now() - started;
+    const taskLoss = this.taskMeans(perTriplet, batch.taskIds);
+    const record: StepRecord = {
+      type: 'train',
+      step: batch.step + 1,
+      loss: taskLoss.reduce((a, b) => a + b, 0) / taskLoss.length,
+      taskLoss,
+      lr: learningRateAt(train.optimizer.lr, train.schedule, batch.step, train.steps),
+      ms,
+    };
+    if (!Number.isFinite(record.loss)) {
+      throw new MtlzooError(
+        'TRAINING_DIVERGED',
+        `training diverged at step ${record.step}: loss is ${record.loss}; lower train.optimizer.lr or set train.clipNorm`,
+      );
+    }
+    return record;
+  }
+
+  /** What hooks see of this run, and the evaluations and checkpoints they may ask for. */
+  private context(run: RunDir, hooks: HookDriver, startStep: number): TrainingContext {
+    const generatedBy = `mtlzoo ${MTLZOO_VERSION}`;
+    let lastSavedStep = startStep;
     const context: TrainingContext = {
       loaded: this.loaded,
       dataset: this.dataset,
@@ -277,7 +344,7 @@ export class Trainer {
       loss: this.loss,
       log: this.log,
       run,
-      startStep: start,
+      startStep,
       get lastSavedStep() {
         return lastSavedStep;
       },
@@ -288,77 +355,39 @@ export class Trainer {
       },
       saveCheckpoint: async (which, step, metrics) => {
         const dir = run.path(which);
+        const variables = this.model.parameters();
         if (which === 'last') {
           // The log's records up to this step reach the disk before the checkpoint that vouches for them.
           await run.syncMetrics();
-          await saveCheckpoint(dir, this.model.parameters(), this.checkpointMetadata(step), generatedBy, {
+          await saveCheckpoint(dir, variables, this.checkpointMetadata(step), generatedBy, {
             optimizerType: this.optimizer.type,
-            optimizer: this.optimizer.state(
-              new Map(this.model.parameters().map((p) => [p.variable.name, p.name])),
-            ),
+            optimizer: this.optimizer.state(new Map(variables.map((p) => [p.variable.name, p.name]))),
             hooks: hooks.states(),
           });
           lastSavedStep = step;
         } else {
-          await saveCheckpoint(
-            dir,
-            this.model.parameters(),
-            this.checkpointMetadata(step, metrics),
-            generatedBy,
-          );
+          await saveCheckpoint(dir, variables, this.checkpointMetadata(step, metrics), generatedBy);
         }
         await hooks.sequential('checkpointed', { which, dir, step }, context);
       },
     };
-    await run.writeJson('environment', environment);
-    await hooks.sequential('start', context);
+    return context;
+  }
 
-    const prepare = (step: number) => {
-      const triplets = this.sampler.batch(step);
-      const unique = uniqueImages(triplets);
-      return {
-        taskIds: triplets.taskIds,
-        unique,
-        pixels: this.dataset.splits.train.pixels(Array.from(unique.images)),
-      };
-    };
-    let next = start < train.steps ? prepare(start) : undefined;
-    for (let step = start; step < train.steps; step++) {
-      const current = next!;
-      const pixels = await current.pixels;
-      // Decode the next batch while this one trains.
-      next = step + 1 < train.steps ? prepare(step + 1) : undefined;
-      await hooks.sequential('beforeStep', step, context);
-      const started = performance.now();
-      const perTriplet = this.applyStep(step, current.unique, current.taskIds, pixels, hooks, context);
-      const ms = performance.now() - started;
-      const taskLoss = this.taskMeans(perTriplet, current.taskIds);
-      const record: StepRecord = {
-        type: 'train',
-        step: step + 1,
-        loss: taskLoss.reduce((a, b) => a + b, 0) / taskLoss.length,
-        taskLoss,
-        lr: learningRateAt(train.optimizer.lr, train.schedule, step, train.steps),
-        ms,
-      };
-      if (!Number.isFinite(record.loss)) {
-        throw new MtlzooError(
-          'TRAINING_DIVERGED',
-          `training diverged at step ${record.step}: loss is ${record.loss}; lower train.optimizer.lr or set train.clipNorm`,
-        );
-      }
-      await hooks.sequential('afterStep', record, context);
-      if (signal?.aborted) await this.stop(signal, record.step, context);
-    }
-    if (signal?.aborted) await this.stop(signal, train.steps, context);
-
-    // Test the best validation checkpoint when validation ran, else the final weights.
+  /** Tests the checkpoint the run's result comes from (best when it validates, else last); writes the summary. */
+  private async finish(
+    context: TrainingContext,
+    hooks: HookDriver,
+    environment: Environment,
+    msPerStep: number,
+  ): Promise<TrainSummary> {
+    const { run } = context;
+    const { train } = this.loaded.config;
     const tested = run.path(train.evalEvery > 0 ? 'best' : 'last');
     const { step: testedStep } = await loadCheckpoint(tested, this.model.parameters(), {
       expect: this.expectation(run),
     });
     const test = await context.evaluate('test', testedStep);
-    const msPerStep = timing.msPerStep();
     const summary: TrainSummary = {
       runDir: run.dir,
       configHash: this.loaded.hash,
