@@ -16,19 +16,9 @@ import * as tf from '../src/tf.js';
 import { createOptimizer, optimizerSchema } from '../src/train/optimizers.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { runCli } from './helpers/cli.js';
+import { comparableRecords } from './helpers/records.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
-
-/** Records as comparable across processes: step times and timing metrics left out. */
-export function comparableRecords(records: readonly Record<string, unknown>[]): unknown[] {
-  return records.map((record) => {
-    const { ms: _ms, ...rest } = record;
-    if (Array.isArray(rest.metrics)) {
-      rest.metrics = (rest.metrics as { name: string }[]).filter((m) => !m.name.startsWith('time.'));
-    }
-    return rest;
-  });
-}
 
 async function lastWeightsHash(runDir: string): Promise<string> {
   const json = JSON.parse(

@@ -32,11 +32,12 @@ export function unrecordedPlugins(
   record: readonly PluginFile[] | undefined,
 ): string[] {
   return current.flatMap((plugin) => {
+    const name = plugin.spec === plugin.file ? plugin.file : `${plugin.spec} (${plugin.file})`;
     const recorded = record?.find((r) => r.file === plugin.file);
-    if (!recorded) return [`plugin ${plugin.spec} (${plugin.file}) is not among the plugins the run used`];
+    if (!recorded) return [`plugin ${name} is not among the plugins the run used`];
     if (recorded.sha256 !== plugin.sha256) {
       return [
-        `plugin ${plugin.spec} (${plugin.file}) changed since the run used it (sha256 ${plugin.sha256.slice(0, 12)}…, recorded ${recorded.sha256.slice(0, 12)}…)`,
+        `plugin ${name} changed since the run used it (sha256 ${plugin.sha256.slice(0, 12)}…, recorded ${recorded.sha256.slice(0, 12)}…)`,
       ];
     }
     return [];
