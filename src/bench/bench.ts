@@ -205,12 +205,16 @@ async function benchRun(
   label: string,
   seed: number,
   options: BenchOptions,
+  position: string,
 ): Promise<TrainSummary> {
   const runParent = path.join(options.outputDir, label);
   const runDir = path.join(runParent, `seed-${seed}`);
   const input = path.join(runParent, `seed-${seed}.input.yaml`);
   await writeFileAtomic(input, runConfigText(entry, method, seed, options.steps));
   const loaded = await kernel.loadConfig(input);
+  options.log.info(
+    `${position} ${label}, seed ${seed}: ${loaded.config.train.steps} steps (config ${loaded.hash})`,
+  );
   const hooks = options.hooksFor?.(label, seed, loaded.config.train.steps) ?? [];
   const existing = await RunDir.open(runDir).catch(() => undefined);
   if (!existing) {
@@ -256,11 +260,10 @@ export async function runBench(
       const runs: TrainSummary[] = [];
       for (const seed of plan.seeds) {
         index += 1;
-        options.log.info(`[${index}/${total}] ${label}, seed ${seed}`);
         try {
           if (options.signal?.aborted)
             throw new InterruptedError(String(options.signal.reason), 'before the run started');
-          runs.push(await benchRun(kernel, entry, method, label, seed, options));
+          runs.push(await benchRun(kernel, entry, method, label, seed, options, `[${index}/${total}]`));
         } catch (error) {
           if (!(error instanceof InterruptedError)) throw error;
           throw new InterruptedError(

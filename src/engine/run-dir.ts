@@ -25,6 +25,7 @@ import {
   appendLine,
   ensureDir,
   fileError,
+  isTempName,
   removeOrphanTemps,
   removePath,
   syncFile,
@@ -102,7 +103,11 @@ export class RunDir {
       }
       const run = new RunDir(dir);
       await run.acquire(log);
-      const existing = (await fs.readdir(dir)).filter((entry) => entry !== LOCK_FILE);
+      // What a run killed before writing its config leaves (no run to resume) may be written over.
+      const unstarted = [LOCK_FILE, RUN_FILES.plugins];
+      const existing = (await fs.readdir(dir)).filter(
+        (entry) => !unstarted.includes(entry) && !isTempName(entry),
+      );
       if (existing.length > 0) {
         run.release();
         throw new MtlzooError(
@@ -111,6 +116,7 @@ export class RunDir {
           2,
         );
       }
+      await removeOrphanTemps(dir);
       return run;
     }
   }

@@ -283,6 +283,8 @@ export class Trainer {
       await hooks.sequential('beforeStep', batch.step, context);
       const record = this.step(batch, hooks, context);
       await hooks.sequential('afterStep', record, context);
+      // A step may never wait on I/O; this lets a pending signal reach its handler before the check.
+      await new Promise((resolve) => setImmediate(resolve));
       if (signal?.aborted) await this.stop(signal, record.step, context);
     }
     if (signal?.aborted) await this.stop(signal, steps, context);
