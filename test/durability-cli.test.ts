@@ -176,7 +176,7 @@ describe('durability on real CLI processes', function () {
     const lines = failed.stderr.trimEnd().split('\n');
     assert.equal(
       lines.at(-1),
-      `mtlzoo: cannot append to ${dir}/metrics.jsonl: no space left on device (ENOSPC)`,
+      `mtlzoo: cannot append to ${dir}/metrics.jsonl: no space left on the device (ENOSPC)`,
     );
     assert.ok(!/^\s+at /m.test(failed.stderr), 'no stack trace');
 

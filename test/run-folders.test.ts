@@ -5,6 +5,7 @@
  * checkpoint.
  */
 import { strict as assert } from 'node:assert';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, promises as fs, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import { RunDir } from '../src/engine/run-dir.js';
 import type { MtlzooError } from '../src/errors.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { createMemoryLogger } from '../src/util/logger.js';
-import { setWriteFault, tempPathFor } from '../src/util/write.js';
+import { setWriteFault } from '../src/util/write.js';
 import { runCli } from './helpers/cli.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
@@ -110,9 +111,11 @@ describe('run folders', function () {
     );
     const dir = path.join(workspace.dir, 'run');
     const last = path.join(dir, 'checkpoints', 'last');
+    // Temps of a writer that is gone, and weights its model.json never named.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
     const litter = [
-      tempPathFor(path.join(dir, 'summary.json')),
-      tempPathFor(path.join(last, 'model.json')),
+      path.join(dir, `.mtlzoo-${dead}-0a0b0c0d.tmp`),
+      path.join(last, `.mtlzoo-${dead}-1a1b1c1d.tmp`),
       path.join(last, 'weights-0123456789abcdef.bin'),
     ];
     for (const file of litter) await fs.writeFile(file, 'half-written');
@@ -198,7 +201,7 @@ describe('run folders', function () {
     assert.match(
       failed.log.split('\n').at(-1)!,
       new RegExp(
-        `^mtlzoo: cannot write ${dir}/checkpoints/last/weights-[0-9a-f]{16}\\.bin: no space left on device \\(ENOSPC\\)$`,
+        `^mtlzoo: cannot write ${dir}/checkpoints/last/weights-[0-9a-f]{16}\\.bin: no space left on the device \\(ENOSPC\\)$`,
       ),
     );
     const resumed = await runCli('train', '--resume', dir, '--json');

@@ -74,7 +74,7 @@ describe('durable writes', () => {
     setWriteFault('ENOSPC@results.json');
     assert.equal(
       (await fileFailure(writeFileAtomic(target, 'lost'))).message,
-      `cannot write ${target}: no space left on device (ENOSPC)`,
+      `cannot write ${target}: no space left on the device (ENOSPC)`,
     );
     setWriteFault('EACCES@results.json');
     assert.equal(
@@ -93,7 +93,7 @@ describe('durable writes', () => {
     await appendLine(log, '{"step":2}');
     assert.match(
       (await fileFailure(appendLine(log, '{"step":3,"loss":0.25}'))).message,
-      /^cannot append to .*metrics\.jsonl: no space left on device \(ENOSPC\)$/,
+      /^cannot append to .*metrics\.jsonl: no space left on the device \(ENOSPC\)$/,
     );
     await fileFailure(appendLine(log, '{"step":3}'));
     setWriteFault(undefined);
@@ -120,11 +120,16 @@ describe('durable writes', () => {
   });
 
   it('remove the temp files a killed writer left, and only those', async () => {
-    const orphan = path.basename(tempPathFor(path.join(workspace.dir, 'x')));
-    await fs.writeFile(path.join(workspace.dir, orphan), 'half');
-    await fs.writeFile(path.join(workspace.dir, '.hidden.tmp'), 'not ours');
-    assert.deepEqual(await removeOrphanTemps(workspace.dir), [orphan]);
-    assert.deepEqual((await fs.readdir(workspace.dir)).sort(), ['.hidden.tmp']);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const orphan = `.mtlzoo-${dead}-0123abcd.tmp`;
+    const live = `.mtlzoo-${process.ppid}-0123abcd.tmp`;
+    const own = path.basename(tempPathFor(path.join(workspace.dir, 'x')));
+    for (const name of [orphan, live, own, '.hidden.tmp'])
+      await fs.writeFile(path.join(workspace.dir, name), 'half');
+    assert.deepEqual(await removeOrphanTemps(workspace.dir), [
+      { file: path.join(workspace.dir, orphan), bytes: 4 },
+    ]);
+    assert.deepEqual((await fs.readdir(workspace.dir)).sort(), ['.hidden.tmp', live, own].sort());
   });
 });
 

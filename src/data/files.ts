@@ -1,9 +1,10 @@
 /**
- * File helpers shared by every dataset: text reading whose errors name the file (and line) and say what
- * was expected, as DATA_INVALID. (Writing goes through src/util/write.ts.)
+ * File helpers shared by every dataset: cache folders, and text reading whose errors name the file (and
+ * line) and say what was expected, as DATA_INVALID. (Writing, temps and I/O reasons: src/util/write.ts.)
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
 import { MtlzooError } from '../errors.js';
+import { ioReason } from '../util/write.js';
 
 export function dataError(message: string): MtlzooError {
   return new MtlzooError('DATA_INVALID', message);
@@ -12,6 +13,19 @@ export function dataError(message: string): MtlzooError {
 /** `file:line: message`, the form editors and terminals link to. */
 export function lineError(file: string, line: number, message: string): MtlzooError {
   return dataError(`${file}:${line}: ${message}`);
+}
+
+/**
+ * Creates `dir` (and parents) for writing, or says in one line why it cannot: a file in the way, or no
+ * permission. `what` names the folder's role and `hint` how to choose another.
+ */
+export async function ensureWritableDirectory(dir: string, what: string, hint: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.access(dir, fsConstants.W_OK | fsConstants.X_OK);
+  } catch (error) {
+    throw dataError(`${dir}: cannot use it as ${what}: ${ioReason(error)} (${hint})`);
+  }
 }
 
 export async function requireDirectory(dir: string, what: string): Promise<void> {
@@ -23,9 +37,8 @@ export async function readText(file: string, what: string): Promise<string> {
   try {
     return await fs.readFile(file, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw dataError(`${file}: ${what} not found`);
-    throw dataError(`${file}: cannot read ${what}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw dataError(`${file}: ${what} not found`);
+    throw dataError(`${file}: cannot read ${what}: ${ioReason(error)}`);
   }
 }
 
@@ -46,6 +59,30 @@ export function nonBlankLines(content: string): TextLine[] {
   return out;
 }
 
+/** Splits one CSV line (RFC 4180 quoting, `""` for a quote inside quotes). */
+export function splitCsvLine(text: string, file: string, line: number): string[] {
+  const out: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      out.push(field);
+      field = '';
+    } else field += ch;
+  }
+  if (quoted) throw lineError(file, line, 'unterminated quoted field (expected a closing ")');
+  out.push(field);
+  return out;
+}
+
 /** Whitespace-separated fields (runs of spaces or tabs count as one separator). */
 export function fields(text: string): string[] {
   return text.trim().split(/\s+/);
@@ -56,4 +93,25 @@ export function parseIndex(token: string, file: string, line: number, what: stri
   if (!/^\d+$/.test(token))
     throw lineError(file, line, `expected ${what} as a non-negative integer, got "${token}"`);
   return Number(token);
+}
+
+/**
+ * Size and modification time of each file (null where it cannot be read), `concurrency` at a time: a
+ * cheap stand-in for the content, so that a replaced or repaired file changes a cache key.
+ */
+export async function fileStamps(
+  files: readonly string[],
+  concurrency = 64,
+): Promise<([size: number, mtimeMs: number] | null)[]> {
+  const out = new Array<[number, number] | null>(files.length).fill(null);
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const i = next++;
+      const stat = await fs.stat(files[i]!).catch(() => undefined);
+      out[i] = stat ? [stat.size, stat.mtimeMs] : null;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+  return out;
 }

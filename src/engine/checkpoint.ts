@@ -21,7 +21,7 @@ import type { NamedVariable } from '../kinds/backbone.js';
 import * as tf from '../tf.js';
 import type { OptimizerState, StateTensor } from '../train/optimizers.js';
 import { stableStringify } from '../util/hash.js';
-import { ensureDir, isTempName, removePath, writeFileAtomic } from '../util/write.js';
+import { ensureDir, removeOrphanTemps, removePath, writeFileAtomic } from '../util/write.js';
 
 export const CHECKPOINT_FORMAT = 'mtlzoo-checkpoint/2';
 const MODEL_JSON = 'model.json';
@@ -201,18 +201,17 @@ export class CheckpointFolder implements tf.io.IOHandler {
 }
 
 /**
- * Removes what a killed save left in a checkpoint folder: temp files, and weights files its model.json
- * does not name (only when model.json is intact, so nothing a damaged checkpoint might need goes).
- * Returns the names removed.
+ * Removes what a killed save left in a checkpoint folder: temp files of dead writers, and weights files its
+ * model.json does not name (only when model.json is intact, so nothing a damaged checkpoint might need
+ * goes). Returns the names removed.
  */
 export async function cleanCheckpointFolder(dir: string): Promise<string[]> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed = (await removeOrphanTemps(dir)).map(({ file }) => path.basename(file));
   const current = await new CheckpointFolder(dir).weightsFileName().catch(() => undefined);
-  const removable = names.filter(
-    (name) => isTempName(name) || (current !== undefined && WEIGHTS_FILE.test(name) && name !== current),
-  );
-  for (const name of removable) await removePath(path.join(dir, name));
-  return removable;
+  if (current === undefined) return removed;
+  const unnamed = (await fs.readdir(dir)).filter((name) => WEIGHTS_FILE.test(name) && name !== current);
+  for (const name of unnamed) await removePath(path.join(dir, name));
+  return [...removed, ...unnamed];
 }
 
 /** Saves model variables (and, in `last`, the training state for resuming) with their metadata. */

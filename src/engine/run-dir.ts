@@ -25,7 +25,7 @@ import {
   appendLine,
   ensureDir,
   fileError,
-  isTempName,
+  parseTempName,
   removeOrphanTemps,
   removePath,
   syncFile,
@@ -106,7 +106,7 @@ export class RunDir {
       // What a run killed before writing its config leaves (no run to resume) may be written over.
       const unstarted = [LOCK_FILE, RUN_FILES.plugins];
       const existing = (await fs.readdir(dir)).filter(
-        (entry) => !unstarted.includes(entry) && !isTempName(entry),
+        (entry) => !unstarted.includes(entry) && parseTempName(entry) === undefined,
       );
       if (existing.length > 0) {
         run.release();
@@ -141,7 +141,7 @@ export class RunDir {
     await run.acquire(log);
     try {
       const removed = [
-        ...(await removeOrphanTemps(run.dir)),
+        ...(await removeOrphanTemps(run.dir)).map(({ file }) => path.basename(file)),
         ...(await cleanCheckpointFolder(run.path('last'))).map((f) => path.join(RUN_FILES.last, f)),
         ...(await cleanCheckpointFolder(run.path('best'))).map((f) => path.join(RUN_FILES.best, f)),
       ];

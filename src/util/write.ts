@@ -8,7 +8,9 @@
  *   found and cut by `readJsonl`/`cutTornTail` (jsonl.ts);
  * - every file-system error becomes one line naming the path and the cause (`FILE_IO`, exit 1), never a
  *   stack trace;
- * - temp files left by a killed process are recognised by name and removed by `removeOrphanTemps`.
+ * - temp files name their writer's pid, so the ones a killed process left are recognised and removed by
+ *   `removeOrphanTemps`, while those of a process still writing (a concurrent decode into a shared cache
+ *   folder) are kept.
  *
  * Faults can be injected for tests (`MTLZOO_WRITE_FAULT`, see `setWriteFault`), on real processes too.
  */
@@ -17,30 +19,56 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MtlzooError } from '../errors.js';
 
-/** Temp files: `.mtlzoo-<12 hex>.tmp`, 25 bytes whatever the target's name. */
-const TEMP_PATTERN = /^\.mtlzoo-[0-9a-f]{12}\.tmp$/;
+/** Temp files: `.mtlzoo-<writer pid>-<8 hex>.tmp`, under 30 bytes whatever the target's name. */
+const TEMP_NAME = /^\.mtlzoo-(\d+)-[0-9a-f]{8}\.tmp$/;
 
+/** A temp name in the target's folder, so the final rename never crosses file systems. */
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.mtlzoo-${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(path.dirname(target), `.mtlzoo-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export function isTempName(name: string): boolean {
-  return TEMP_PATTERN.test(name);
+/** The writing process of a temp made by `tempPathFor`; undefined for other names. */
+export function parseTempName(name: string): { pid: number } | undefined {
+  const match = TEMP_NAME.exec(name);
+  return match ? { pid: Number(match[1]) } : undefined;
 }
 
-const CAUSES: Record<string, string> = {
-  ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENAMETOOLONG: 'name too long (at most 255 bytes per name, 4095 per path)',
-  EISDIR: 'is a folder',
-  EEXIST: 'already exists',
-  EMFILE: 'too many open files',
-  EIO: 'input/output error',
-  ENOENT: 'no such file or folder',
-};
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A short reason for a failed file operation, for one-line messages. */
+export function ioReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'EEXIST':
+    case 'ENOTDIR':
+      return 'a file is in the way (expected a folder)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'ENAMETOOLONG':
+      return 'name too long (at most 255 bytes per name, 4095 per path)';
+    case 'ENOENT':
+      return 'not found';
+    case 'EISDIR':
+      return 'a folder, expected a file';
+    default:
+      return code ? `${code}: ${(error as Error).message}` : (error as Error).message;
+  }
+}
 
 /** The first existing ancestor of `target` that is not a folder, when there is one. */
 async function fileInTheWay(target: string): Promise<string | undefined> {
@@ -54,13 +82,13 @@ async function fileInTheWay(target: string): Promise<string | undefined> {
 /** One line for a failed file operation: what, the path, the cause and its code. */
 export async function fileError(action: string, target: string, error: unknown): Promise<MtlzooError> {
   if (error instanceof MtlzooError) return error;
-  const code = (error as NodeJS.ErrnoException).code ?? 'EUNKNOWN';
-  let cause = CAUSES[code] ?? (error as Error).message.split('\n')[0]!;
-  if (code === 'ENOTDIR') {
-    const blocker = await fileInTheWay(target);
-    cause = blocker ? `${blocker} is a file, not a folder` : 'a part of the path is not a folder';
-  }
-  return new MtlzooError('FILE_IO', `cannot ${action} ${target}: ${cause} (${code})`);
+  const code = (error as NodeJS.ErrnoException).code;
+  const blocker = code === 'ENOTDIR' ? await fileInTheWay(target) : undefined;
+  const cause = blocker ? `${blocker} is a file, not a folder` : ioReason(error);
+  return new MtlzooError(
+    'FILE_IO',
+    `cannot ${action} ${target}: ${cause}${code && !cause.startsWith(code) ? ` (${code})` : ''}`,
+  );
 }
 
 async function guard<T>(action: string, target: string, operation: () => Promise<T>): Promise<T> {
@@ -183,9 +211,21 @@ export async function removePath(target: string): Promise<void> {
   await guard('remove', target, () => fs.rm(target, { recursive: true, force: true }));
 }
 
-/** Removes the temp files a killed writer left in `dir`; returns their names. */
-export async function removeOrphanTemps(dir: string): Promise<string[]> {
-  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter(isTempName);
-  for (const name of names) await removePath(path.join(dir, name));
-  return names;
+/**
+ * Removes the temps in `dir` whose writer is gone (a process killed mid-write never reaches its cleanup).
+ * A temp whose process still runs is being written and is kept.
+ */
+export async function removeOrphanTemps(dir: string): Promise<{ file: string; bytes: number }[]> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  const removed: { file: string; bytes: number }[] = [];
+  for (const name of names) {
+    const temp = parseTempName(name);
+    if (!temp || temp.pid === process.pid || processAlive(temp.pid)) continue;
+    const file = path.join(dir, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (!stat?.isFile()) continue;
+    await removePath(file);
+    removed.push({ file, bytes: stat.size });
+  }
+  return removed;
 }
