@@ -14,6 +14,7 @@ import { Kernel } from '../src/kernel/kernel.js';
 import { LOCK_FILE } from '../src/util/lock.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { runCli } from './helpers/cli.js';
+import { comparableBenchRows } from './helpers/records.js';
 import { smallConfig } from './helpers/experiment.js';
 import { tempDir, writeFiles } from './helpers/files.js';
 
@@ -30,18 +31,6 @@ methods:
   - label: separate
     method: separate
 `;
-
-/** What must agree between two benches of one recipe: everything but times, dates and folders. */
-function comparable(results: BenchResults) {
-  return results.rows.map((row) => ({
-    label: row.label,
-    metrics: Object.fromEntries(Object.entries(row.metrics).filter(([name]) => !name.startsWith('time.'))),
-    perTask: row.perTask,
-    deltaM: row.deltaM,
-    configHashes: row.configHashes,
-    weightsSha256: row.weightsSha256,
-  }));
-}
 
 describe('bench: resume and locks', function () {
   this.timeout(600_000);
@@ -95,13 +84,19 @@ describe('bench: resume and locks', function () {
     assert.match(log, /continuing the bench started there/);
     assert.match(log, /modulation\/seed-0 has finished \(4 steps, tested at step 4\); nothing to resume/);
     assert.match(log, /resuming .*shared\/seed-0 at step 2\/4/);
-    assert.deepEqual(comparable(JSON.parse(stdout) as BenchResults), comparable(uninterrupted));
+    assert.deepEqual(
+      comparableBenchRows(JSON.parse(stdout) as BenchResults),
+      comparableBenchRows(uninterrupted),
+    );
 
     // Run again into the same folder, the bench notices it and keeps everything; another plan is refused.
     const again = await runCli('bench', entry, '--out', out, '--json');
     assert.equal(again.code, 0, again.log);
     assert.equal((again.log.match(/nothing to resume/g) ?? []).length, 3);
-    assert.deepEqual(comparable(JSON.parse(again.stdout) as BenchResults), comparable(uninterrupted));
+    assert.deepEqual(
+      comparableBenchRows(JSON.parse(again.stdout) as BenchResults),
+      comparableBenchRows(uninterrupted),
+    );
     const other = await runCli('bench', entry, '--out', out, '--steps', '3');
     assert.equal(other.code, 2);
     assert.match(

@@ -13,6 +13,13 @@ import * as tf from '../tf.js';
 
 const learningRate = z.number().positive();
 
+const adamKeys = {
+  lr: learningRate.default(0.001),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  epsilon: z.number().positive().default(1e-8),
+};
+
 export const optimizerSchema = z
   .discriminatedUnion('type', [
     // The authors' choice (FaceNet's train_tripletloss defaults: Adagrad, learning rate 0.1).
@@ -21,20 +28,11 @@ export const optimizerSchema = z
       lr: learningRate.default(0.1),
       initialAccumulatorValue: z.number().nonnegative().default(0.1),
     }),
-    z.strictObject({
-      type: z.literal('adam'),
-      lr: learningRate.default(0.001),
-      beta1: z.number().min(0).lt(1).default(0.9),
-      beta2: z.number().min(0).lt(1).default(0.999),
-      epsilon: z.number().positive().default(1e-8),
-    }),
+    z.strictObject({ type: z.literal('adam'), ...adamKeys }),
     // Adam with decoupled weight decay (Loshchilov & Hutter 2019), as PyTorch's AdamW.
     z.strictObject({
       type: z.literal('adamw'),
-      lr: learningRate.default(0.001),
-      beta1: z.number().min(0).lt(1).default(0.9),
-      beta2: z.number().min(0).lt(1).default(0.999),
-      epsilon: z.number().positive().default(1e-8),
+      ...adamKeys,
       weightDecay: z.number().nonnegative().default(0.01),
     }),
     z.strictObject({

@@ -15,7 +15,7 @@ import { readJsonl } from '../../src/util/jsonl.js';
 import { smallConfig } from '../helpers/experiment.js';
 import { writeFiles } from '../helpers/files.js';
 import { runMtlzoo, startMtlzoo, type Exited } from '../helpers/process.js';
-import { comparableRecords } from '../helpers/records.js';
+import { comparableBenchRows, comparableRecords } from '../helpers/records.js';
 
 export interface FaultFigures {
   /** Faults injected (a trial may inject several: a fault during recovery, corruption after a kill). */
@@ -176,7 +176,7 @@ export async function runFaultSuite(options: {
   ]);
   assert.equal(benchReference.code, 0, benchReference.stderr);
   const benchMs = Date.now() - started;
-  const benchRows = comparableBench(benchReference.stdout);
+  const benchRows = comparableBenchRows(JSON.parse(benchReference.stdout));
   log(
     `references: a ${STEPS}-step run in ${(runMs / 1000).toFixed(1)} s, a 2-run bench in ${(benchMs / 1000).toFixed(1)} s`,
   );
@@ -229,7 +229,7 @@ export async function runFaultSuite(options: {
     try {
       if (bench) {
         // The last successful command printed the results (a finished bench resumed prints them too).
-        assert.deepEqual(comparableBench(exited.stdout), benchRows);
+        assert.deepEqual(comparableBenchRows(JSON.parse(exited.stdout)), benchRows);
       } else {
         const summary = JSON.parse(await fs.readFile(path.join(target, 'summary.json'), 'utf8')) as {
           weightsSha256: string;
@@ -259,24 +259,4 @@ export async function runFaultSuite(options: {
   });
   await Promise.all(workers);
   return figures;
-}
-
-/** Bench results printed as JSON, reduced to what must not depend on interruptions. */
-function comparableBench(stdout: string): unknown {
-  const results = JSON.parse(stdout) as {
-    rows: {
-      label: string;
-      metrics: Record<string, unknown>;
-      deltaM?: unknown;
-      weightsSha256: string[];
-      configHashes: string[];
-    }[];
-  };
-  return results.rows.map((row) => ({
-    label: row.label,
-    metrics: Object.fromEntries(Object.entries(row.metrics).filter(([name]) => !name.startsWith('time.'))),
-    deltaM: row.deltaM,
-    weightsSha256: row.weightsSha256,
-    configHashes: row.configHashes,
-  }));
 }

@@ -8,3 +8,24 @@ export function comparableRecords(records: readonly Record<string, unknown>[]): 
     return rest;
   });
 }
+
+/** Bench results reduced to what must not depend on interruptions: no times, dates or folders. */
+export function comparableBenchRows(results: {
+  rows: readonly {
+    label: string;
+    metrics: Record<string, unknown>;
+    perTask: unknown;
+    deltaM?: unknown;
+    weightsSha256: readonly string[];
+    configHashes: readonly string[];
+  }[];
+}): unknown[] {
+  return results.rows.map((row) => ({
+    label: row.label,
+    metrics: Object.fromEntries(Object.entries(row.metrics).filter(([name]) => !name.startsWith('time.'))),
+    perTask: row.perTask,
+    deltaM: row.deltaM,
+    weightsSha256: row.weightsSha256,
+    configHashes: row.configHashes,
+  }));
+}
