@@ -12,7 +12,7 @@
  *
  * A run folder is data: opening one never runs code it did not run with (run-config.ts).
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { LoadedConfig } from '../config/load.js';
@@ -74,6 +74,8 @@ function commentPath(file: string): string {
 
 export class RunDir {
   private lock?: FolderLock;
+  /** Folders `create` made above the run folder, nearest first; `abandon` removes them again. */
+  private madeParents: string[] = [];
 
   constructor(readonly dir: string) {}
 
@@ -89,6 +91,8 @@ export class RunDir {
   static async create(outputDir: string, loaded: LoadedConfig, log: Logger, name?: string): Promise<RunDir> {
     if (name !== undefined) checkRunName(name);
     const parent = path.resolve(outputDir);
+    const madeParents: string[] = [];
+    for (let dir = parent; !existsSync(dir); dir = path.dirname(dir)) madeParents.push(dir);
     await ensureDir(parent);
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
     const base = name ?? `${stamp}-${loaded.config.method.name}-${loaded.hash.slice(0, 8)}`;
@@ -102,6 +106,7 @@ export class RunDir {
         if (name === undefined) continue;
       }
       const run = new RunDir(dir);
+      run.madeParents = madeParents;
       await run.acquire(log);
       // What a run killed before writing its config leaves (no run to resume) may be written over.
       const unstarted = [LOCK_FILE, RUN_FILES.plugins];
@@ -173,11 +178,19 @@ export class RunDir {
     this.lock = undefined;
   }
 
-  /** Removes a created folder that never started (only the lock in it), and gives up the lock. */
+  /**
+   * Removes a created folder that never started (only the lock in it), and the parents `create` made for
+   * it while they stay empty; gives up the lock.
+   */
   async abandon(): Promise<void> {
     const entries = await fs.readdir(this.dir).catch(() => [] as string[]);
     this.release();
-    if (entries.every((entry) => entry === LOCK_FILE)) await removePath(this.dir);
+    if (!entries.every((entry) => entry === LOCK_FILE)) return;
+    await removePath(this.dir);
+    for (const dir of this.madeParents) {
+      if ((await fs.readdir(dir).catch(() => ['?'])).length > 0) return;
+      await removePath(dir);
+    }
   }
 
   /** Writes the resolved config and the plugin files it loaded. */

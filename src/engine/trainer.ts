@@ -254,6 +254,9 @@ export class Trainer {
     const { step } = await loadCheckpoint(run.path('last'), this.model.parameters(), {
       expect: this.expectation(run),
       restoreTraining: (state) => {
+        if (state.optimizerType !== this.optimizer.type) {
+          throw new Error(`holds ${state.optimizerType} state, the run's optimizer is ${this.optimizer.type}`);
+        }
         this.optimizer.restore(state.optimizer, variables);
         hooks.restore(state.hooks);
       },

@@ -195,9 +195,3 @@ export class FolderLock {
     if (this.owns()) rmSync(this.file, { force: true });
   }
 }
-
-/** The holder of `dir`'s lock, if it is locked. */
-export async function lockHolder(dir: string): Promise<LockHolder | undefined> {
-  const text = await fs.readFile(path.join(dir, LOCK_FILE), 'utf8').catch(() => undefined);
-  return text === undefined ? undefined : parseHolder(text);
-}
