@@ -29,12 +29,12 @@ const figures = await runFaultSuite({
   log: (line) => console.log(line),
 });
 for (const failure of figures.failures) console.log(`FAILED ${failure}`);
-console.log(
-  `faults tried: ${figures.faults} (${Object.entries(figures.kinds)
-    .map(([kind, n]) => `${kind} ${n}`)
-    .join(
-      ', ',
-    )})\nruns recovered: ${figures.recovered}/${figures.trials}\nresults equal: ${figures.equal}/${figures.trials}\ntime: ${((Date.now() - started) / 1000).toFixed(0)} s`,
-);
+const kinds = Object.entries(figures.kinds)
+  .map(([kind, n]) => `${kind} ${n}`)
+  .join(', ');
+console.log(`faults tried: ${figures.faults} (${kinds}); ${figures.hits} stopped a command mid-way`);
+console.log(`runs recovered: ${figures.recovered}/${figures.trials}`);
+console.log(`results equal: ${figures.equal}/${figures.trials}`);
+console.log(`time: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 if (!values.keep && figures.failures.length === 0) rmSync(dir, { recursive: true, force: true });
 process.exitCode = figures.failures.length === 0 && figures.equal === figures.trials ? 0 : 1;

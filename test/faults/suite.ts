@@ -20,6 +20,8 @@ import { comparableBenchRows, comparableRecords } from '../helpers/records.js';
 export interface FaultFigures {
   /** Faults injected (a trial may inject several: a fault during recovery, corruption after a kill). */
   faults: number;
+  /** Faults that stopped the command they were aimed at (the others came after it had finished). */
+  hits: number;
   trials: number;
   recovered: number;
   equal: number;
@@ -58,12 +60,23 @@ const WRITE_TARGETS = [
   'config.yaml',
 ];
 
-/** Runs `args` with one fault of `kind` injected after `delayMs` (or at the `nth` write); checks the exit. */
+/** Train steps recorded so far in a run's log (0 when there is none yet). */
+async function stepsDone(runDir: string): Promise<number> {
+  const { records } = await readJsonl(path.join(runDir, 'metrics.jsonl')).catch(() => ({ records: [] }));
+  return Math.max(0, ...records.filter((r) => r.type === 'train').map((r) => r.step as number));
+}
+
+/**
+ * Runs `args` with one fault of `kind`: a signal once `watched` has trained `step` steps (step 0: while the
+ * process starts) plus up to 300 ms, to land inside a step or a save; ENOSPC at a random write. Checks the
+ * exit.
+ */
 async function withFault(
   args: readonly string[],
   kind: Kind,
   rng: Rng,
-  delayMs: number,
+  watched: string,
+  step: number,
 ): Promise<{ exited: Exited; note: string }> {
   if (kind === 'ENOSPC') {
     const target = rng.pick(WRITE_TARGETS);
@@ -82,14 +95,23 @@ async function withFault(
     return { exited, note: `ENOSPC at write ${nth} of ${target}` };
   }
   const started = startMtlzoo(args);
-  const timer = setTimeout(() => {
+  let running = true;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const deliver = async () => {
+    if (step === 0) await sleep(rng.int(3000));
+    while (running && step > 0 && (await stepsDone(watched)) < step) await sleep(50);
+    await sleep(rng.int(300));
+    if (!running) return;
+    started.child.kill(kind === 'SIGINT×2' ? 'SIGINT' : kind);
     if (kind === 'SIGINT×2') {
-      started.child.kill('SIGINT');
-      setTimeout(() => started.child.kill('SIGINT'), 20 + rng.int(500));
-    } else started.child.kill(kind);
-  }, delayMs);
+      await sleep(20 + rng.int(500));
+      if (running) started.child.kill('SIGINT');
+    }
+  };
+  const delivered = deliver();
   const exited = await started.exited;
-  clearTimeout(timer);
+  running = false;
+  await delivered;
   // A signal before the handlers are installed ends the process the default way (exit code null).
   const expected = EXIT_CODES[kind];
   if (exited.code !== 0 && exited.code !== null && expected !== undefined) {
@@ -98,7 +120,7 @@ async function withFault(
       assert.match(exited.stderr, /resume with: mtlzoo (train|bench) --resume \S+/);
     }
   }
-  return { exited, note: `${kind} after ${delayMs} ms` };
+  return { exited, note: `${kind} ${step === 0 ? 'at start-up' : `after step ${step}`}` };
 }
 
 /** Leaves in a run folder what a crash in the middle of writes leaves. */
@@ -140,7 +162,15 @@ export async function runFaultSuite(options: {
   log: (line: string) => void;
 }): Promise<FaultFigures> {
   const { dir, log } = options;
-  const figures: FaultFigures = { faults: 0, trials: 0, recovered: 0, equal: 0, kinds: {}, failures: [] };
+  const figures: FaultFigures = {
+    faults: 0,
+    hits: 0,
+    trials: 0,
+    recovered: 0,
+    equal: 0,
+    kinds: {},
+    failures: [],
+  };
   const count = (kind: string) => {
     figures.faults += 1;
     figures.kinds[kind] = (figures.kinds[kind] ?? 0) + 1;
@@ -153,7 +183,7 @@ export async function runFaultSuite(options: {
   const config = path.join(dir, 'exp.yaml');
   const entry = path.join(dir, 'zoo', 'faults');
 
-  // The uninterrupted references, and how long they take (faults land anywhere in that span).
+  // The uninterrupted references.
   let started = Date.now();
   const reference = await runMtlzoo(['train', '-c', config, '--out', dir, '--name', 'reference']);
   assert.equal(reference.code, 0, reference.stderr);
@@ -190,7 +220,6 @@ export async function runFaultSuite(options: {
       ? ['bench', entry, '--out', target, '--json']
       : ['train', '-c', config, '--out', dir, '--name', name];
     const resume = bench ? ['bench', '--resume', target, '--json'] : ['train', '--resume', target];
-    const span = bench ? benchMs : runMs;
     const notes: string[] = [];
     let exited: Exited | undefined;
     // A fault on the first attempt, and on each recovery attempt with falling odds.
@@ -203,8 +232,11 @@ export async function runFaultSuite(options: {
       if (faulty) {
         const kind = rng.pick(KINDS);
         count(kind);
-        const result = await withFault(args, kind, rng, Math.round(rng.next() * span));
+        // Faults land while some run trains: in a bench, one of its two runs.
+        const watched = bench ? path.join(target, rng.pick(['modulation', 'separate']), 'seed-0') : target;
+        const result = await withFault(args, kind, rng, watched, rng.int((bench ? 8 : STEPS) + 1));
         exited = result.exited;
+        if (exited.code !== 0) figures.hits += 1;
         notes.push(
           `${args[0]}${args === resume ? ' --resume' : ''}: ${result.note} → exit ${String(exited.code)}`,
         );
