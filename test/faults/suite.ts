@@ -67,9 +67,9 @@ async function stepsDone(runDir: string): Promise<number> {
 }
 
 /**
- * Runs `args` with one fault of `kind`: a signal once `watched` has trained `step` steps (step 0: while the
- * process starts) plus up to 300 ms, to land inside a step or a save; ENOSPC at a random write. Checks the
- * exit.
+ * Runs `args` with one fault of `kind`: a signal once `watched` has trained `step` steps more than it had
+ * (step 0: while the process starts; capped at the run's last step) plus up to 300 ms, to land inside a
+ * step or a save; ENOSPC at a random write. Checks the exit.
  */
 async function withFault(
   args: readonly string[],
@@ -77,6 +77,7 @@ async function withFault(
   rng: Rng,
   watched: string,
   step: number,
+  totalSteps: number,
 ): Promise<{ exited: Exited; note: string }> {
   if (kind === 'ENOSPC') {
     const target = rng.pick(WRITE_TARGETS);
@@ -94,12 +95,14 @@ async function withFault(
     }
     return { exited, note: `ENOSPC at write ${nth} of ${target}` };
   }
+  const target = Math.min((await stepsDone(watched)) + step, totalSteps);
   const started = startMtlzoo(args);
   let running = true;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   const deliver = async () => {
     if (step === 0) await sleep(rng.int(3000));
-    while (running && step > 0 && (await stepsDone(watched)) < step) await sleep(50);
+    // A resumed run first cuts its log back to its checkpoint, then passes the steps it had again.
+    while (running && step > 0 && (await stepsDone(watched)) < target) await sleep(50);
     await sleep(rng.int(300));
     if (!running) return;
     started.child.kill(kind === 'SIGINT×2' ? 'SIGINT' : kind);
@@ -234,7 +237,8 @@ export async function runFaultSuite(options: {
         count(kind);
         // Faults land while some run trains: in a bench, one of its two runs.
         const watched = bench ? path.join(target, rng.pick(['modulation', 'separate']), 'seed-0') : target;
-        const result = await withFault(args, kind, rng, watched, rng.int((bench ? 8 : STEPS) + 1));
+        const total = bench ? 8 : STEPS;
+        const result = await withFault(args, kind, rng, watched, rng.int(total + 1), total);
         exited = result.exited;
         if (exited.code !== 0) figures.hits += 1;
         notes.push(
