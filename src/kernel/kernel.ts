@@ -12,7 +12,7 @@ import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '
 import type { ExperimentConfig } from '../config/schema.js';
 import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
 import { locateIssue, validateConfig } from '../config/validate.js';
-import { ConfigError, MtlzooError } from '../errors.js';
+import { ConfigError, MtlzooError, isMtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
 import type { Dataset } from '../kinds/dataset.js';
 import type { Evaluator } from '../kinds/evaluator.js';
@@ -99,7 +99,7 @@ export class Kernel {
       try {
         await this.loadPlugins(spec, baseDir);
       } catch (error) {
-        if (!(error instanceof MtlzooError) || error instanceof ConfigError) throw error;
+        if (!isMtlzooError(error) || error.code === 'CONFIG_INVALID') throw error;
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
     }
@@ -128,21 +128,18 @@ export class Kernel {
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
-    return this.registries.of('backbone').get(config.backbone.name).create(config.backbone.options, {});
+    return this.registries.build('backbone', config.backbone, {});
   }
 
   /** The configured dataset, at the input size of `backbone`. */
   async createDataset(config: ExperimentConfig, backbone: BackboneFactory): Promise<Dataset> {
     const [height, width] = backbone.description.inputShape;
-    return this.registries
-      .of('dataset')
-      .get(config.dataset.name)
-      .create(config.dataset.options, {
-        cacheDir: path.resolve(config.output.cacheDir),
-        seed: config.seed,
-        imageSize: [height, width],
-        log: this.logger,
-      });
+    return this.registries.build('dataset', config.dataset, {
+      cacheDir: path.resolve(config.output.cacheDir),
+      seed: config.seed,
+      imageSize: [height, width],
+      log: this.logger,
+    });
   }
 
   /** The configured method over `backbone` for `taskCount` tasks (the active backend holds its variables). */
@@ -151,17 +148,13 @@ export class Kernel {
     backbone: BackboneFactory,
     taskCount: number,
   ): Promise<MtlModel> {
-    return this.registries.of('method').get(config.method.name).create(config.method.options, {
-      backbone,
-      taskCount,
-      seed: config.seed,
-    });
+    return this.registries.build('method', config.method, { backbone, taskCount, seed: config.seed });
   }
 
   async createEvaluators(config: ExperimentConfig): Promise<NamedEvaluator[]> {
     const evaluators: NamedEvaluator[] = [];
     for (const ref of config.evaluators) {
-      const evaluator = await this.registries.of('evaluator').get(ref.name).create(ref.options, {});
+      const evaluator = await this.registries.build('evaluator', ref, {});
       evaluators.push({ name: ref.name, evaluator });
     }
     return evaluators;
@@ -186,7 +179,7 @@ export class Kernel {
       ]);
     }
     const model = await this.createModel(config, backbone, dataset.tasks.length);
-    const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
+    const loss = await registries.build('loss', config.loss, {});
     const evaluators = await this.createEvaluators(config);
 
     scope.registerInstance(TOKENS.loadedConfig, loaded);
