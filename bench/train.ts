@@ -129,7 +129,7 @@ function runTorch(size: Size, threads: number, steps: number): TorchResult {
 function runWorker(c: BenchCase, native: boolean): WorkerResult {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', here('./train-worker.ts'), JSON.stringify(c)],
+    ['--import', 'tsx', '--conditions=mtlzoo-source', here('./train-worker.ts'), JSON.stringify(c)],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { importUserModule } from '../util/user-module.js';
 
 export interface ConfigSource {
   /** Absolute path. */
@@ -80,7 +80,7 @@ function lineOfNode(
 async function readScript(file: string, displayName: string): Promise<ConfigSource> {
   let moduleExports: { default?: unknown };
   try {
-    moduleExports = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    moduleExports = await importUserModule(file);
   } catch (error) {
     throw new ConfigError([
       { file: displayName, path: '', message: `cannot load: ${(error as Error).message}` },
