@@ -8,18 +8,18 @@ import { registerDataCommand } from './commands/data.js';
 import { registerParamsCommand } from './commands/params.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerNewCommand } from './commands/new.js';
 import { registerPluginsCommand } from './commands/plugins.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { MTLZOO_VERSION } from '../util/package.js';
 import { defaultCliContext, type CliContext } from './context.js';
-
-const VERSION = '0.1.0';
 
 export function buildProgram(cli: CliContext): Command {
   const program = new Command('mtlzoo')
     .description('model zoo for multi-task learning in image retrieval on TensorFlow.js')
-    .version(VERSION)
+    .version(MTLZOO_VERSION)
     .option('--debug', 'on an error, also print its stack trace (and those of its causes)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => cli.logger.info(text.trimEnd()) });
@@ -34,6 +34,7 @@ export function buildProgram(cli: CliContext): Command {
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
   registerRetrieveCommand(program, cli);
+  registerNewCommand(program, cli);
   return program;
 }
 

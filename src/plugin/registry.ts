@@ -15,7 +15,8 @@ export interface RegisteredPlugin<K extends PluginKind> {
   readonly source: PluginSource;
 }
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+/** What a plugin name may be: lower-case letters, digits and dashes. */
+export const PLUGIN_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 const VERSION_PATTERN = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.-]+)?$/;
 
 /** Checks that an object handed to us (possibly by third-party code) is a well-formed plugin. */
@@ -31,7 +32,7 @@ export function assertPluginShape(
   if (!PLUGIN_KINDS.includes(p.kind as PluginKind)) {
     problems.push(`kind must be one of ${PLUGIN_KINDS.join(', ')}, got ${JSON.stringify(p.kind)}`);
   }
-  if (typeof p.name !== 'string' || !NAME_PATTERN.test(p.name)) {
+  if (typeof p.name !== 'string' || !PLUGIN_NAME_PATTERN.test(p.name)) {
     problems.push(`name must be lower-case letters, digits and dashes, got ${JSON.stringify(p.name)}`);
   }
   if (typeof p.version !== 'string' || !VERSION_PATTERN.test(p.version)) {

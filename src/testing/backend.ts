@@ -41,6 +41,7 @@ export async function checkBackendContract(
     );
     return { ...loaded, tfBackendName };
   }
+  await tf.ready(); // a fresh process has no backend until first use; this one is restored afterwards
   const previous = tf.getBackend();
   try {
     check(
