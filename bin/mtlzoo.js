@@ -18,7 +18,8 @@ let cli;
 try {
   cli = await import(entry);
 } catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(fileURLToPath(entry))) throw error;
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(fileURLToPath(entry)))
+    throw error;
   const root = fileURLToPath(new URL('..', import.meta.url));
   console.error(`mtlzoo: the build is missing (${fileURLToPath(entry)}); run npm run build in ${root}`);
   process.exit(1);

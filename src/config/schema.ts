@@ -13,7 +13,6 @@ export const pluginRefSchema = z.strictObject({
 
 export type PluginRef = z.output<typeof pluginRefSchema>;
 
-
 export const DEFAULT_EVALUATORS: readonly PluginRef[] = [
   { name: 'triplet-accuracy', options: {} },
   { name: 'retrieval', options: {} },
