@@ -6,6 +6,7 @@
 import { MtlzooError, dottedPath, errors, isMtlzooError } from '../errors.js';
 import path from 'node:path';
 import { AUTO_BACKEND } from '../kinds/backend.js';
+import type { DatasetDescribeContext, DatasetDescription } from '../kinds/dataset.js';
 import type { AnyPluginOf, ContextByKind, InstanceByKind } from '../kinds/index.js';
 import { displayPath } from '../util/paths.js';
 import { PLUGIN_KINDS, type CheckContext, type PluginKind, type PluginSource } from './types.js';
@@ -109,7 +110,7 @@ interface PluginEntryLike {
 }
 
 /** The parts of a plugin that run its author's code. */
-export type PluginPhase = 'options schema' | 'check' | 'create';
+export type PluginPhase = 'options schema' | 'check' | 'create' | 'describe';
 
 /**
  * A source as messages show it: `built-in`, a path (relative to the working directory when inside it), or
@@ -221,6 +222,21 @@ export class PluginRegistries {
       );
     }
     return instance;
+  }
+
+  /**
+   * A dataset's tasks and splits from its options and list files, without decoding an image: its optional
+   * `describe`, run like `create` (options parsed, failures naming the plugin). Undefined when it has none.
+   */
+  async describeDataset(
+    ref: PluginReference,
+    context: DatasetDescribeContext,
+  ): Promise<DatasetDescription | undefined> {
+    const entry = this.of('dataset').entry(ref.name);
+    const describe = entry.plugin.describe;
+    if (!describe) return undefined;
+    const options = this.parseOptions('dataset', ref);
+    return runPluginCode('dataset', entry, 'describe', () => describe.call(entry.plugin, options, context));
   }
 
   /** `ref.options` parsed by the plugin's schema (defaults filled); invalid ones are `PLUGIN_INVALID`. */

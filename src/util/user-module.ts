@@ -5,7 +5,7 @@
  * the user's file its own copy of every module it imports, mtlzoo included), it leaves modules already
  * loaded as they are: there stays one mtlzoo in the process, the one running.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -20,47 +20,41 @@ async function enableTypeScript(): Promise<void> {
   await typeScriptLoader;
 }
 
-/** Node's codes for ES-module syntax reached through `require`, i.e. a file it took for CommonJS. */
-const LOADED_AS_COMMONJS = new Set([
-  'ERR_REQUIRE_CYCLE_MODULE',
-  'ERR_REQUIRE_ESM',
-  'ERR_REQUIRE_ASYNC_MODULE',
-]);
-
-/** The package.json whose `type` decides how Node reads `file`, if any. */
-function packageScope(file: string): string | undefined {
-  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) return manifest;
-    if (path.dirname(dir) === dir) return undefined;
+/** The nearest package.json from `dir` up, and whether it declares `"type": "module"`. */
+async function packageType(dir: string): Promise<{ file?: string; module: boolean }> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const file = path.join(current, 'package.json');
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      try {
+        return { file, module: (JSON.parse(text) as { type?: unknown }).type === 'module' };
+      } catch {
+        return { file, module: false };
+      }
+    }
+    if (path.dirname(current) === current) return { module: false };
   }
 }
 
+const ESM_SYNTAX = /^\s*(?:export\s+(?:default|const|let|var|function|class|\{|\*)|import\s+[\w*{'"])/m;
+
 /**
- * Why a module that uses `import`/`export` failed as CommonJS, and the two fixes: Node (and tsx) read a
- * `.ts`/`.js` file as CommonJS unless its package says `"type": "module"`, and its own message ("Cannot
- * require() ES Module … in a cycle") names neither.
+ * Why a module failed to load, in its author's terms, when the cause is the common one: ES module syntax in
+ * a `.js` or `.ts` file that Node (and tsx) load as CommonJS, because no package.json above it says
+ * `"type": "module"`. Node's own message ("Cannot require() ES Module … in a cycle") names neither fix.
  */
-function commonJsHint(file: string, error: unknown): string | undefined {
-  const { code, message } = error as { code?: string; message?: string };
-  const commonJs =
-    LOADED_AS_COMMONJS.has(code ?? '') ||
-    (error instanceof SyntaxError && /outside a module|import statement/.test(message ?? ''));
-  const extension = path.extname(file);
-  if (!commonJs || !['.ts', '.js', '.tsx'].includes(extension)) return undefined;
-  const scope = packageScope(file);
-  let type: unknown;
-  try {
-    type = scope ? (JSON.parse(readFileSync(scope, 'utf8')) as { type?: unknown }).type : undefined;
-  } catch {
-    type = undefined;
-  }
-  if (type === 'module') return undefined;
-  const moduleName = `${path.basename(file, extension)}${extension.startsWith('.t') ? '.mts' : '.mjs'}`;
-  const where = scope
-    ? `${scope} does not say "type": "module"`
-    : 'no package.json above it says "type": "module"';
-  return `it uses import/export but Node loads it as CommonJS (${where}); rename it ${moduleName} or add "type": "module" to ${scope ?? 'a package.json in its folder'}`;
+async function moduleFormatProblem(file: string): Promise<string | undefined> {
+  const extension = path.extname(file).toLowerCase();
+  if (extension !== '.js' && extension !== '.ts') return undefined;
+  const source = await readFile(file, 'utf8').catch(() => '');
+  const pkg = await packageType(path.dirname(file));
+  if (!ESM_SYNTAX.test(source) || pkg.module) return undefined;
+  const where = pkg.file ? `to ${pkg.file}` : 'to a package.json in its folder';
+  const rename = extension === '.js' ? '.mjs' : '.mts';
+  return (
+    `it uses ES module syntax (export/import), but Node loads a ${extension} file as CommonJS unless the ` +
+    `nearest package.json says "type": "module"; add "type": "module" ${where}, or rename the file to ${rename}`
+  );
 }
 
 /** The module at `file` (absolute path), TypeScript included; errors explain a module-format mismatch. */
@@ -69,8 +63,8 @@ export async function importUserModule(file: string): Promise<Record<string, unk
   try {
     return (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
-    const hint = commonJsHint(file, error);
-    if (hint) throw new Error(hint, { cause: error });
+    const problem = await moduleFormatProblem(file);
+    if (problem) throw new Error(problem, { cause: error });
     throw error;
   }
 }
