@@ -138,6 +138,23 @@ describe('a failing plugin', () => {
     assert.doesNotMatch(params.stdout + params.stderr, /Hi, looks like you are running TensorFlow\.js/);
   });
 
+  it('a .ts plugin outside a "type": "module" package is told both fixes, not Node\'s require() cycle', async () => {
+    const dir = path.join(workspace.dir, 'commonjs');
+    writeFiles(dir, {
+      'package.json': '{ "name": "lab-plugins" }\n',
+      'film.ts': FILM,
+      'exp.yaml': config('film'),
+    });
+    // The real process: in-process, the test runner's own TypeScript loader reads the file differently.
+    const { code, stderr } = await mtlzoo(dir, 'config', 'check', 'exp.yaml');
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /plugins\[0\]: could not load plugin \.\/film\.ts \(.*\): it uses ES module syntax \(export\/import\), but Node loads a \.ts file as CommonJS .*; add "type": "module" to .*commonjs\/package\.json, or rename the file to \.mts/,
+    );
+    assert.doesNotMatch(stderr, /in a cycle/);
+  });
+
   it('a backend plugin may not be called auto', async () => {
     writeFiles(workspace.dir, {
       'auto.mjs': `export default { kind: 'backend', name: 'auto', version: '1.0.0', description: 'x', options: { safeParse() {} }, create() {} };\n`,
