@@ -81,7 +81,9 @@ export function describePluginProject(install: 'linked' | 'tarball'): void {
     before(async () => {
       workspace = tempDir('mtlzoo-plugin-project-');
       project = path.join(workspace.dir, 'mtlzoo-plugins-demo');
-      for (const kind of PLUGIN_KINDS) {
+      // Five plugins before mtlzoo is installed (the CLI of this checkout, in-process), the last after it.
+      const [last, ...first] = [...PLUGIN_KINDS].reverse();
+      for (const kind of first.reverse()) {
         const result = await runCli('new', 'plugin', kind, PLUGINS[kind], '--dir', project);
         assert.equal(result.code, 0, result.log);
       }
@@ -100,6 +102,11 @@ export function describePluginProject(install: 'linked' | 'tarball'): void {
         );
         bin = path.join(project, 'node_modules', 'mtlzoo', 'bin', 'mtlzoo.js');
       }
+      // Installed, the project's own mtlzoo adds a plugin: the templates ship in the package.
+      const lastName = PLUGINS[last!];
+      if (install === 'tarball')
+        await run(process.execPath, [bin, 'new', 'plugin', last!, lastName, '--dir', '.'], project);
+      else assert.equal((await runCli('new', 'plugin', last!, lastName, '--dir', project)).code, 0);
       writeFileSync(path.join(project, 'configs', 'all.yaml'), ALL_PLUGINS_CONFIG('..'));
     });
     after(() => workspace.cleanup());
