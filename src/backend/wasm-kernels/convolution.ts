@@ -1,0 +1,118 @@
+/**
+ * What the three convolution kernels (Conv2D and its two gradients) share: their geometry, checked against
+ * the tensors they are given, and the call into the native pack, which runs each as one oneDNN primitive.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '../../tf.js';
+import { convolutionThreads, heapOf, offsetOf, type NativePack } from '../wasm-native.js';
+import { isRank, type Scratch } from './kernel.js';
+
+export type Shape4 = [number, number, number, number];
+
+export interface ConvAttrs {
+  strides: number | [number, number];
+  pad: tf.Conv2DAttrs['pad'];
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: tf.Conv2DAttrs['dimRoundingMode'];
+  dilations?: number | [number, number];
+}
+
+/**
+ * The geometry of an NHWC convolution of an input of `xShape` with a filter of `filterShape`, or undefined
+ * when these cannot be one (ranks, channels) or the layout is NCHW: the cases the project's kernels leave
+ * to the shipped ones.
+ */
+export function convGeometry(
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvAttrs,
+  depthwise = false,
+): tf.backend_util.Conv2DInfo | undefined {
+  if (!isRank(4, xShape, filterShape) || xShape[3] !== filterShape[2]) return undefined;
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') return undefined;
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
+}
+
+export const FORWARD = 0;
+export const BACKWARD_DATA = 1;
+export const BACKWARD_WEIGHTS = 2;
+
+/**
+ * Runs one pass of the convolution `info` in the pack: forward reads src and weights and writes dst;
+ * backward data reads dst (dy) and weights and writes src (dx); backward weights reads src (x) and dst (dy)
+ * and writes weights (dW). The operands' shapes must be `info`'s (the callers conform them first).
+ */
+export function nativeConvolution(
+  pack: NativePack,
+  op: number,
+  backend: BackendWasm,
+  info: tf.backend_util.Conv2DInfo,
+  [src, weights, dst]: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo],
+): void {
+  const { top, left, bottom, right } = info.padInfo;
+  const multiplyAdds =
+    info.batchSize *
+    info.outHeight *
+    info.outWidth *
+    info.outChannels *
+    info.filterHeight *
+    info.filterWidth *
+    info.inChannels;
+  const params = Int32Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+    convolutionThreads(multiplyAdds),
+  );
+  const written = op === FORWARD ? dst : op === BACKWARD_DATA ? src : weights;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  pack.conv(op, heapOf(backend, written), at(src), at(weights), at(dst), params);
+}
+
+type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
+
+/** Applies signed per-side amounts to H and W of an NHWC tensor: the negative ones crop, the rest are returned as conv pads. */
+export function cropNegative(
+  s: Scratch,
+  x: tf.TensorInfo,
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): [tf.TensorInfo, Pad4] {
+  const positive = (v: number) => Math.max(v, 0);
+  const pads: Pad4 = [
+    [0, 0],
+    [positive(top), positive(bottom)],
+    [positive(left), positive(right)],
+    [0, 0],
+  ];
+  if (Math.min(top, bottom, left, right) >= 0) return [x, pads];
+  const [n, h, w, c] = x.shape as Shape4;
+  const t = positive(-top);
+  const l = positive(-left);
+  const size = [n, h - t - positive(-bottom), w - l - positive(-right), c];
+  return [s.run(tf.Slice, { x }, { begin: [0, t, l, 0], size }), pads];
+}
