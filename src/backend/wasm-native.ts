@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import * as tf from '../tf.js';
+import type * as tf from '../tf.js';
 
 /**
  * The addon's entry points (native/src/<name>.cc). Offsets are byte offsets into `heap`; the addon checks

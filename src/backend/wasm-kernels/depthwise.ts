@@ -2,7 +2,7 @@
  * The walk both depthwise-convolution gradients make: plain loops over heap views suffice, as depthwise
  * convolutions are rare and light in the project's nets.
  */
-import * as tf from '../../tf.js';
+import type * as tf from '../../tf.js';
 import { convGeometry } from './convolution.js';
 
 type DepthwiseAttrs =

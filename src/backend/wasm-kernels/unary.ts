@@ -1,5 +1,5 @@
 /** The float32 unary kernels the native pack runs on every core for large tensors (native/src/unary.cc). */
-import * as tf from '../../tf.js';
+import type * as tf from '../../tf.js';
 import { fewElements, heapOf, offsetOf } from '../wasm-native.js';
 import { argsOf, sizeOf, type WasmKernel } from './kernel.js';
 
