@@ -2,7 +2,17 @@
   "targets": [
     {
       "target_name": "mtlzoo_native",
-      "sources": ["src/addon.cc"],
+      "sources": [
+        "src/addon.cc",
+        "src/call.cc",
+        "src/conv.cc",
+        "src/max_pool.cc",
+        "src/max_pool_grad.cc",
+        "src/unary.cc",
+        "src/binary.cc",
+        "src/repeat.cc",
+        "src/sum_rows.cc"
+      ],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp"],
       "libraries": ["-ldnnl", "-fopenmp"]
