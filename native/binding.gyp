@@ -11,7 +11,10 @@
         "src/unary.cc",
         "src/binary.cc",
         "src/repeat.cc",
-        "src/sum_rows.cc"
+        "src/sum_rows.cc",
+        "src/batch_norm.cc",
+        "src/batch_norm_grad.cc",
+        "src/scale_shift.cc"
       ],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp"],

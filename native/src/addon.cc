@@ -1,7 +1,7 @@
 // mtlzoo native kernel pack: Conv2D and its two gradients through oneDNN, and MaxPool, MaxPoolGrad,
-// Relu/Step/Square, element-wise binary ops, leading-axis Tile and leading-axis sums as OpenMP loops (the
-// OpenMP runtime oneDNN is built on), reading and writing the tfjs wasm backend's heap in place (an
-// ArrayBuffer plus byte offsets). Each entry point lives in the file of its name; call.h reads and checks
+// Relu/Step/Square, element-wise binary ops, leading-axis Tile and sums, and batch normalisation (training
+// forward and backward, inference) as OpenMP loops (the OpenMP runtime oneDNN is built on), reading and
+// writing the tfjs wasm backend's heap in place (an ArrayBuffer plus byte offsets). Each entry point lives in the file of its name; call.h reads and checks
 // their arguments.
 #include <utility>
 
@@ -13,7 +13,8 @@ namespace {
 napi_value Init(napi_env env, napi_value exports) {
   const std::pair<const char*, napi_callback> functions[] = {
       {"conv", Conv},     {"maxPool", MaxPool}, {"maxPoolGrad", MaxPoolGrad}, {"unary", Unary},
-      {"binary", Binary}, {"repeat", Repeat},   {"sumRows", SumRows}};
+      {"binary", Binary}, {"repeat", Repeat},   {"sumRows", SumRows},         {"batchNorm", BatchNorm},
+      {"batchNormGrad", BatchNormGrad},         {"scaleShift", ScaleShift}};
   for (const auto& [name, callback] : functions) {
     napi_value fn;
     napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &fn);

@@ -12,5 +12,8 @@ napi_value Unary(napi_env env, napi_callback_info info);
 napi_value Binary(napi_env env, napi_callback_info info);
 napi_value Repeat(napi_env env, napi_callback_info info);
 napi_value SumRows(napi_env env, napi_callback_info info);
+napi_value BatchNorm(napi_env env, napi_callback_info info);
+napi_value BatchNormGrad(napi_env env, napi_callback_info info);
+napi_value ScaleShift(napi_env env, napi_callback_info info);
 
 }  // namespace mtlzoo

@@ -37,6 +37,33 @@ export interface NativePack {
   repeat(heap: ArrayBuffer, x: number, out: number, size: number, period: number): void;
   /** out[c] = Σ_r x[r, c] / divisor over a [rows, cols] view of x, summed in double. */
   sumRows(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, divisor: number): void;
+  /** Training-mode batch normalisation of x seen as [rows, channels] (relu: 0 or 1). */
+  batchNorm(
+    heap: ArrayBuffer,
+    x: number,
+    gamma: number,
+    beta: number,
+    y: number,
+    mean: number,
+    variance: number,
+    rows: number,
+    channels: number,
+    epsilon: number,
+    relu: number,
+  ): void;
+  /** Its gradient: reads dy, x, gamma, mean, variance, y; writes dx, dgamma, dbeta. */
+  batchNormGrad(heap: ArrayBuffer, ...offsetsSizesEpsilonRelu: number[]): void;
+  /** y = x·scale + shift per channel of x seen as [rows, channels], then ReLU when relu is 1. */
+  scaleShift(
+    heap: ArrayBuffer,
+    x: number,
+    scale: number,
+    shift: number,
+    y: number,
+    rows: number,
+    channels: number,
+    relu: number,
+  ): void;
 }
 
 /**

@@ -14,6 +14,8 @@ import { Conv2DBackpropFilter } from './wasm-kernels/Conv2DBackpropFilter.js';
 import { Conv2DBackpropInput } from './wasm-kernels/Conv2DBackpropInput.js';
 import { DepthwiseConv2dNativeBackpropFilter } from './wasm-kernels/DepthwiseConv2dNativeBackpropFilter.js';
 import { DepthwiseConv2dNativeBackpropInput } from './wasm-kernels/DepthwiseConv2dNativeBackpropInput.js';
+import { FusedBatchNorm } from './wasm-kernels/FusedBatchNorm.js';
+import { FusedBatchNormGrad } from './wasm-kernels/FusedBatchNormGrad.js';
 import { GatherV2 } from './wasm-kernels/GatherV2.js';
 import { Identity } from './wasm-kernels/Identity.js';
 import type { KernelArgs, WasmKernel } from './wasm-kernels/kernel.js';
@@ -22,6 +24,7 @@ import { MaxPoolGrad } from './wasm-kernels/MaxPoolGrad.js';
 import { Mean } from './wasm-kernels/Mean.js';
 import { Multiply } from './wasm-kernels/Multiply.js';
 import { RealDiv } from './wasm-kernels/RealDiv.js';
+import { ScaleShift } from './wasm-kernels/ScaleShift.js';
 import { Relu } from './wasm-kernels/Relu.js';
 import { Square } from './wasm-kernels/Square.js';
 import { Step } from './wasm-kernels/Step.js';
@@ -32,7 +35,7 @@ import { UnsortedSegmentSum } from './wasm-kernels/UnsortedSegmentSum.js';
 
 export { setBroadcastThreshold } from './wasm-kernels/binary.js';
 
-/** Every kernel the project has for wasm. */
+/** Every kernel the project has for wasm: tfjs's (tf.Add, …) and its own (kernel-names.ts). */
 export const WASM_KERNELS: readonly WasmKernel[] = [
   Add,
   BatchMatMul,
@@ -42,6 +45,8 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   Conv2DBackpropInput,
   DepthwiseConv2dNativeBackpropFilter,
   DepthwiseConv2dNativeBackpropInput,
+  FusedBatchNorm,
+  FusedBatchNormGrad,
   GatherV2,
   Identity,
   MaxPool,
@@ -50,6 +55,7 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   Multiply,
   RealDiv,
   Relu,
+  ScaleShift,
   Square,
   Step,
   Sub,

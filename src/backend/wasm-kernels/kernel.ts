@@ -11,13 +11,14 @@ import * as tf from '../../tf.js';
 import type { NativePack } from '../wasm-native.js';
 
 export type KernelArgs = Parameters<tf.KernelFunc>[0];
+export type KernelOutput = tf.TensorInfo | tf.TensorInfo[];
 
 export interface WasmKernel {
   readonly kernelName: string;
   /** The project's wasm implementation; undefined for the cases it leaves to the shipped kernel. */
-  readonly wasm?: (args: KernelArgs) => tf.TensorInfo | undefined;
+  readonly wasm?: (args: KernelArgs) => KernelOutput | undefined;
   /** The native pack's implementation; undefined for the cases it leaves to `wasm`. */
-  readonly native?: (args: KernelArgs, pack: NativePack) => tf.TensorInfo | undefined;
+  readonly native?: (args: KernelArgs, pack: NativePack) => KernelOutput | undefined;
 }
 
 export function backendOf(args: KernelArgs): BackendWasm {
@@ -145,4 +146,14 @@ export function withoutLeadingOnes(shape: number[]): number[] {
 export function repeatsTo(x: number[], shape: number[]): boolean {
   const inner = withoutLeadingOnes(x);
   return inner.length <= shape.length && tf.util.arraysEqual(inner, shape.slice(shape.length - inner.length));
+}
+
+/**
+ * The channel count of x [..., C] when x and every per-channel tensor are float32 and the latter are [C];
+ * undefined otherwise.
+ */
+export function channelsOf(x: tf.TensorInfo, ...perChannel: tf.TensorInfo[]): number | undefined {
+  const c = x.shape[x.shape.length - 1];
+  if (c === undefined || c < 1 || !isFloat32(x, ...perChannel)) return undefined;
+  return perChannel.every((t) => t.shape.length === 1 && t.shape[0] === c) ? c : undefined;
 }
