@@ -6,6 +6,8 @@
         "src/addon.cc",
         "src/call.cc",
         "src/conv.cc",
+        "src/convolution.cc",
+        "src/fused_conv.cc",
         "src/max_pool.cc",
         "src/max_pool_grad.cc",
         "src/unary.cc",

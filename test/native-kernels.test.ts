@@ -101,6 +101,29 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
       }
     });
 
+  it(`FusedConv2D with a bias and ReLU or none matches cpu within ${CONV_BOUND} on 48 shapes`, async function () {
+    const rng = new Rng(28);
+    for (const k of [1, 3])
+      for (const stride of [1, 2])
+        for (const pad of PADS)
+          for (const batch of [1, 2])
+            for (const activation of ['linear', 'relu']) {
+              const x = normal(rng, [batch, 9, 11, 3]);
+              const filter = normal(rng, [k, k, 3, 4]);
+              const bias = normal(rng, [4]);
+              const attrs = { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, activation };
+              const error = await compareWithCpu(
+                tf.FusedConv2D,
+                { x, filter, bias },
+                attrs as unknown as tf.NamedAttrMap,
+              );
+              assert.ok(
+                error <= CONV_BOUND,
+                `k=${k} stride=${stride} pad=${pad} batch=${batch} ${activation}: ${error}`,
+              );
+            }
+  });
+
   it('MaxPool matches cpu exactly on 40 shapes', async function () {
     const rng = new Rng(26);
     for (const size of [1, 2, 3])

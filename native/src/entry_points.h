@@ -6,6 +6,7 @@
 namespace mtlzoo {
 
 napi_value Conv(napi_env env, napi_callback_info info);
+napi_value FusedConv(napi_env env, napi_callback_info info);
 napi_value MaxPool(napi_env env, napi_callback_info info);
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info);
 napi_value Unary(napi_env env, napi_callback_info info);

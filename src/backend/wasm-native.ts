@@ -17,6 +17,16 @@ import type * as tf from '../tf.js';
 export interface NativePack {
   /** op 0: forward (src, weights → dst); 1: backward data (dst, weights → src); 2: backward weights. */
   conv(op: number, heap: ArrayBuffer, src: number, weights: number, dst: number, params: Int32Array): void;
+  /** The forward pass adding a per-channel bias, then ReLU when relu is 1. */
+  fusedConv(
+    heap: ArrayBuffer,
+    src: number,
+    weights: number,
+    bias: number,
+    dst: number,
+    params: Int32Array,
+    relu: number,
+  ): void;
   /** Sizes: n, h, w, c, outH, outW, filterH, filterW, strideH, strideW, padTop, padLeft. */
   maxPool(heap: ArrayBuffer, x: number, y: number, ...sizes: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, x: number, dy: number, dx: number, ...sizes: number[]): void;

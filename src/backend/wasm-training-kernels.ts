@@ -16,6 +16,7 @@ import { DepthwiseConv2dNativeBackpropFilter } from './wasm-kernels/DepthwiseCon
 import { DepthwiseConv2dNativeBackpropInput } from './wasm-kernels/DepthwiseConv2dNativeBackpropInput.js';
 import { FusedBatchNorm } from './wasm-kernels/FusedBatchNorm.js';
 import { FusedBatchNormGrad } from './wasm-kernels/FusedBatchNormGrad.js';
+import { FusedConv2D } from './wasm-kernels/FusedConv2D.js';
 import { GatherV2 } from './wasm-kernels/GatherV2.js';
 import { Identity } from './wasm-kernels/Identity.js';
 import type { KernelArgs, WasmKernel } from './wasm-kernels/kernel.js';
@@ -47,6 +48,7 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   DepthwiseConv2dNativeBackpropInput,
   FusedBatchNorm,
   FusedBatchNormGrad,
+  FusedConv2D,
   GatherV2,
   Identity,
   MaxPool,

@@ -91,16 +91,31 @@ export function batchNormTraining<T extends tf.Tensor>(
   return { y: (relu ? tf.relu(y) : y) as T, mean, variance };
 }
 
+export interface InferenceStatistics {
+  gamma: tf.Tensor | undefined;
+  beta: tf.Tensor;
+  mean: tf.Tensor;
+  variance: tf.Tensor;
+}
+
+/** Inference-mode normalisation as y = x·scale + shift per channel. */
+export function inferenceScaleShift(
+  stats: InferenceStatistics,
+  epsilon: number,
+): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+  let scale = tf.rsqrt(tf.add(stats.variance, epsilon));
+  if (stats.gamma) scale = tf.mul(scale, stats.gamma);
+  return { scale: scale as tf.Tensor1D, shift: tf.sub(stats.beta, tf.mul(stats.mean, scale)) as tf.Tensor1D };
+}
+
 /** Inference mode: the same with given (moving) statistics, as one per-channel scale and shift. */
 export function batchNormInference<T extends tf.Tensor>(
   x: T,
-  stats: { gamma: tf.Tensor | undefined; beta: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor },
+  stats: InferenceStatistics,
   epsilon: number,
   relu: boolean,
 ): T {
-  let scale = tf.rsqrt(tf.add(stats.variance, epsilon));
-  if (stats.gamma) scale = tf.mul(scale, stats.gamma);
-  const shift = tf.sub(stats.beta, tf.mul(stats.mean, scale));
+  const { scale, shift } = inferenceScaleShift(stats, epsilon);
   if (x.dtype === 'float32' && onActiveBackend(ScaleShift)) {
     registerGradients();
     const attrs: ScaleShiftAttrs = { relu };

@@ -1,7 +1,12 @@
 /** Functional layers over explicit variables: each module creates its variables in a `VariableStore`. */
 import * as tf from '../tf.js';
 import type { ForwardContext } from '../kinds/backbone.js';
-import { batchNormInference, batchNormTraining } from './batch-norm.js';
+import {
+  batchNormInference,
+  batchNormTraining,
+  inferenceScaleShift,
+  type InferenceStatistics,
+} from './batch-norm.js';
 import { conv2d, type Padding } from './conv.js';
 import { initializers, type Initializer, type VariableStore } from './variables.js';
 
@@ -30,6 +35,13 @@ export class Conv2d {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return conv2d(x, this.kernel as tf.Tensor4D, this.spec.stride ?? 1, this.spec.padding);
+  }
+
+  /** relu?(conv(x, W·scale) + bias), scale and bias per output channel, in one fused convolution. */
+  applyScaled(x: tf.Tensor4D, scale: tf.Tensor1D, bias: tf.Tensor1D, relu: boolean): tf.Tensor4D {
+    const filter = tf.mul(this.kernel, scale) as tf.Tensor4D;
+    const { stride = 1, padding: pad } = this.spec;
+    return tf.fused.conv2d({ x, filter, strides: stride, pad, bias, activation: relu ? 'relu' : 'linear' });
   }
 }
 
@@ -83,6 +95,11 @@ export class BatchNorm {
     });
   }
 
+  /** What inference normalises with: the moving statistics and the learned scale and shift. */
+  movingStatistics(): InferenceStatistics {
+    return { gamma: this.gamma, beta: this.beta, mean: this.movingMean, variance: this.movingVariance };
+  }
+
   private updateMoving(mean: tf.Tensor, variance: tf.Tensor): void {
     const d = this.spec.decay;
     tf.tidy(() => {
@@ -107,7 +124,12 @@ export class ConvBn {
   }
 
   apply(x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
-    return tf.tidy(() => this.bn.apply(this.conv.apply(x), context, this.relu));
+    return tf.tidy(() => {
+      if (context.training) return this.bn.apply(this.conv.apply(x), context, this.relu);
+      // Inference: the normalisation folded into the convolution, one pass instead of two or more.
+      const { scale, shift } = inferenceScaleShift(this.bn.movingStatistics(), this.bn.spec.epsilon);
+      return this.conv.applyScaled(x, scale, shift, this.relu);
+    });
   }
 }
 

@@ -8,6 +8,7 @@ export const SPECS_BY_KERNEL: Readonly<Record<string, readonly string[]>> = {
   Conv2D: ['ops/conv2d_test', 'ops/conv1d_test', 'ops/conv2d_separable_test', 'ops/fused/fused_conv2d_test'],
   Conv2DBackpropInput: ['ops/conv2d_transpose_test', 'ops/conv2d_test', 'ops/fused/fused_conv2d_test'],
   Conv2DBackpropFilter: ['ops/conv2d_test', 'ops/conv2d_transpose_test', 'ops/fused/fused_conv2d_test'],
+  FusedConv2D: ['ops/fused/fused_conv2d_test', 'ops/conv2d_separable_test'],
   DepthwiseConv2dNativeBackpropInput: ['ops/depthwise_conv2d_test', 'ops/fused/fused_depthwise_conv2d_test'],
   DepthwiseConv2dNativeBackpropFilter: ['ops/depthwise_conv2d_test', 'ops/fused/fused_depthwise_conv2d_test'],
   UnsortedSegmentSum: ['ops/unsorted_segment_sum_test', 'ops/gather_test'],

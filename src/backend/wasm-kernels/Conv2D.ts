@@ -1,6 +1,6 @@
 /** Conv2D: oneDNN in the native pack; the shipped XNNPACK kernel otherwise. */
 import * as tf from '../../tf.js';
-import { convGeometry, FORWARD, nativeConvolution } from './convolution.js';
+import { convGeometry, FORWARD, nativeConvolution, nativeGeometry } from './convolution.js';
 import { argsOf, emptySum, isFloat32, type WasmKernel } from './kernel.js';
 
 export const Conv2D: WasmKernel = {
@@ -11,7 +11,7 @@ export const Conv2D: WasmKernel = {
     );
     const { x, filter } = inputs;
     const info = convGeometry(x.shape, filter.shape, attrs);
-    if (info === undefined || !isFloat32(x, filter)) return undefined;
+    if (info === undefined || !isFloat32(x, filter) || !nativeGeometry(info)) return undefined;
     const empty = emptySum(backend, info.outShape, [x, filter]);
     if (empty) return empty;
     const out = backend.makeOutput(info.outShape, 'float32');

@@ -4,7 +4,13 @@
  * is read through its leading block, as on the cpu backend.
  */
 import * as tf from '../../tf.js';
-import { BACKWARD_WEIGHTS, convGeometry, cropNegative, nativeConvolution } from './convolution.js';
+import {
+  BACKWARD_WEIGHTS,
+  convGeometry,
+  cropNegative,
+  nativeConvolution,
+  nativeGeometry,
+} from './convolution.js';
 import {
   argsOf,
   backendOf,
@@ -54,7 +60,7 @@ export const Conv2DBackpropFilter: WasmKernel = {
   native(args, pack) {
     const s = new Scratch(backendOf(args));
     const p = prepare(args, s);
-    if (p === undefined) return s.release(undefined);
+    if (p === undefined || !nativeGeometry(p.info)) return s.release(undefined);
     if (p.empty) return s.release(p.empty);
     const out = s.backend.makeOutput(p.info.filterShape, 'float32');
     nativeConvolution(pack, BACKWARD_WEIGHTS, s.backend, p.info, [p.x, out, p.dy]);

@@ -4,7 +4,13 @@
  * A dy larger than the convolution's output is read through its leading block, as on the cpu backend.
  */
 import * as tf from '../../tf.js';
-import { BACKWARD_DATA, convGeometry, cropNegative, nativeConvolution } from './convolution.js';
+import {
+  BACKWARD_DATA,
+  convGeometry,
+  cropNegative,
+  nativeConvolution,
+  nativeGeometry,
+} from './convolution.js';
 import {
   argsOf,
   backendOf,
@@ -69,7 +75,7 @@ export const Conv2DBackpropInput: WasmKernel = {
   native(args, pack) {
     const s = new Scratch(backendOf(args));
     const p = prepare(args, s);
-    if (p === undefined) return s.release(undefined);
+    if (p === undefined || !nativeGeometry(p.info)) return s.release(undefined);
     if (p.empty) return s.release(p.empty);
     const out = s.backend.makeOutput(p.info.inShape, 'float32');
     nativeConvolution(pack, BACKWARD_DATA, s.backend, p.info, [out, p.filter, p.dy]);

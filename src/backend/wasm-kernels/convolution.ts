@@ -57,6 +57,33 @@ export function nativeConvolution(
   info: tf.backend_util.Conv2DInfo,
   [src, weights, dst]: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo],
 ): void {
+  const written = op === FORWARD ? dst : op === BACKWARD_DATA ? src : weights;
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  pack.conv(op, heapOf(backend, written), at(src), at(weights), at(dst), nativeParams(info));
+}
+
+/** The forward pass with a per-channel bias added and ReLU applied (`relu`) in the same pass. */
+export function nativeFusedConvolution(
+  pack: NativePack,
+  backend: BackendWasm,
+  info: tf.backend_util.Conv2DInfo,
+  [x, filter, bias, out]: [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo],
+  relu: boolean,
+): void {
+  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
+  pack.fusedConv(
+    heapOf(backend, out),
+    at(x),
+    at(filter),
+    at(bias),
+    at(out),
+    nativeParams(info),
+    relu ? 1 : 0,
+  );
+}
+
+/** The geometry as the pack takes it (native/src/convolution.h), with the threads its size calls for. */
+function nativeParams(info: tf.backend_util.Conv2DInfo): Int32Array {
   const { top, left, bottom, right } = info.padInfo;
   const multiplyAdds =
     info.batchSize *
@@ -66,7 +93,7 @@ export function nativeConvolution(
     info.filterHeight *
     info.filterWidth *
     info.inChannels;
-  const params = Int32Array.of(
+  return Int32Array.of(
     info.batchSize,
     info.inHeight,
     info.inWidth,
@@ -86,9 +113,22 @@ export function nativeConvolution(
     right,
     convolutionThreads(multiplyAdds),
   );
-  const written = op === FORWARD ? dst : op === BACKWARD_DATA ? src : weights;
-  const at = (t: tf.TensorInfo) => offsetOf(backend, t);
-  pack.conv(op, heapOf(backend, written), at(src), at(weights), at(dst), params);
+}
+
+/**
+ * Whether oneDNN takes the geometry: its output size must follow from the input, filter, strides and pads
+ * by floor division (tfjs's `ceil` and `round` rounding of explicit pads can give another).
+ */
+export function nativeGeometry(info: tf.backend_util.Conv2DInfo): boolean {
+  const out = (size: number, pads: number, filter: number, dilation: number, stride: number) =>
+    Math.floor((size + pads - ((filter - 1) * dilation + 1)) / stride) + 1;
+  const { top, left, bottom, right } = info.padInfo;
+  return (
+    Math.min(top, left, bottom, right) >= 0 &&
+    out(info.inHeight, top + bottom, info.filterHeight, info.dilationHeight, info.strideHeight) ===
+      info.outHeight &&
+    out(info.inWidth, left + right, info.filterWidth, info.dilationWidth, info.strideWidth) === info.outWidth
+  );
 }
 
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
