@@ -2,7 +2,7 @@
  * The project's FusedBatchNorm (src/backend/kernel-names.ts): batch statistics, normalisation and an optional
  * ReLU in two passes of the native pack over x, where the composition of tfjs ops takes about ten.
  */
-import * as tf from '../../tf.js';
+import type * as tf from '../../tf.js';
 import { FusedBatchNorm as kernelName, type FusedBatchNormAttrs } from '../kernel-names.js';
 import { heapOf, offsetOf } from '../wasm-native.js';
 import { argsOf, channelsOf, sizeOf, type WasmKernel } from './kernel.js';

@@ -1,5 +1,5 @@
 /** The project's ScaleShift (batch normalisation in inference mode, optional ReLU): one native pass over x. */
-import * as tf from '../../tf.js';
+import type * as tf from '../../tf.js';
 import { ScaleShift as kernelName, type ScaleShiftAttrs } from '../kernel-names.js';
 import { heapOf, offsetOf } from '../wasm-native.js';
 import { argsOf, channelsOf, sizeOf, type WasmKernel } from './kernel.js';
