@@ -83,24 +83,33 @@ export interface NativePack {
  */
 export const TESTED_TFJS_VERSION = '4.22.0';
 
+/** A size threshold that tests can move: its value, and a setter that returns the previous one. */
+export function threshold(initial: number): { value(): number; set(value: number): number } {
+  let current = initial;
+  return {
+    value: () => current,
+    set(value) {
+      const previous = current;
+      current = value;
+      return previous;
+    },
+  };
+}
+
 /**
  * Below this many multiply-adds (per pass) waking oneDNN's other threads can cost more than they save (up
  * to ~10 ms when the other core is busy), so the convolution runs on the calling thread; on one thread
  * oneDNN still beats XNNPACK by 2–10× from 3e5 multiply-adds up (docs/performance.md).
  */
 export const NATIVE_MIN_MACS = 1e8;
-let minMultiplyAdds = NATIVE_MIN_MACS;
+const minMultiplyAdds = threshold(NATIVE_MIN_MACS);
 
 /** Sets the size below which convolutions run on one thread (tests set 0 or Infinity); returns the old one. */
-export function setNativeThreshold(multiplyAdds: number): number {
-  const previous = minMultiplyAdds;
-  minMultiplyAdds = multiplyAdds;
-  return previous;
-}
+export const setNativeThreshold = minMultiplyAdds.set;
 
 /** Threads a convolution of this many multiply-adds runs on: 1, or 0 for all. */
 export function convolutionThreads(multiplyAdds: number): number {
-  return multiplyAdds < minMultiplyAdds ? 1 : 0;
+  return multiplyAdds < minMultiplyAdds.value() ? 1 : 0;
 }
 
 /**
@@ -108,18 +117,14 @@ export function convolutionThreads(multiplyAdds: number): number {
  * call costs less (the pack itself uses one thread below 2^18 elements; docs/performance.md).
  */
 export const NATIVE_MIN_ELEMENTS = 4096;
-let minElements = NATIVE_MIN_ELEMENTS;
+const minElements = threshold(NATIVE_MIN_ELEMENTS);
 
 /** Sets the size below which the non-convolution kernels stay in wasm; returns the old one. */
-export function setNativeElementThreshold(elements: number): number {
-  const previous = minElements;
-  minElements = elements;
-  return previous;
-}
+export const setNativeElementThreshold = minElements.set;
 
 /** Whether a non-convolution kernel leaves this many elements to wasm; empty tensors always (nothing to gain). */
 export function fewElements(size: number): boolean {
-  return size === 0 || size < minElements;
+  return size === 0 || size < minElements.value();
 }
 
 /** Why the installed tfjs cannot carry the pack, or undefined when it is the tested version. */

@@ -1,38 +1,10 @@
 /**
  * Conv2DBackpropFilter (dW of a convolution), which tfjs-backend-wasm lacks: oneDNN in the native pack;
- * otherwise a composition of the backend's own XNNPACK kernels. A dy larger than the convolution's output
- * is read through its leading block, as on the cpu backend.
+ * otherwise a composition of the backend's own XNNPACK kernels.
  */
 import * as tf from '../../tf.js';
-import {
-  BACKWARD_WEIGHTS,
-  convGeometry,
-  cropNegative,
-  nativeConvolution,
-  nativeGeometry,
-} from './convolution.js';
-import {
-  argsOf,
-  backendOf,
-  emptySum,
-  isFloat32,
-  isRank,
-  Scratch,
-  type KernelArgs,
-  type WasmKernel,
-} from './kernel.js';
-
-type Inputs = { x: tf.TensorInfo; dy: tf.TensorInfo };
-
-function prepare(args: KernelArgs, s: Scratch) {
-  const { inputs, attrs, backend } = argsOf<Inputs, tf.Conv2DBackpropFilterAttrs>(args);
-  const { x, dy } = inputs;
-  if (!isRank(4, dy) || !isFloat32(x, dy)) return undefined;
-  const info = convGeometry(x.shape, attrs.filterShape, attrs);
-  if (info === undefined) return undefined;
-  const empty = emptySum(backend, info.filterShape, [x, dy]);
-  return { info, x, dy: empty ? dy : s.conform(dy, info.outShape, 'Conv2DBackpropFilter: dy'), empty };
-}
+import { BACKWARD_WEIGHTS, convGeometry, convolutionGradient, cropNegative } from './convolution.js';
+import { argsOf, type Scratch } from './kernel.js';
 
 /**
  * dW[a,b,ci,co] = Σ_{n,i,j} x[n, i·s+a−top, j·s+b−left, ci] · dy[n,i,j,co] is a stride-1 convolution of x seen
@@ -55,21 +27,15 @@ function xnnpack(s: Scratch, info: tf.backend_util.Conv2DInfo, x: tf.TensorInfo,
   return s.transpose(conv, [1, 2, 0, 3]);
 }
 
-export const Conv2DBackpropFilter: WasmKernel = {
+export const Conv2DBackpropFilter = convolutionGradient({
   kernelName: tf.Conv2DBackpropFilter,
-  native(args, pack) {
-    const s = new Scratch(backendOf(args));
-    const p = prepare(args, s);
-    if (p === undefined || !nativeGeometry(p.info)) return s.release(undefined);
-    if (p.empty) return s.release(p.empty);
-    const out = s.backend.makeOutput(p.info.filterShape, 'float32');
-    nativeConvolution(pack, BACKWARD_WEIGHTS, s.backend, p.info, [p.x, out, p.dy]);
-    return s.release(out);
+  pass: BACKWARD_WEIGHTS,
+  geometry(args) {
+    const { inputs, attrs } = argsOf<{ x: tf.TensorInfo }, tf.Conv2DBackpropFilterAttrs>(args);
+    const info = convGeometry(inputs.x.shape, attrs.filterShape, attrs);
+    return info && { info, other: inputs.x };
   },
-  wasm(args) {
-    const s = new Scratch(backendOf(args));
-    const p = prepare(args, s);
-    if (p === undefined) return s.release(undefined);
-    return s.release(p.empty ?? xnnpack(s, p.info, p.x, p.dy));
-  },
-};
+  outShape: (info) => info.filterShape,
+  operands: (x, dy, dw) => [x, dw, dy],
+  xnnpack,
+});

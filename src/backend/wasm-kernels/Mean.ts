@@ -4,20 +4,12 @@
  * cols channels reads it once (~6× faster). Other reductions go to the shipped kernel.
  */
 import * as tf from '../../tf.js';
-import { fewElements, heapOf, offsetOf } from '../wasm-native.js';
 import { Scratch, type WasmKernel } from './kernel.js';
-import { columnSums, leadingReduction } from './Sum.js';
+import { columnSums, leadingReduction, nativeColumnSums } from './Sum.js';
 
 export const Mean: WasmKernel = {
   kernelName: tf.Mean,
-  native(args, pack) {
-    const r = leadingReduction(args);
-    if (r === undefined || fewElements(r.rows * r.cols)) return undefined;
-    const out = r.backend.makeOutput(r.shape, 'float32');
-    const at = (t: tf.TensorInfo) => offsetOf(r.backend, t);
-    pack.sumRows(heapOf(r.backend, out), at(r.x), at(out), r.rows, r.cols, r.rows);
-    return out;
-  },
+  native: (args, pack) => nativeColumnSums(args, pack, (rows) => rows),
   wasm(args) {
     const r = leadingReduction(args);
     if (r === undefined) return undefined;

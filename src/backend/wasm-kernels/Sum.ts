@@ -4,7 +4,7 @@
  * whole numbers is exact wherever float32 can hold it. Other reductions go to the shipped kernel.
  */
 import * as tf from '../../tf.js';
-import { fewElements, heapOf, offsetOf } from '../wasm-native.js';
+import { fewElements, heapOf, offsetOf, type NativePack } from '../wasm-native.js';
 import {
   argsOf,
   heapF32,
@@ -40,21 +40,22 @@ export function columnSums(args: KernelArgs, divisor: (rows: number) => number):
   return out;
 }
 
+/** The same in the native pack, on every core for large tensors. */
+export function nativeColumnSums(
+  args: KernelArgs,
+  pack: NativePack,
+  divisor: (rows: number) => number,
+): tf.TensorInfo | undefined {
+  const r = leadingReduction(args);
+  if (r === undefined || fewElements(r.rows * r.cols)) return undefined;
+  const out = r.backend.makeOutput(r.shape, 'float32');
+  const at = (t: tf.TensorInfo) => offsetOf(r.backend, t);
+  pack.sumRows(heapOf(r.backend, out), at(r.x), at(out), r.rows, r.cols, divisor(r.rows));
+  return out;
+}
+
 export const Sum: WasmKernel = {
   kernelName: tf.Sum,
-  native(args, pack) {
-    const r = leadingReduction(args);
-    if (r === undefined || fewElements(r.rows * r.cols)) return undefined;
-    const out = r.backend.makeOutput(r.shape, 'float32');
-    pack.sumRows(
-      heapOf(r.backend, out),
-      offsetOf(r.backend, r.x),
-      offsetOf(r.backend, out),
-      r.rows,
-      r.cols,
-      1,
-    );
-    return out;
-  },
+  native: (args, pack) => nativeColumnSums(args, pack, () => 1),
   wasm: (args) => columnSums(args, () => 1),
 };

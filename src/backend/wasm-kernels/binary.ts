@@ -4,20 +4,16 @@
  * loop there, ~5× slower than on equal shapes.
  */
 import * as tf from '../../tf.js';
-import { fewElements, heapOf, offsetOf } from '../wasm-native.js';
+import { fewElements, heapOf, offsetOf, threshold } from '../wasm-native.js';
 import { argsOf, repeatsTo, sizeOf, type KernelArgs, type WasmKernel } from './kernel.js';
 import { repeatToShape } from './Tile.js';
 
 /** Outputs below this size keep the shipped broadcast: the copy would cost more than it saves. */
 export const MIN_EXPANDED_SIZE = 4096;
-let minExpandedSize = MIN_EXPANDED_SIZE;
+const minExpandedSize = threshold(MIN_EXPANDED_SIZE);
 
 /** Sets the output size below which broadcasts keep the shipped kernel (tests set 0); returns the old one. */
-export function setBroadcastThreshold(size: number): number {
-  const previous = minExpandedSize;
-  minExpandedSize = size;
-  return previous;
-}
+export const setBroadcastThreshold = minExpandedSize.set;
 
 /** The full-shape operand, the repeating one and the output shape, or undefined for other broadcasts. */
 function repetition(args: KernelArgs) {
@@ -63,7 +59,12 @@ export function broadcastBinary(kernelName: string, op: number): WasmKernel {
      */
     wasm(args) {
       const r = repetition(args);
-      if (r === undefined || r.size < minExpandedSize || sizeOf(r.small) <= 1 || sizeOf(r.small) === r.size)
+      if (
+        r === undefined ||
+        r.size < minExpandedSize.value() ||
+        sizeOf(r.small) <= 1 ||
+        sizeOf(r.small) === r.size
+      )
         return undefined;
       const expanded = repeatToShape(r.backend, r.small, r.shape);
       const inputs = r.small === r.a ? { a: expanded, b: r.b } : { a: r.a, b: expanded };

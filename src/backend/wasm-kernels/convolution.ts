@@ -5,7 +5,15 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../../tf.js';
 import { convolutionThreads, heapOf, offsetOf, type NativePack } from '../wasm-native.js';
-import { isRank, type Scratch } from './kernel.js';
+import {
+  backendOf,
+  emptySum,
+  isFloat32,
+  isRank,
+  Scratch,
+  type KernelArgs,
+  type WasmKernel,
+} from './kernel.js';
 
 export type Shape4 = [number, number, number, number];
 
@@ -155,4 +163,62 @@ export function cropNegative(
   const l = positive(-left);
   const size = [n, h - t - positive(-bottom), w - l - positive(-right), c];
   return [s.run(tf.Slice, { x }, { begin: [0, t, l, 0], size }), pads];
+}
+
+/** How one convolution gradient (Conv2DBackpropInput, Conv2DBackpropFilter) differs from the other. */
+export interface GradientSpec {
+  kernelName: string;
+  /** The pack's pass. */
+  pass: number;
+  /** The geometry, and the input other than dy (the filter, or x), from the call; undefined to decline. */
+  geometry(args: KernelArgs): { info: tf.backend_util.Conv2DInfo; other: tf.TensorInfo } | undefined;
+  /** The output's shape. */
+  outShape(info: tf.backend_util.Conv2DInfo): number[];
+  /** The pack's (src, weights, dst) operands. */
+  operands(
+    other: tf.TensorInfo,
+    dy: tf.TensorInfo,
+    out: tf.TensorInfo,
+  ): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+  /** The same gradient composed of the wasm backend's XNNPACK kernels. */
+  xnnpack(
+    s: Scratch,
+    info: tf.backend_util.Conv2DInfo,
+    other: tf.TensorInfo,
+    dy: tf.TensorInfo,
+  ): tf.TensorInfo;
+}
+
+/**
+ * A convolution gradient: the native pass in the pack, the XNNPACK composition otherwise. Both take dy
+ * conformed to the geometry (a larger dy is read through its leading block, as on the cpu backend), and an
+ * empty input gives zeros.
+ */
+export function convolutionGradient(spec: GradientSpec): WasmKernel {
+  const prepare = (args: KernelArgs, s: Scratch) => {
+    const dy = args.inputs['dy'];
+    const g = spec.geometry(args);
+    if (g === undefined || dy === undefined || !isRank(4, dy) || !isFloat32(dy, g.other)) return undefined;
+    const empty = emptySum(s.backend, spec.outShape(g.info), [dy, g.other]);
+    const conformed = empty ? dy : s.conform(dy, g.info.outShape, `${spec.kernelName}: dy`);
+    return { ...g, dy: conformed, empty };
+  };
+  return {
+    kernelName: spec.kernelName,
+    native(args, pack) {
+      const s = new Scratch(backendOf(args));
+      const p = prepare(args, s);
+      if (p === undefined || !nativeGeometry(p.info)) return s.release(undefined);
+      if (p.empty) return s.release(p.empty);
+      const out = s.backend.makeOutput(spec.outShape(p.info), 'float32');
+      nativeConvolution(pack, spec.pass, s.backend, p.info, spec.operands(p.other, p.dy, out));
+      return s.release(out);
+    },
+    wasm(args) {
+      const s = new Scratch(backendOf(args));
+      const p = prepare(args, s);
+      if (p === undefined) return s.release(undefined);
+      return s.release(p.empty ?? spec.xnnpack(s, p.info, p.other, p.dy));
+    },
+  };
 }

@@ -4,6 +4,16 @@
  */
 import type * as tf from '../../tf.js';
 import { convGeometry } from './convolution.js';
+import {
+  backendOf,
+  emptySum,
+  heapF32,
+  isFloat32,
+  isRank,
+  Scratch,
+  type KernelArgs,
+  type WasmKernel,
+} from './kernel.js';
 
 type DepthwiseAttrs =
   tf.DepthwiseConv2dNativeBackpropFilterAttrs | tf.DepthwiseConv2dNativeBackpropInputAttrs;
@@ -49,4 +59,55 @@ export function forEachDepthwiseTap(
       }
     }
   }
+}
+
+/** How one depthwise gradient differs from the other. */
+export interface DepthwiseGradientSpec {
+  kernelName: string;
+  /** The geometry, and the input other than dy (x, or the filter), from the call; undefined to decline. */
+  geometry(args: KernelArgs): { info: tf.backend_util.Conv2DInfo; other: tf.TensorInfo } | undefined;
+  outShape(info: tf.backend_util.Conv2DInfo): number[];
+  /**
+   * Adds one tap's products into `out`, over the output channels d < channels: x's channel vector is at
+   * xBase, the filter's at wBase, dy's at dyBase; output channel d reads input channel ⌊d / mult⌋.
+   */
+  accumulate(
+    out: Float32Array,
+    other: Float32Array,
+    dy: Float32Array,
+    bases: [number, number, number],
+    channels: number,
+    mult: number,
+  ): void;
+}
+
+/** A depthwise-convolution gradient as one walk over heap views; dy conformed to the geometry first. */
+export function depthwiseGradient(spec: DepthwiseGradientSpec): WasmKernel {
+  return {
+    kernelName: spec.kernelName,
+    wasm(args) {
+      const g = spec.geometry(args);
+      const dyIn = args.inputs['dy'];
+      if (g === undefined || dyIn === undefined || !isRank(4, dyIn) || !isFloat32(g.other, dyIn))
+        return undefined;
+      const { info, other } = g;
+      const backend = backendOf(args);
+      const empty = emptySum(backend, spec.outShape(info), [other, dyIn]);
+      if (empty) return empty;
+      const s = new Scratch(backend);
+      const dy = s.conform(dyIn, info.outShape, `${spec.kernelName}: dy`);
+      const out = backend.makeOutput(spec.outShape(info), 'float32');
+      const [outs, others, dys] = [out, other, dy].map((t) => heapF32(backend, t)) as [
+        Float32Array,
+        Float32Array,
+        Float32Array,
+      ];
+      outs.fill(0);
+      const mult = info.outChannels / info.inChannels;
+      forEachDepthwiseTap(info, (xBase, wBase, dyBase) =>
+        spec.accumulate(outs, others, dys, [xBase, wBase, dyBase], info.outChannels, mult),
+      );
+      return s.release(out);
+    },
+  };
 }
