@@ -6,11 +6,13 @@
  * a second copy of the library.
  */
 import { findBackend } from '@tensorflow/tfjs';
+import { installBackpropRelease } from './backend/backprop-memory.js';
 import { registerReductionGradients } from './backend/reduction-gradients.js';
 
 // mtlzoo says which backend it picked and why; tfjs's "install tfjs-node" banner on first cpu use would
 // only repeat part of that, in the middle of other output.
 (findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
 registerReductionGradients();
+installBackpropRelease();
 
 export * from '@tensorflow/tfjs';
