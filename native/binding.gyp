@@ -16,7 +16,8 @@
         "src/sum_rows.cc",
         "src/batch_norm.cc",
         "src/batch_norm_grad.cc",
-        "src/scale_shift.cc"
+        "src/scale_shift.cc",
+        "src/adam_update.cc"
       ],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-O3", "-std=c++17", "-fexceptions", "-fopenmp"],

@@ -6,6 +6,7 @@
  * a second copy of the library.
  */
 import { findBackend } from '@tensorflow/tfjs';
+import { installAdamUpdate } from './backend/adam-update.js';
 import { installBackpropRelease } from './backend/backprop-memory.js';
 import { registerReductionGradients } from './backend/reduction-gradients.js';
 
@@ -14,5 +15,6 @@ import { registerReductionGradients } from './backend/reduction-gradients.js';
 (findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
 registerReductionGradients();
 installBackpropRelease();
+installAdamUpdate();
 
 export * from '@tensorflow/tfjs';

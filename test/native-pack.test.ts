@@ -111,6 +111,11 @@ describe(`native pack: argument checks${unavailable === undefined ? '' : ` (skip
         /expected 5 arguments, got 4/,
       ],
       [
+        'Adam correction past the end',
+        () => p.adamUpdate(heap, 0, 0, 0, 0, HEAP_BYTES - 4, 64, 64, 64, 4, 0.1, 0.9, 0.999, 1e-8),
+        /argument 5: 2 floats/,
+      ],
+      [
         'max-pool input past the end',
         () => p.maxPool(heap, 0, 0, 2, 9, 9, 8, 9, 9, 1, 1, 1, 1, 0, 0),
         /do not lie inside the heap/,

@@ -16,5 +16,6 @@ napi_value SumRows(napi_env env, napi_callback_info info);
 napi_value BatchNorm(napi_env env, napi_callback_info info);
 napi_value BatchNormGrad(napi_env env, napi_callback_info info);
 napi_value ScaleShift(napi_env env, napi_callback_info info);
+napi_value AdamUpdate(napi_env env, napi_callback_info info);
 
 }  // namespace mtlzoo

@@ -31,3 +31,16 @@ export const ScaleShift = 'MtlzooScaleShift';
 export interface ScaleShiftAttrs {
   relu: boolean;
 }
+
+/**
+ * One Adam step of one variable (tfjs's AdamOptimizer, src/backend/adam-update.ts). Inputs value, gradient,
+ * m, v (the moment slots) and correction [1 − β1^t, 1 − β2^t]; outputs the new value, m and v.
+ */
+export const AdamUpdate = 'MtlzooAdamUpdate';
+
+export interface AdamUpdateAttrs {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}

@@ -63,6 +63,8 @@ export interface NativePack {
   ): void;
   /** Its gradient: reads dy, x, gamma, mean, variance, y; writes dx, dgamma, dbeta. */
   batchNormGrad(heap: ArrayBuffer, ...offsetsSizesEpsilonRelu: number[]): void;
+  /** One Adam step: reads value, gradient, m, v, correction; writes the new value, m, v. */
+  adamUpdate(heap: ArrayBuffer, ...offsetsSizeHyperparameters: number[]): void;
   /** y = x·scale + shift per channel of x seen as [rows, channels], then ReLU when relu is 1. */
   scaleShift(
     heap: ArrayBuffer,

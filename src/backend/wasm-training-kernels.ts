@@ -6,6 +6,7 @@
  */
 import * as tf from '../tf.js';
 import { nativePack, type NativePack } from './wasm-native.js';
+import { AdamUpdate } from './wasm-kernels/AdamUpdate.js';
 import { Add } from './wasm-kernels/Add.js';
 import { BatchMatMul } from './wasm-kernels/BatchMatMul.js';
 import { Cast } from './wasm-kernels/Cast.js';
@@ -38,6 +39,7 @@ export { setBroadcastThreshold } from './wasm-kernels/binary.js';
 
 /** Every kernel the project has for wasm: tfjs's (tf.Add, …) and its own (kernel-names.ts). */
 export const WASM_KERNELS: readonly WasmKernel[] = [
+  AdamUpdate,
   Add,
   BatchMatMul,
   Cast,
