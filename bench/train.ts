@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { backendPlugins } from '../plugins/backend/index.js';
+import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BenchCase, WorkerResult } from './train-worker.js';
 
@@ -131,10 +131,11 @@ function parseArgs(argv: string[]) {
 /** The engines that can run here, and why each other one cannot. */
 async function availableEngines(): Promise<{ engines: Engine[]; skipped: string[] }> {
   const loads = new Map<string, string | undefined>();
-  for (const plugin of backendPlugins) {
-    const engine = await plugin.create(plugin.options.parse({}), {});
+  const registries = new Kernel().registries;
+  for (const name of registries.of('backend').names()) {
+    const engine = await registries.build('backend', { name }, {});
     const loaded = await engine.load();
-    loads.set(plugin.name, loaded.available ? undefined : loaded.reason);
+    loads.set(name, loaded.available ? undefined : loaded.reason);
   }
   const engines: Engine[] = [];
   const skipped: string[] = [];
@@ -170,7 +171,7 @@ function runTorch(size: Size, threads: number, steps: number): TorchResult {
 function runWorker(c: BenchCase, env: Record<string, string>): WorkerResult {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', here('./train-worker.ts'), JSON.stringify(c)],
+    ['--import', 'tsx', '--conditions=mtlzoo-source', here('./train-worker.ts'), JSON.stringify(c)],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   return JSON.parse(out.trim().split('\n').pop()!) as WorkerResult;
