@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, dottedPath } from '../errors.js';
+import { displayPath } from '../util/paths.js';
 import { readConfigSource, type ConfigSource } from './read.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -42,11 +43,6 @@ function normaliseRefs(data: Record<string, unknown>): Record<string, unknown> {
       out[key] = list.map((item) => (typeof item === 'string' ? { name: item } : item));
   }
   return out;
-}
-
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 type OriginOf = (keyPath: KeyPath) => ConfigSource;
@@ -128,7 +124,12 @@ function parseExtends(source: ConfigSource, displayName: string): string[] {
   return list;
 }
 
-export async function resolveConfigFile(file: string): Promise<MergedConfig> {
+export interface ResolveOptions {
+  /** Refuse `extends:` with this reason (a run's saved config is resolved: it never names other files). */
+  refuseExtends?: string;
+}
+
+export async function resolveConfigFile(file: string, options: ResolveOptions = {}): Promise<MergedConfig> {
   const files: string[] = [];
 
   async function load(absolute: string, chain: readonly string[], referrer?: { file: string; spec: string }) {
@@ -163,7 +164,13 @@ export async function resolveConfigFile(file: string): Promise<MergedConfig> {
       ]);
     }
     const layer: Layer = { data: {}, origins: new Origins() };
-    for (const spec of parseExtends(source, displayName)) {
+    const bases = parseExtends(source, displayName);
+    if (bases.length > 0 && options.refuseExtends) {
+      throw new ConfigError([
+        { file: displayName, path: 'extends', message: `${options.refuseExtends}, got ${bases.join(', ')}` },
+      ]);
+    }
+    for (const spec of bases) {
       const base = await load(path.resolve(path.dirname(absolute), spec), [...chain, absolute], {
         file: absolute,
         spec,

@@ -12,9 +12,9 @@ import { configHash } from '../config/hash.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
 import { resolveConfigPaths } from '../config/paths.js';
 import type { ExperimentConfig } from '../config/schema.js';
-import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
+import { resolveConfigFile, type MergedConfig, type ResolveOptions } from '../config/resolve.js';
 import { defaultIssue, isSet, locateIssue, validateConfig } from '../config/validate.js';
-import { ConfigError, MtlzooError } from '../errors.js';
+import { ConfigError, MtlzooError, isMtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
 import { checkSplits } from '../data/check.js';
 import { describeOpened } from '../data/split.js';
@@ -23,6 +23,7 @@ import type { Evaluator } from '../kinds/evaluator.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
 import { isPathSpec, loadPluginModule, resolvePluginSpec } from '../plugin/loader.js';
+import { describePluginFile, type PluginFile } from '../plugin/record.js';
 import { PluginRegistries } from '../plugin/registry.js';
 import type { Logger } from '../plugin/types.js';
 import { createConsoleLogger } from '../util/logger.js';
@@ -52,13 +53,25 @@ export interface KernelOptions {
   /** Register the built-in plugins (default true; false gives an empty kernel for plugin tests). */
   builtins?: boolean;
   logger?: Logger;
+  /**
+   * Load the plugins a run folder's config names even when they are not the ones the run recorded
+   * (`--trust-plugins`); see src/plugin/record.ts.
+   */
+  trustRunPlugins?: boolean;
+}
+
+export interface LoadConfigOptions extends ResolveOptions {
+  /** Sees the plugin files the config names before any is imported; throws to refuse them. */
+  checkPlugins?(plugins: readonly PluginFile[]): void;
 }
 
 export class Kernel {
   readonly container: DependencyContainer;
+  readonly trustRunPlugins: boolean;
   private readonly loadedModules = new Set<string>();
 
   constructor(options: KernelOptions = {}) {
+    this.trustRunPlugins = options.trustRunPlugins ?? false;
     this.container = globalContainer.createChildContainer();
     const registries = new PluginRegistries();
     if (options.builtins ?? true) {
@@ -88,25 +101,38 @@ export class Kernel {
    * Loads, resolves and validates a config: the named file, or the one cosmiconfig finds from `cwd`.
    * Throws ConfigError listing every problem.
    */
-  async loadConfig(file?: string, cwd = process.cwd()): Promise<LoadedConfig> {
+  async loadConfig(
+    file?: string,
+    cwd = process.cwd(),
+    options: LoadConfigOptions = {},
+  ): Promise<LoadedConfig> {
     const target = file ?? (await searchConfigFile(cwd));
     if (!target) {
       throw new MtlzooError(
         'CONFIG_NOT_FOUND',
-        `no config file given and none found from ${cwd} (looked for mtlzoo.config.{json,yaml,js,ts}, .mtlzoorc*, and a "mtlzoo" key in package.json)`,
+        `no config file given and none found in ${cwd} or above it up to its project's root (looked for mtlzoo.config.{json,yaml,js,ts}, .mtlzoorc*, and a "mtlzoo" key in package.json)`,
         2,
       );
     }
-    const merged = await resolveConfigFile(path.resolve(cwd, target));
+    const merged = await resolveConfigFile(path.resolve(cwd, target), options);
     const specs = pluginSpecs(merged);
-    for (const [i, { spec, baseDir }] of specs.entries()) {
+    const located = async <T>(i: number, action: () => Promise<T>): Promise<T> => {
       try {
-        await this.loadPlugins(spec, baseDir);
+        return await action();
       } catch (error) {
-        if (!(error instanceof MtlzooError) || error instanceof ConfigError) throw error;
+        if (!isMtlzooError(error) || error.code === 'CONFIG_INVALID') throw error;
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
+    };
+    const pluginFiles: PluginFile[] = [];
+    for (const [i, { spec, baseDir }] of specs.entries()) {
+      pluginFiles.push(
+        await located(i, () => describePluginFile(spec, resolvePluginSpec(spec, baseDir).file)),
+      );
     }
+    options.checkPlugins?.(pluginFiles);
+    for (const [i, { spec, baseDir }] of specs.entries())
+      await located(i, () => this.loadPlugins(spec, baseDir));
     const config = validateConfig(merged, this.registries);
     await this.checkSelectBy(merged, config);
     // Resolved, a local plugin path is absolute, so the config saved in a run directory still finds it.
@@ -115,7 +141,7 @@ export class Kernel {
     );
     // Data paths likewise, against the file that set them; where the data lies is not hashed.
     const dataPaths = resolveConfigPaths(merged, config, this.registries);
-    const loaded = loadedConfig(merged, config);
+    const loaded = loadedConfig(merged, config, pluginFiles);
     return dataPaths.length > 0 ? { ...loaded, hash: configHash(config, dataPaths) } : loaded;
   }
 
@@ -143,7 +169,7 @@ export class Kernel {
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
-    return this.registries.of('backbone').get(config.backbone.name).create(config.backbone.options, {});
+    return this.registries.build('backbone', config.backbone, {});
   }
 
   private datasetContext(config: ExperimentConfig) {
@@ -156,9 +182,8 @@ export class Kernel {
    * to learn the same.
    */
   async describeDataset(config: ExperimentConfig): Promise<DatasetDescription> {
-    const plugin = this.registries.of('dataset').get(config.dataset.name);
-    if (plugin.describe) return plugin.describe(config.dataset.options, this.datasetContext(config));
-    return describeOpened(await this.createDataset(config, await this.createBackbone(config)));
+    const described = await this.registries.describeDataset(config.dataset, this.datasetContext(config));
+    return described ?? describeOpened(await this.createDataset(config, await this.createBackbone(config)));
   }
 
   /** The configured dataset, at the input size of `backbone`; `described`: what describeDataset gave. */
@@ -168,14 +193,11 @@ export class Kernel {
     described?: DatasetDescription,
   ): Promise<Dataset> {
     const [height, width] = backbone.description.inputShape;
-    return this.registries
-      .of('dataset')
-      .get(config.dataset.name)
-      .create(config.dataset.options, {
-        ...this.datasetContext(config),
-        imageSize: [height, width],
-        described,
-      });
+    return this.registries.build('dataset', config.dataset, {
+      ...this.datasetContext(config),
+      imageSize: [height, width],
+      described,
+    });
   }
 
   /**
@@ -201,17 +223,13 @@ export class Kernel {
     backbone: BackboneFactory,
     taskCount: number,
   ): Promise<MtlModel> {
-    return this.registries.of('method').get(config.method.name).create(config.method.options, {
-      backbone,
-      taskCount,
-      seed: config.seed,
-    });
+    return this.registries.build('method', config.method, { backbone, taskCount, seed: config.seed });
   }
 
   async createEvaluators(config: ExperimentConfig): Promise<NamedEvaluator[]> {
     const evaluators: NamedEvaluator[] = [];
     for (const ref of config.evaluators) {
-      const evaluator = await this.registries.of('evaluator').get(ref.name).create(ref.options, {});
+      const evaluator = await this.registries.build('evaluator', ref, {});
       evaluators.push({ name: ref.name, evaluator });
     }
     return evaluators;
@@ -225,13 +243,12 @@ export class Kernel {
     const backend = await selectBackend(config.backend, registries);
 
     const backbone = await this.createBackbone(config);
-    const plugin = registries.of('dataset').get(config.dataset.name);
-    const described = plugin.describe ? await this.describeDataset(config) : undefined;
+    const described = await registries.describeDataset(config.dataset, this.datasetContext(config));
     if (described) this.checkDataset(loaded, described);
     const dataset = await this.createDataset(config, backbone, described);
     this.checkDataset(loaded, dataset);
     const model = await this.createModel(config, backbone, dataset.tasks.length);
-    const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
+    const loss = await registries.build('loss', config.loss, {});
     const evaluators = await this.createEvaluators(config);
 
     scope.registerInstance(TOKENS.loadedConfig, loaded);

@@ -14,6 +14,7 @@ import { probeRecordsOf, type ProbeRecord } from '../analysis/probe.js';
 import { runRelatedness, type RunRelatedness } from '../analysis/relatedness.js';
 import type { PluginRef } from '../config/schema.js';
 import type { Environment } from '../engine/environment.js';
+import { loadRunConfig } from '../engine/run-config.js';
 import { RunDir } from '../engine/run-dir.js';
 import type { TrainSummary } from '../engine/trainer.js';
 import { MtlzooError, dottedPath } from '../errors.js';
@@ -263,7 +264,7 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
   if (!(await isFile(run.path('summary')))) {
     throw new MtlzooError('USAGE', `${run.dir} has no summary.json: the run has not finished`, 2);
   }
-  const loaded = await kernel.loadConfig(run.path('config'));
+  const loaded = await loadRunConfig(kernel, run);
   const contents = await readRun(run.dir, loaded.config.seed);
   const summary = contents.summary!;
   // The bench's default columns: the checkpoint-selection metric, then mAP at every k evaluated.

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { writeReport } from '../../report/html/index.js';
-import type { CliContext } from '../context.js';
+import { TRUST_PLUGINS_FLAG, type CliContext } from '../context.js';
 
 export function registerReportCommand(program: Command, cli: CliContext): void {
   program
@@ -14,9 +14,15 @@ export function registerReportCommand(program: Command, cli: CliContext): void {
       '--out <file>',
       'where to write the report (default: <dir>/report.html); the specs go to <file without .html>.charts/',
     )
-    .action(async (dir: string, options: { out?: string }) => {
+    .option(...TRUST_PLUGINS_FLAG)
+    .action(async (dir: string, options: { out?: string; trustPlugins?: boolean }) => {
       const out = path.resolve(options.out ?? path.join(dir, 'report.html'));
-      const report = await writeReport(cli.createKernel(), dir, out, cli.logger);
+      const report = await writeReport(
+        cli.createKernel({ trustRunPlugins: options.trustPlugins }),
+        dir,
+        out,
+        cli.logger,
+      );
       const { data } = report;
       cli.logger.info(
         `report of ${data.methods.length} method(s) on ${data.dataset} (${data.tasks.length} tasks) written, ` +

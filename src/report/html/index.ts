@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../data/files.js';
+import { ensureDir, removePath, writeFileAtomic } from '../../util/write.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Logger } from '../../plugin/types.js';
 import { loadReportData, type ReportData } from '../data.js';
@@ -56,7 +56,7 @@ export async function writeReport(
   for (const [name, chart] of rendered) for (const w of chart.warnings) log?.warn(`chart ${name}: ${w}`);
   const specFolder = specFolderOf(file);
   const charts = sections.flatMap((s) => s.figures.filter((f) => f.kind === 'chart'));
-  await fs.mkdir(specFolder, { recursive: true });
+  await ensureDir(specFolder);
   for (const chart of charts) {
     await writeFileAtomic(
       path.join(specFolder, `${chart.name}.vl.json`),
@@ -65,7 +65,7 @@ export async function writeReport(
   }
   const kept = new Set(charts.map((c) => `${c.name}.vl.json`));
   for (const entry of await fs.readdir(specFolder)) {
-    if (entry.endsWith('.vl.json') && !kept.has(entry)) await fs.rm(path.join(specFolder, entry));
+    if (entry.endsWith('.vl.json') && !kept.has(entry)) await removePath(path.join(specFolder, entry));
   }
   const html = renderPage(data, sections, rendered, path.basename(specFolder));
   await writeFileAtomic(file, html);
