@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'TRAINING_DIVERGED'
   | 'FILE_IO'
   | 'LOCKED'
+  | 'QUEUE_UNAVAILABLE'
   | 'INTERRUPTED'
   | 'PLUGIN_UNTRUSTED'
   | 'USAGE';

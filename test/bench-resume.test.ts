@@ -77,7 +77,7 @@ describe('bench: resume and locks', function () {
       stopped.message,
       `bench interrupted by SIGTERM in shared, seed 0 (run 2/3; 1 finished); resume with: mtlzoo bench --resume ${out}`,
     );
-    await assert.rejects(fs.stat(path.join(out, 'separate')), /ENOENT/);
+    await assert.rejects(fs.stat(path.join(out, 'separate', 'seed-0')), /ENOENT/);
 
     const { code, stdout, log } = await runCli('bench', '--resume', out, '--json');
     assert.equal(code, 0, log);

@@ -12,6 +12,7 @@ import { registerPluginsCommand } from './commands/plugins.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
 const VERSION = '0.1.0';
@@ -21,6 +22,8 @@ export function buildProgram(cli: CliContext): Command {
     .description('model zoo for multi-task learning in image retrieval on TensorFlow.js')
     .version(VERSION)
     .exitOverride()
+    // Options after a subcommand are the subcommand's (`bench status DIR --queue URL`).
+    .enablePositionalOptions()
     .configureOutput({ writeErr: (text) => cli.logger.info(text.trimEnd()) });
   registerPluginsCommand(program, cli);
   registerConfigCommand(program, cli);
@@ -33,6 +36,7 @@ export function buildProgram(cli: CliContext): Command {
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
   registerRetrieveCommand(program, cli);
+  registerWorkerCommand(program, cli);
   return program;
 }
 

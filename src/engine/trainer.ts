@@ -255,7 +255,9 @@ export class Trainer {
       expect: this.expectation(run),
       restoreTraining: (state) => {
         if (state.optimizerType !== this.optimizer.type) {
-          throw new Error(`holds ${state.optimizerType} state, the run's optimizer is ${this.optimizer.type}`);
+          throw new Error(
+            `holds ${state.optimizerType} state, the run's optimizer is ${this.optimizer.type}`,
+          );
         }
         this.optimizer.restore(state.optimizer, variables);
         hooks.restore(state.hooks);
