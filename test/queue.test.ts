@@ -196,5 +196,31 @@ const missing = redisMissing();
         await queue.close();
       }
     });
+
+    it('a run that diverges is marked failed with its message, without retries', async () => {
+      const diverging = path.join(workspace.dir, 'zoo', 'diverging');
+      writeFiles(diverging, {
+        'recipe.yaml':
+          'description: diverges\nconfig: ./base.yaml\nmethods:\n  - label: shared\n    method: shared\n',
+        'base.yaml': smallConfig({ steps: 6, extra: '  optimizer: { type: sgd, lr: 1.0e+30 }\n' }),
+      });
+      const enqueued = await runCli('bench', diverging, '--queue', redis.url, '--runs', store);
+      assert.equal(enqueued.code, 0, enqueued.log);
+      const dir = /bench: (.*)\n/.exec(enqueued.stdout)![1]!;
+      const worker = startMtlzoo(['worker', '--queue', redis.url, '--runs', store]);
+      workers.push(worker);
+      let job: { state: string; failedReason?: string; attemptsMade: number } | undefined;
+      await waitFor(async () => {
+        const status = await runCli('bench', 'status', dir, '--queue', redis.url, '--json');
+        job = (JSON.parse(status.stdout) as { status: { jobs: (typeof job)[] } }).status.jobs[0];
+        return job?.state === 'failed';
+      }, 'the diverging run to fail');
+      assert.match(job!.failedReason!, /^training diverged at step \d+: loss is NaN/);
+      assert.equal(job!.attemptsMade, 1);
+      const table = await runCli('bench', 'status', dir, '--queue', redis.url);
+      assert.match(table.stdout, /shared +0 +failed .*training diverged at step/);
+      worker.child.kill('SIGTERM');
+      assert.equal((await worker.exited).code, 0, worker.stderr());
+    });
   },
 );

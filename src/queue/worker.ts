@@ -49,8 +49,19 @@ const BUSY_RETRY_MS = 15_000;
 /** How often a job may be recovered from a dead worker before it is failed (a run that kills its worker). */
 export const MAX_STALLED = 5;
 
-/** Errors no retry can mend: the job fails at once, with the message. */
-const UNRECOVERABLE = new Set(['CONFIG_INVALID', 'PLUGIN_UNKNOWN', 'PLUGIN_INVALID', 'USAGE']);
+/**
+ * Errors no retry can mend, failed at once with their message: a config that does not validate, and a
+ * divergence (a retry resumes the same checkpoint with the same seed and diverges again). Anything else
+ * (data a host cannot read, a full disk, a plugin that throws) gets JOB_ATTEMPTS attempts, possibly on
+ * other hosts.
+ */
+const UNRECOVERABLE = new Set([
+  'CONFIG_INVALID',
+  'PLUGIN_UNKNOWN',
+  'PLUGIN_INVALID',
+  'USAGE',
+  'TRAINING_DIVERGED',
+]);
 
 /** Reports step, loss and ETA through the queue; never waits on Redis (a lost connection must not stall training). */
 function queueProgressHook(job: Job<RunJobData, RunJobResult>, log: Logger): TrainerHook {
