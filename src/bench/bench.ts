@@ -18,8 +18,8 @@ import { FolderLock } from '../util/lock.js';
 import { ensureDir } from '../util/write.js';
 import { adoptPlan, planOf, requirePlan, type PlanChoices } from './plan.js';
 import { loadRecipe, type LoadedRecipe } from './recipe.js';
-import { aggregateBench, writeResults, type BenchResults } from './results.js';
-import { benchRows, prepareRuns, trainOrResume } from './runs.js';
+import { finishBench, type BenchResults } from './results.js';
+import { prepareRuns, trainOrResume } from './runs.js';
 
 export { BENCH_PLAN, type BenchPlan } from './plan.js';
 export type { BenchResults, BenchRow } from './results.js';
@@ -93,10 +93,7 @@ export async function runBench(
         );
       }
     }
-    const results = aggregateBench(entry, plan, benchRows(entry, plan), summaries);
-    await writeResults(options.outputDir, results);
-    if (options.record) await writeResults(entry.dir, results);
-    return results;
+    return await finishBench(options.outputDir, entry, plan, summaries);
   } finally {
     for (const lock of locks) lock.release();
   }

@@ -13,6 +13,7 @@ import { deltaM, meanAndSpread, type Spread } from '../metrics/summary.js';
 import { formatBenchMarkdown } from '../report/bench-table.js';
 import { writeFileAtomic } from '../util/write.js';
 import type { BenchPlan } from './plan.js';
+import { benchRows } from './runs.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
 
 export interface BenchRow {
@@ -189,7 +190,23 @@ function aggregate(
   };
 }
 
-export async function writeResults(dir: string, results: BenchResults): Promise<void> {
+/**
+ * Aggregates a finished bench's summaries and writes results.json and results.md into its folder (and into
+ * the zoo entry when the plan records). The caller holds the folders' locks.
+ */
+export async function finishBench(
+  dir: string,
+  entry: LoadedRecipe,
+  plan: BenchPlan,
+  summaries: ReadonlyMap<string, TrainSummary[]>,
+): Promise<BenchResults> {
+  const results = aggregateBench(entry, plan, benchRows(entry, plan), summaries);
+  await writeResults(dir, results);
+  if (plan.record) await writeResults(entry.dir, results);
+  return results;
+}
+
+async function writeResults(dir: string, results: BenchResults): Promise<void> {
   await writeFileAtomic(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFileAtomic(path.join(dir, 'results.md'), formatBenchMarkdown(results));
 }

@@ -14,8 +14,8 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../plugin/types.js';
 import { adoptPlan, planOf, requirePlan, type BenchPlan, type PlanChoices } from '../bench/plan.js';
 import { loadRecipe, type LoadedRecipe } from '../bench/recipe.js';
-import { aggregateBench, writeResults, type BenchResults } from '../bench/results.js';
-import { benchRows, prepareRuns } from '../bench/runs.js';
+import { finishBench, type BenchResults } from '../bench/results.js';
+import { prepareRuns } from '../bench/runs.js';
 import { RunDir } from '../engine/run-dir.js';
 import type { TrainSummary } from '../engine/trainer.js';
 import { keyHash } from '../util/hash.js';
@@ -237,10 +237,7 @@ export async function collectBench(status: BenchStatus, log: Logger): Promise<Be
   const locks = [await FolderLock.acquire(status.dir, 'bench', log)];
   try {
     if (plan.record) locks.push(await FolderLock.acquire(entry.dir, 'bench recording this zoo entry', log));
-    const results = aggregateBench(entry, plan, benchRows(entry, plan), summaries);
-    await writeResults(status.dir, results);
-    if (plan.record) await writeResults(entry.dir, results);
-    return results;
+    return await finishBench(status.dir, entry, plan, summaries);
   } finally {
     for (const lock of locks) lock.release();
   }
