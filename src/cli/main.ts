@@ -23,8 +23,6 @@ export function buildProgram(cli: CliContext): Command {
     .version(MTLZOO_VERSION)
     .option('--debug', 'on an error, also print its stack trace (and those of its causes)')
     .exitOverride()
-    // Options after a subcommand are the subcommand's (`bench status DIR --queue URL`).
-    .enablePositionalOptions()
     .configureOutput({ writeErr: (text) => cli.logger.info(text.trimEnd()) });
   registerPluginsCommand(program, cli);
   registerConfigCommand(program, cli);

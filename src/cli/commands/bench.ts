@@ -36,7 +36,7 @@ interface BenchCliOptions extends PlanCliOptions {
 }
 
 interface StatusCliOptions extends PlanCliOptions {
-  queue: string;
+  queue?: string;
   runs: string;
   follow?: boolean;
   json?: boolean;
@@ -133,7 +133,6 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
     .option('--json', 'print the results as JSON')
     .option('--queue <url>', 'enqueue the runs on redis://HOST:PORT[/DB] for mtlzoo worker, and return')
     .option('--runs <dir>', 'with --queue: the run store every worker reaches', 'runs')
-    .enablePositionalOptions()
     .action(async (entryPath: string | undefined, options: BenchCliOptions) => {
       if (options.queue !== undefined) {
         if (options.resume !== undefined)
@@ -216,13 +215,18 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
       );
     });
 
-  const locate = async (target: string, options: StatusCliOptions) => {
+  // `bench` parses the options it shares with its subcommands wherever they stand on the line (so `--debug`
+  // may follow any command); the subcommands declare them for their help and read them merged.
+  const queued = async (target: string, command: Command) => {
+    const options = command.optsWithGlobals<StatusCliOptions>();
+    if (options.queue === undefined)
+      throw new MtlzooError('USAGE', `bench ${command.name()}: --queue URL is required`, 2);
     const dir = await findQueuedBench(target, options.runs, {
       seeds: options.seeds,
       steps: options.steps,
       ...(options.methods ? { methods: options.methods.split(',').map((s) => s.trim()) } : {}),
     });
-    return dir;
+    return { dir, options: { ...options, queue: options.queue } };
   };
   const queuedOptions = (command: Command) =>
     planOptions(
@@ -231,8 +235,8 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
           '<bench>',
           'a queued bench folder, or the recipe it was enqueued from (with the same options)',
         )
-        .requiredOption('--queue <url>', 'the queue: redis://HOST:PORT[/DB]')
-        .option('--runs <dir>', 'with a recipe: the run store it was enqueued into', 'runs'),
+        .option('--queue <url>', 'the queue: redis://HOST:PORT[/DB] (required)')
+        .option('--runs <dir>', 'with a recipe: the run store it was enqueued into (default: "runs")'),
     ).option('--json', 'print as JSON');
 
   queuedOptions(
@@ -242,9 +246,12 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
         "a queued bench's runs: waiting, active (step, loss, ETA), done, failed (why); collects once all are done",
       ),
   )
-    .option('--follow', 'keep the table live until every run is done or failed')
-    .action(async (target: string, options: StatusCliOptions) => {
-      const dir = await locate(target, options);
+    .option(
+      '--follow',
+      'keep the table live until every run is done or failed (with --json: a JSON line every 2 s)',
+    )
+    .action(async (target: string, _options: unknown, command: Command) => {
+      const { dir, options } = await queued(target, command);
       await withQueue(options.queue, async (queue) => {
         for (;;) {
           const status = await benchStatus(queue, dir);
@@ -263,8 +270,12 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
             );
             return;
           }
-          if (!options.json)
-            cli.output.write(`${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${formatStatus(status)}\n`);
+          // Live: the table redrawn on a terminal, one JSON line per look with --json.
+          cli.output.write(
+            options.json
+              ? `${JSON.stringify({ status })}\n`
+              : `${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${formatStatus(status)}\n`,
+          );
           await new Promise((resolve) => setTimeout(resolve, 2000));
         }
       });
@@ -274,8 +285,8 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
     bench
       .command('collect')
       .description('write results.json and results.md of a queued bench whose runs are all done'),
-  ).action(async (target: string, options: StatusCliOptions) => {
-    const dir = await locate(target, options);
+  ).action(async (target: string, _options: unknown, command: Command) => {
+    const { dir, options } = await queued(target, command);
     const results = await withQueue(options.queue, async (queue) =>
       collectBench(await benchStatus(queue, dir), cli.logger),
     );
