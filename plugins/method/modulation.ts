@@ -15,7 +15,15 @@ import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
+import {
+  VariableStore,
+  assertTaskIds,
+  galleryPassesAfter,
+  gatherByTask,
+  initializers,
+  perSampleChannels,
+  runStages,
+} from '../../src/nn/index.js';
 import {
   checkStages,
   convStages,
@@ -39,13 +47,6 @@ export type ModulationOptions = z.output<typeof options>;
 /** The authors' placement: the last two conv stages and the embedding. */
 export function defaultModulatedStages(backbone: BackboneDescription): string[] {
   return [...convStages(backbone).slice(-2), 'embedding'];
-}
-
-/** Scales `x` `[N, ..., C]` channel-wise by `factors` `[N, C]`. */
-function scaleChannels(x: tf.Tensor, factors: tf.Tensor): tf.Tensor {
-  const [n, c] = factors.shape as [number, number];
-  const broadcastShape = [n, ...new Array<number>(x.rank - 2).fill(1), c];
-  return tf.mul(x, tf.reshape(factors, broadcastShape));
 }
 
 /** Projects `x` `[N, ..., C]` by per-sample matrices `[N, C, C]`: a 1×1 conv with a per-sample kernel. */
@@ -106,7 +107,7 @@ class ModulationModel implements MtlModel {
   private modulate(x: tf.Tensor, stage: ModulatedStage, taskIds: Int32Array): tf.Tensor {
     const table = stackPerTask(stage.perTask);
     return this.options.form === 'vector'
-      ? scaleChannels(x, gatherByTask(tf.relu(table), taskIds))
+      ? tf.mul(x, perSampleChannels(gatherByTask(tf.relu(table), taskIds), x.rank))
       : projectChannels(x, gatherByTask(table, taskIds));
   }
 
@@ -116,12 +117,8 @@ class ModulationModel implements MtlModel {
   }
 
   report() {
-    // Modulated intermediate features depend on the task, so a gallery image needs one pass per task;
-    // modulating only the embedding reuses one trunk pass.
-    const onlyEmbedding = [...this.modulated.keys()].every(
-      (i) => this.trunk.description.stages[i]!.name === 'embedding',
-    );
-    return parameterReport(this.parameters(), this.taskCount, onlyEmbedding ? 1 : this.taskCount);
+    const passes = galleryPassesAfter(this.trunk.description, this.modulated.keys(), this.taskCount);
+    return parameterReport(this.parameters(), this.taskCount, passes);
   }
 
   dispose(): void {

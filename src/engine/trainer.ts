@@ -28,7 +28,7 @@ import {
 } from './checkpoint.js';
 import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
 import { evaluateSplit } from './evaluation.js';
-import { tripletLosses } from './objective.js';
+import { tripletLosses, withPenalty } from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
 import { taskLossWeights } from './weighting.js';
@@ -139,7 +139,7 @@ export class Trainer {
     tf.tidy(() => {
       const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
       const objective = () => {
-        const losses = tripletLosses(
+        const batchObjective = tripletLosses(
           this.model,
           this.loss,
           images,
@@ -147,8 +147,9 @@ export class Trainer {
           train.mining,
           this.dataset.splits.train,
         );
-        perTriplet = tf.keep(losses);
-        return tf.sum(tf.mul(losses, tf.tensor1d(this.lossWeights))) as tf.Scalar;
+        perTriplet = tf.keep(batchObjective.losses);
+        const taskLoss = tf.sum(tf.mul(batchObjective.losses, tf.tensor1d(this.lossWeights))) as tf.Scalar;
+        return withPenalty(taskLoss, batchObjective);
       };
       const { grads } = tf.variableGrads(objective, this.trainables);
       const clipped = train.clipNorm === undefined ? grads : clipByGlobalNorm(grads, train.clipNorm);

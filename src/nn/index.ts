@@ -4,3 +4,4 @@ export * from './conv.js';
 export * from './layers.js';
 export * from './staged.js';
 export * from './routing.js';
+export * from './per-task.js';

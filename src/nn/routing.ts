@@ -69,3 +69,12 @@ export function assertTaskIds(taskIds: Int32Array, taskCount: number, batchSize:
     }
   }
 }
+
+/**
+ * Per-sample channel values `[N, C]` reshaped to broadcast against a feature map of rank `rank`
+ * (`[N, 1, …, 1, C]`), for scaling or shifting each sample's channels by its task's values.
+ */
+export function perSampleChannels(values: tf.Tensor, rank: number): tf.Tensor {
+  const [n, c] = values.shape as [number, number];
+  return tf.reshape(values, [n, ...new Array<number>(rank - 2).fill(1), c]);
+}
