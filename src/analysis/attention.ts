@@ -102,6 +102,8 @@ async function overlay(image: Buffer, map: Float32Array, gridW: number, gridH: n
   const grey = Uint8Array.from(map, (v) => Math.round((255 * v) / (peak || 1)));
   const heat = await sharp(Buffer.from(grey), { raw: { width: gridW, height: gridH, channels: 1 } })
     .resize(size, size, { kernel: 'cubic' })
+    // libvips hands back three channels for a one-channel raw input.
+    .extractChannel(0)
     .raw()
     .toBuffer();
   const out = Buffer.alloc(size * size * 3);
