@@ -1,7 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { tinyBackbone } from '../plugins/backbone/tiny.js';
+import type { BatchNormLayer } from '../src/kinds/index.js';
 import {
   BatchNorm,
   VariableStore,
+  batchNormalize,
+  galleryPassesAfter,
+  poolToGrid,
+  runStages,
+  stageVariables,
   conv2d,
   conv2dFilterGradient,
   initializers,
@@ -205,6 +212,96 @@ describe('nn', () => {
         ]); // [T=3, N=2, 1]
         assert.deepEqual(selectPerSample(stacked, Int32Array.from([2, 1])).arraySync(), [[100], [20]]);
       });
+    });
+  });
+
+  describe('poolToGrid', () => {
+    const cases: [number, number][] = [
+      [32, 16],
+      [73, 35],
+      [28, 14],
+      [7, 7],
+      [9, 2],
+    ];
+    for (const [from, to] of cases) {
+      it(`max-pools ${from}×${from} onto ${to}×${to}, every output the maximum of its window`, () => {
+        tf.tidy(() => {
+          const x = seeded([1, from, from, 2], from) as tf.Tensor4D;
+          const y = poolToGrid(x, to, to);
+          assert.deepEqual(y.shape, [1, to, to, 2]);
+          const stride = Math.floor(from / to);
+          const window = from - (to - 1) * stride;
+          assert.equal((to - 1) * stride + window, from, 'the windows end at the last row');
+          const xs = x.arraySync()[0]!;
+          const ys = y.arraySync()[0]!;
+          for (let i = 0; i < to; i++) {
+            for (let j = 0; j < to; j++) {
+              for (let c = 0; c < 2; c++) {
+                let expected = -Infinity;
+                for (let a = 0; a < window; a++)
+                  for (let b = 0; b < window; b++)
+                    expected = Math.max(expected, xs[i * stride + a]![j * stride + b]![c]!);
+                assert.equal(ys[i]![j]![c], expected);
+              }
+            }
+          }
+        });
+      });
+    }
+    it('refuses to enlarge', () => {
+      tf.tidy(() => assert.throws(() => poolToGrid(tf.zeros([1, 4, 4, 1]), 8, 8), /larger 8×8 grid/));
+    });
+  });
+
+  describe('backbone parts', () => {
+    const backbone = tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 });
+
+    it("lists a stage's variables by the <scope><stage>/ rule", () => {
+      const net = backbone.instantiate('b/', 1);
+      try {
+        const names = (stages: string[]) => stageVariables(net, 'b/', stages).map((v) => v.name);
+        assert.ok(names(['conv2']).length > 0);
+        assert.ok(names(['conv2']).every((n) => n.startsWith('b/conv2/')));
+        assert.equal(
+          names(['conv1', 'conv2', 'embedding']).length,
+          net.variables().length,
+          'every variable belongs to a stage',
+        );
+        assert.throws(() => stageVariables(net, 'other/', ['conv1']), /is not under a stage's name/);
+      } finally {
+        net.dispose();
+      }
+    });
+
+    it('lets a method take over every BatchNorm layer through the forward context', () => {
+      const net = backbone.instantiate('b/', 1);
+      try {
+        tf.tidy(() => {
+          const x = seeded([2, 16, 16, 3], 4);
+          const seen: BatchNormLayer[] = [];
+          // Training mode: batch statistics, so normalising differs from passing through.
+          const plain = runStages(net, x, { training: true });
+          const identity = runStages(net, x, {
+            training: true,
+            batchNorm: (layer, input) => (seen.push(layer), input),
+          });
+          assert.equal(seen.length, 2, 'conv1 and conv2 have one BatchNorm each');
+          assert.ok(maxDiff(plain, identity) > 1e-3, 'the override replaced the normalisation');
+          const delegated = runStages(net, x, {
+            training: true,
+            batchNorm: (layer, input) => batchNormalize(layer, layer.spec, input, true),
+          });
+          assert.equal(maxDiff(plain, delegated), 0);
+        });
+      } finally {
+        net.dispose();
+      }
+    });
+
+    it('counts one gallery pass when only the embedding is task-specific', () => {
+      const d = backbone.description;
+      assert.equal(galleryPassesAfter(d, [2], 5), 1);
+      assert.equal(galleryPassesAfter(d, [1, 2], 5), 5);
     });
   });
 });
