@@ -3,8 +3,11 @@ import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import type { BatchNormLayer } from '../src/kinds/index.js';
 import {
   BatchNorm,
+  PerTaskStores,
   VariableStore,
+  batchNormVariables,
   batchNormalize,
+  taskBatchNormalize,
   galleryPassesAfter,
   poolToGrid,
   runStages,
@@ -212,6 +215,43 @@ describe('nn', () => {
         ]); // [T=3, N=2, 1]
         assert.deepEqual(selectPerSample(stacked, Int32Array.from([2, 1])).arraySync(), [[100], [20]]);
       });
+    });
+  });
+
+  describe('taskBatchNormalize', () => {
+    it("equals BatchNorm on each task's samples alone, moving only present tasks' averages", () => {
+      const spec = { decay: 0.8, epsilon: 1e-3, scale: true };
+      const tasks = new PerTaskStores('bn/', 3, 1);
+      const alone = new PerTaskStores('alone/', 3, 1);
+      const make = (stores: PerTaskStores) =>
+        stores.stores.map((store, t) => {
+          const v = batchNormVariables(store, 2, true);
+          v.gamma!.assign(tf.tensor1d([1 + t, 0.5]));
+          v.beta.assign(tf.tensor1d([t, -t]));
+          return v;
+        });
+      const mixed = make(tasks);
+      const separate = make(alone);
+      const ids = Int32Array.from([1, 0, 1, 1, 0]); // task 2 absent
+      tf.tidy(() => {
+        const x = tf.add(seeded([5, 3, 2, 2], 8), 3) as tf.Tensor4D;
+        for (const training of [true, false]) {
+          const together = taskBatchNormalize(mixed, spec, x, ids, training);
+          for (const task of [0, 1]) {
+            const members = Array.from(ids).flatMap((t, i) => (t === task ? [i] : []));
+            const expected = batchNormalize(separate[task]!, spec, tf.gather(x, members), training);
+            assert.ok(
+              maxDiff(tf.gather(together, members), expected) < 1e-5,
+              `task ${task}, training ${training}`,
+            );
+            assert.ok(maxDiff(mixed[task]!.movingMean, separate[task]!.movingMean) < 1e-6);
+            assert.ok(maxDiff(mixed[task]!.movingVariance, separate[task]!.movingVariance) < 1e-6);
+          }
+        }
+        assert.deepEqual(Array.from(mixed[2]!.movingMean.dataSync()), [0, 0], 'absent task 2 untouched');
+      });
+      tasks.dispose();
+      alone.dispose();
     });
   });
 

@@ -7,8 +7,7 @@
  * BatchNorm follows PyTorch's defaults (momentum 0.1, ε 1e-5, γ 1, β 0). The reference places an adapter
  * after every 3×3 convolution; here after every conv stage by default.
  *
- * Each task's samples run through their own adapters only (BatchNorm statistics per task, in training
- * too). A sample's features depend on its task from the first adapter on: one gallery pass per task.
+ * Each sample uses its own task's adapter (BatchNorm statistics per task, in training too). A sample's features depend on its task from the first adapter on: one gallery pass per task.
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
@@ -19,11 +18,12 @@ import {
   PerTaskStores,
   assertTaskIds,
   batchNormVariables,
-  batchNormalize,
   galleryPassesAfter,
+  gatherByTask,
   initializers,
-  runGroupedByTask,
+  projectPerSample,
   runStages,
+  taskBatchNormalize,
   TORCH_BATCH_NORM,
   type BatchNormVariables,
 } from '../../src/nn/index.js';
@@ -46,16 +46,6 @@ interface Adapter {
   readonly bn: BatchNormVariables;
   /** `[C, C]`: the 1×1 convolution. */
   readonly kernel: tf.Variable;
-}
-
-/** x + W · BN(x), over the last (channel) axis of `x`. */
-function applyAdapter(adapter: Adapter, x: tf.Tensor, training: boolean): tf.Tensor {
-  return tf.tidy(() => {
-    const normalised = batchNormalize(adapter.bn, TORCH_BATCH_NORM, x, training);
-    const c = x.shape[x.rank - 1]!;
-    const projected = tf.matMul(tf.reshape(normalised, [-1, c]), adapter.kernel as tf.Tensor2D);
-    return tf.add(x, tf.reshape(projected, x.shape));
-  });
 }
 
 class AdaptersModel implements MtlModel {
@@ -93,9 +83,11 @@ class AdaptersModel implements MtlModel {
         runStages(this.trunk, images, context, (index, output) => {
           const adapters = this.adapters.get(index);
           if (!adapters) return output;
-          return runGroupedByTask(output, taskIds, this.taskCount, (task, samples) =>
-            applyAdapter(adapters[task]!, samples, context.training),
-          );
+          // x + W_t · BN_t(x), each sample with its own task's adapter.
+          const bns = adapters.map((a) => a.bn);
+          const normalised = taskBatchNormalize(bns, TORCH_BATCH_NORM, output, taskIds, context.training);
+          const kernels = gatherByTask(tf.stack(adapters.map((a) => a.kernel)), taskIds);
+          return tf.add(output, projectPerSample(normalised, kernels));
         }) as tf.Tensor2D,
     );
   }

@@ -22,6 +22,7 @@ import {
   gatherByTask,
   initializers,
   perSampleChannels,
+  projectPerSample,
   runStages,
 } from '../../src/nn/index.js';
 import {
@@ -47,14 +48,6 @@ export type ModulationOptions = z.output<typeof options>;
 /** The authors' placement: the last two conv stages and the embedding. */
 export function defaultModulatedStages(backbone: BackboneDescription): string[] {
   return [...convStages(backbone).slice(-2), 'embedding'];
-}
-
-/** Projects `x` `[N, ..., C]` by per-sample matrices `[N, C, C]`: a 1×1 conv with a per-sample kernel. */
-function projectChannels(x: tf.Tensor, matrices: tf.Tensor): tf.Tensor {
-  const n = x.shape[0]!;
-  const c = x.shape[x.rank - 1]!;
-  const rows = tf.reshape(x, [n, -1, c]) as tf.Tensor3D;
-  return tf.reshape(tf.matMul(rows, matrices as tf.Tensor3D), x.shape);
 }
 
 interface ModulatedStage {
@@ -108,7 +101,7 @@ class ModulationModel implements MtlModel {
     const table = stackPerTask(stage.perTask);
     return this.options.form === 'vector'
       ? tf.mul(x, perSampleChannels(gatherByTask(tf.relu(table), taskIds), x.rank))
-      : projectChannels(x, gatherByTask(table, taskIds));
+      : projectPerSample(x, gatherByTask(table, taskIds));
   }
 
   parameters(): readonly ParameterEntry[] {

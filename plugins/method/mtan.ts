@@ -34,11 +34,12 @@ import {
   VariableStore,
   assertTaskIds,
   batchNormVariables,
-  batchNormalize,
+  gatherByTask,
   initializers,
   poolToGrid,
-  runGroupedByTask,
+  projectPerSample,
   runStages,
+  taskBatchNormalize,
   type BatchNormVariables,
 } from '../../src/nn/index.js';
 import {
@@ -95,19 +96,30 @@ function attentionModule(store: VariableStore, inChannels: number, channels: num
   };
 }
 
-/** A 1×1 convolution without bias over the last axis. */
-function conv1x1(x: tf.Tensor, kernel: tf.Variable): tf.Tensor {
-  const [inC, outC] = kernel.shape as [number, number];
-  return tf.reshape(tf.matMul(tf.reshape(x, [-1, inC]), kernel as tf.Tensor2D), [
-    ...x.shape.slice(0, -1),
-    outC,
-  ]);
-}
-
-function attend(module: AttentionModule, x: tf.Tensor, training: boolean): tf.Tensor {
+/** Each sample's attention mask from its own task's module (kernels gathered per sample). */
+function attend(
+  modules: readonly AttentionModule[],
+  x: tf.Tensor,
+  taskIds: Int32Array,
+  training: boolean,
+): tf.Tensor {
   return tf.tidy(() => {
-    const hidden = tf.relu(batchNormalize(module.bn1, TORCH_BATCH_NORM, conv1x1(x, module.conv1), training));
-    return tf.sigmoid(batchNormalize(module.bn2, TORCH_BATCH_NORM, conv1x1(hidden, module.conv2), training));
+    const conv = (pick: (m: AttentionModule) => tf.Variable, input: tf.Tensor) =>
+      projectPerSample(input, gatherByTask(tf.stack(modules.map(pick)), taskIds));
+    const norm = (pick: (m: AttentionModule) => BatchNormVariables, input: tf.Tensor) =>
+      taskBatchNormalize(modules.map(pick), TORCH_BATCH_NORM, input, taskIds, training);
+    const hidden = tf.relu(
+      norm(
+        (m) => m.bn1,
+        conv((m) => m.conv1, x),
+      ),
+    );
+    return tf.sigmoid(
+      norm(
+        (m) => m.bn2,
+        conv((m) => m.conv2, hidden),
+      ),
+    );
   });
 }
 
@@ -175,9 +187,7 @@ class MtanModel implements MtlModel {
         shared = runStages(this.trunk, shared, context, undefined, from, stage.index + 1);
         from = stage.index + 1;
         const input = previous ? tf.concat([shared, previous], -1) : shared;
-        const masks = runGroupedByTask(input, taskIds, this.taskCount, (task, samples) =>
-          attend(stage.modules[task]!, samples, context.training),
-        );
+        const masks = attend(stage.modules, input, taskIds, context.training);
         attendedFeature = tf.mul(masks, shared);
         if (stage.toNext) {
           const [height, width] = stage.toNext.grid;

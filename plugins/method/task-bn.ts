@@ -20,9 +20,8 @@ import {
   PerTaskStores,
   assertTaskIds,
   batchNormVariables,
-  batchNormalize,
-  runGroupedByTask,
   runStages,
+  taskBatchNormalize,
   type BatchNormVariables,
 } from '../../src/nn/index.js';
 import { owned, parameterReport } from './support.js';
@@ -95,9 +94,7 @@ class TaskBnModel implements MtlModel {
     const perTaskBatchNorm = (layer: BatchNormLayer, x: tf.Tensor): tf.Tensor => {
       const copies = this.copies.get(layer);
       if (!copies) throw new Error('task-bn: a BatchNorm layer appeared that the creation pass did not see');
-      return runGroupedByTask(x, taskIds, this.taskCount, (task, samples) =>
-        batchNormalize(copies[task]!, layer.spec, samples, context.training),
-      );
+      return taskBatchNormalize(copies, layer.spec, x, taskIds, context.training);
     };
     return tf.tidy(
       () => runStages(this.trunk, images, { ...context, batchNorm: perTaskBatchNorm }) as tf.Tensor2D,

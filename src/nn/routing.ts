@@ -78,3 +78,17 @@ export function perSampleChannels(values: tf.Tensor, rank: number): tf.Tensor {
   const [n, c] = values.shape as [number, number];
   return tf.reshape(values, [n, ...new Array<number>(rank - 2).fill(1), c]);
 }
+
+/**
+ * Projects the channels of `x` `[N, ..., C]` by per-sample matrices `[N, C, C']` (each sample's task's
+ * matrix, gathered): a 1×1 convolution with a per-sample kernel, as one batched matrix product.
+ */
+export function projectPerSample(x: tf.Tensor, matrices: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const n = x.shape[0]!;
+    const c = x.shape[x.rank - 1]!;
+    const rows = tf.reshape(x, [n, -1, c]) as tf.Tensor3D;
+    const projected = tf.matMul(rows, matrices as tf.Tensor3D);
+    return tf.reshape(projected, [...x.shape.slice(0, -1), matrices.shape[2]!]);
+  });
+}
