@@ -31,7 +31,12 @@
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
-import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
+import type {
+  BackboneDescription,
+  BackboneNet,
+  ForwardContext,
+  NamedVariable,
+} from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import type { OptionIssue } from '../../src/plugin/types.js';
 import { MtlzooError } from '../../src/errors.js';
@@ -123,6 +128,8 @@ class AsenModel implements MtlModel {
   private readonly fc1: Dense;
   private readonly fc2: Dense;
   private readonly featureFc: Dense;
+  /** The backbone's variables of the stages up to the attached one. */
+  private readonly trunkVariables: readonly NamedVariable[];
 
   constructor(
     private readonly options: AsenOptions,
@@ -137,6 +144,8 @@ class AsenModel implements MtlModel {
     const c = description.stages[stage]!.outputShape[2]!;
     const { spatialWidth: s, channelWidth: h, attributeWidth: a } = options;
     this.trunk = context.backbone.instantiate('trunk/', context.seed);
+    const used = description.stages.slice(0, stage + 1).map((s) => s.name);
+    this.trunkVariables = stageVariables(this.trunk, 'trunk/', used);
     this.store = VariableStore.root('asen/', context.seed);
     const scope = (name: string) => this.store.scope(name);
     if (options.version === 1) {
@@ -232,18 +241,13 @@ class AsenModel implements MtlModel {
   }
 
   parameters(): readonly ParameterEntry[] {
-    const used = this.trunk.description.stages.slice(0, this.stage + 1).map((s) => s.name);
     const perTask =
       this.attribute.version === 1
         ? [...this.attribute.spatial, ...this.attribute.channel]
         : this.attribute.embedding;
     const perTaskNames = new Set(perTask.map((p) => p.name));
     const head = this.store.variables().filter((v) => !perTaskNames.has(v.name));
-    return [
-      ...owned(stageVariables(this.trunk, 'trunk/', used), 'shared'),
-      ...owned(head, 'shared'),
-      ...perTask,
-    ];
+    return [...owned(this.trunkVariables, 'shared'), ...owned(head, 'shared'), ...perTask];
   }
 
   report() {

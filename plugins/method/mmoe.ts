@@ -63,6 +63,8 @@ class MmoeModel implements MtlModel {
   private readonly experts: BackboneNet[];
   private readonly start: number;
   private readonly gates: ParameterEntry[];
+  /** The variables of the stages the shared part and the experts run. */
+  private readonly used: readonly ParameterEntry[];
   private readonly store: VariableStore;
 
   constructor(
@@ -82,6 +84,13 @@ class MmoeModel implements MtlModel {
     const input = start === 0 ? description.inputShape : description.stages[start - 1]!.outputShape;
     const gateFeatures =
       options.gateInput === 'pool' ? input[input.length - 1]! : input.reduce((a, b) => a * b, 1);
+    const names = description.stages.map((s) => s.name);
+    this.used = [
+      ...owned(stageVariables(this.bottom, 'trunk/', names.slice(0, start)), 'shared'),
+      ...this.experts.flatMap((expert, e) =>
+        owned(stageVariables(expert, `expert${e}/`, names.slice(start)), 'shared'),
+      ),
+    ];
     this.store = VariableStore.root('mmoe/', context.seed);
     // PyTorch's default linear initialisation, as LibMTL's gates have.
     this.gates = perTaskVariables(
@@ -90,10 +99,6 @@ class MmoeModel implements MtlModel {
       [gateFeatures, options.experts],
       () => initializers.torchLinear(),
     );
-  }
-
-  private get stageNames(): string[] {
-    return this.bottom.description.stages.map((s) => s.name);
   }
 
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
@@ -125,12 +130,7 @@ class MmoeModel implements MtlModel {
   }
 
   parameters(): readonly ParameterEntry[] {
-    const names = this.stageNames;
-    const bottom = stageVariables(this.bottom, 'trunk/', names.slice(0, this.start));
-    const experts = this.experts.flatMap((expert, e) =>
-      stageVariables(expert, `expert${e}/`, names.slice(this.start)),
-    );
-    return [...owned(bottom, 'shared'), ...owned(experts, 'shared'), ...this.gates];
+    return [...this.used, ...this.gates];
   }
 
   report() {
