@@ -352,7 +352,7 @@ describe('methods', () => {
       );
     }
     // Each task's moving statistics moved with its own samples only.
-    const mean = (t: number) => entry(taskBn, `task-bn/task${t}/conv1/bn/moving_mean`).variable.dataSync();
+    const mean = (t: number) => entry(taskBn, `task-bn/conv1/bn/task${t}/moving_mean`).variable.dataSync();
     assert.notDeepEqual(mean(0), mean(1));
     assert.ok(mean(2).some((v) => v !== 0));
   });

@@ -3,10 +3,10 @@ import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import type { BatchNormLayer } from '../src/kinds/index.js';
 import {
   BatchNorm,
-  PerTaskStores,
   VariableStore,
   batchNormVariables,
   batchNormalize,
+  perTaskModules,
   taskBatchNormalize,
   galleryPassesAfter,
   poolToGrid,
@@ -221,17 +221,25 @@ describe('nn', () => {
   describe('taskBatchNormalize', () => {
     it("equals BatchNorm on each task's samples alone, moving only present tasks' averages", () => {
       const spec = { decay: 0.8, epsilon: 1e-3, scale: true };
-      const tasks = new PerTaskStores('bn/', 3, 1);
-      const alone = new PerTaskStores('alone/', 3, 1);
-      const make = (stores: PerTaskStores) =>
-        stores.stores.map((store, t) => {
-          const v = batchNormVariables(store, 2, true);
+      const make = (prefix: string) => {
+        const store = VariableStore.root(prefix, 1);
+        const { modules, parameters } = perTaskModules(store, 3, (own, t) => {
+          const v = batchNormVariables(own, 2, true);
           v.gamma!.assign(tf.tensor1d([1 + t, 0.5]));
           v.beta.assign(tf.tensor1d([t, -t]));
           return v;
         });
-      const mixed = make(tasks);
-      const separate = make(alone);
+        assert.deepEqual(
+          parameters.filter((p) => p.trainable).map((p) => [p.name, p.owner]),
+          [0, 1, 2].flatMap((task) => [
+            [`${prefix}task${task}/gamma`, { task }],
+            [`${prefix}task${task}/beta`, { task }],
+          ]),
+        );
+        return { store, modules };
+      };
+      const { store: tasks, modules: mixed } = make('bn/');
+      const { store: alone, modules: separate } = make('alone/');
       const ids = Int32Array.from([1, 0, 1, 1, 0]); // task 2 absent
       tf.tidy(() => {
         const x = tf.add(seeded([5, 3, 2, 2], 8), 3) as tf.Tensor4D;

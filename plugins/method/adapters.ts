@@ -11,101 +11,23 @@
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
-import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
 import {
-  PerTaskStores,
-  assertTaskIds,
+  TORCH_BATCH_NORM,
   batchNormVariables,
-  galleryPassesAfter,
   gatherByTask,
   initializers,
+  perTaskModules,
   projectPerSample,
-  runStages,
   taskBatchNormalize,
-  TORCH_BATCH_NORM,
-  type BatchNormVariables,
 } from '../../src/nn/index.js';
-import {
-  checkStages,
-  convStages,
-  owned,
-  parameterReport,
-  resolveStages,
-  stageChannels,
-  stagesOption,
-} from './support.js';
+import { StagewiseModel } from './stagewise.js';
+import { checkStages, convStages, stagesOption } from './support.js';
 
 const options = z.strictObject({
   /** Stages followed by an adapter; default: every stage but `embedding`. */
   stages: stagesOption,
 });
-
-interface Adapter {
-  readonly bn: BatchNormVariables;
-  /** `[C, C]`: the 1×1 convolution. */
-  readonly kernel: tf.Variable;
-}
-
-class AdaptersModel implements MtlModel {
-  readonly taskCount: number;
-  readonly embeddingDim: number;
-  private readonly trunk: BackboneNet;
-  private readonly tasks: PerTaskStores;
-  /** Per adapted stage, one adapter per task. */
-  private readonly adapters: Map<number, Adapter[]>;
-
-  constructor(o: z.output<typeof options>, context: MethodCreateContext) {
-    const description = context.backbone.description;
-    this.taskCount = context.taskCount;
-    this.embeddingDim = description.embeddingDim;
-    this.trunk = context.backbone.instantiate('trunk/', context.seed);
-    this.tasks = new PerTaskStores('adapters/', this.taskCount, context.seed);
-    const indices = resolveStages('adapters', o.stages, description, convStages);
-    this.adapters = new Map(
-      indices.map((index) => {
-        const c = stageChannels(description, index);
-        const name = description.stages[index]!.name;
-        const perTask = this.tasks.stores.map((store) => ({
-          bn: batchNormVariables(store.scope(`${name}/bn`), c, TORCH_BATCH_NORM.scale),
-          kernel: store.scope(name).add('kernel', [c, c], initializers.heNormal('fanOut')),
-        }));
-        return [index, perTask];
-      }),
-    );
-  }
-
-  embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
-    assertTaskIds(taskIds, this.taskCount, images.shape[0]);
-    return tf.tidy(
-      () =>
-        runStages(this.trunk, images, context, (index, output) => {
-          const adapters = this.adapters.get(index);
-          if (!adapters) return output;
-          // x + W_t · BN_t(x), each sample with its own task's adapter.
-          const bns = adapters.map((a) => a.bn);
-          const normalised = taskBatchNormalize(bns, TORCH_BATCH_NORM, output, taskIds, context.training);
-          const kernels = gatherByTask(tf.stack(adapters.map((a) => a.kernel)), taskIds);
-          return tf.add(output, projectPerSample(normalised, kernels));
-        }) as tf.Tensor2D,
-    );
-  }
-
-  parameters(): readonly ParameterEntry[] {
-    return [...owned(this.trunk.variables(), 'shared'), ...this.tasks.entries()];
-  }
-
-  report() {
-    const passes = galleryPassesAfter(this.trunk.description, this.adapters.keys(), this.taskCount);
-    return parameterReport(this.parameters(), this.taskCount, passes);
-  }
-
-  dispose(): void {
-    this.trunk.dispose();
-    this.tasks.dispose();
-  }
-}
 
 export const adaptersPlugin = definePlugin({
   kind: 'method',
@@ -115,5 +37,30 @@ export const adaptersPlugin = definePlugin({
     'Shared trunk with per-task series residual adapters x + W_t·BN_t(x) (1×1 conv) after each stage',
   options,
   check: (o, { backbone }) => checkStages(o.stages, backbone),
-  create: (o, context) => new AdaptersModel(o, context),
+  create: (o, context) =>
+    new StagewiseModel(
+      {
+        method: 'adapters',
+        stages: o.stages,
+        defaultStages: convStages,
+        operation: ({ store, channels: c }) => {
+          // `adapters/<stage>/task<t>/{kernel, bn/…}`.
+          const { modules, parameters } = perTaskModules(store, context.taskCount, (own) => ({
+            bn: batchNormVariables(own.scope('bn'), c, TORCH_BATCH_NORM.scale),
+            kernel: own.add('kernel', [c, c], initializers.heNormal('fanOut')),
+          }));
+          return {
+            parameters,
+            // x + W_t · BN_t(x), each sample with its own task's adapter.
+            apply: (x, taskIds, { training }) => {
+              const bns = modules.map((m) => m.bn);
+              const normalised = taskBatchNormalize(bns, TORCH_BATCH_NORM, x, taskIds, training);
+              const kernels = gatherByTask(tf.stack(modules.map((m) => m.kernel)), taskIds);
+              return tf.add(x, projectPerSample(normalised, kernels));
+            },
+          };
+        },
+      },
+      context,
+    ),
 });

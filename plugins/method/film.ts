@@ -12,29 +12,11 @@
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
-import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import {
-  VariableStore,
-  assertTaskIds,
-  galleryPassesAfter,
-  gatherByTask,
-  initializers,
-  perSampleChannels,
-  runStages,
-} from '../../src/nn/index.js';
+import { gatherByTask, initializers, perSampleChannels } from '../../src/nn/index.js';
 import { defaultModulatedStages } from './modulation.js';
-import {
-  checkStages,
-  owned,
-  parameterReport,
-  perTaskVariables,
-  resolveStages,
-  stackPerTask,
-  stageChannels,
-  stagesOption,
-} from './support.js';
+import { StagewiseModel } from './stagewise.js';
+import { checkStages, perTaskVariables, stackPerTask, stagesOption } from './support.js';
 
 const options = z.strictObject({
   /** Stages whose outputs are transformed; default: the last two conv stages and `embedding`. */
@@ -45,81 +27,6 @@ const options = z.strictObject({
 
 export type FilmOptions = z.output<typeof options>;
 
-interface FilmStage {
-  readonly gamma: readonly ParameterEntry[];
-  readonly beta: readonly ParameterEntry[];
-}
-
-class FilmModel implements MtlModel {
-  readonly taskCount: number;
-  readonly embeddingDim: number;
-  private readonly trunk: BackboneNet;
-  private readonly store: VariableStore;
-  private readonly stages: Map<number, FilmStage>;
-
-  constructor(
-    private readonly options: FilmOptions,
-    context: MethodCreateContext,
-  ) {
-    const description = context.backbone.description;
-    this.taskCount = context.taskCount;
-    this.embeddingDim = description.embeddingDim;
-    this.trunk = context.backbone.instantiate('trunk/', context.seed);
-    this.store = VariableStore.root('film/', context.seed);
-    const indices = resolveStages('film', options.stages, description, defaultModulatedStages);
-    this.stages = new Map(
-      indices.map((index) => {
-        const c = stageChannels(description, index);
-        const scope = this.store.scope(description.stages[index]!.name);
-        const gamma = perTaskVariables(
-          scope.scope('gamma'),
-          this.taskCount,
-          [c],
-          () => initializers.constant(1),
-          options.scale === 'relu' ? 'relu' : undefined,
-        );
-        const beta = perTaskVariables(scope.scope('beta'), this.taskCount, [c], () =>
-          initializers.constant(0),
-        );
-        return [index, { gamma, beta }];
-      }),
-    );
-  }
-
-  embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
-    assertTaskIds(taskIds, this.taskCount, images.shape[0]);
-    return tf.tidy(
-      () =>
-        runStages(this.trunk, images, context, (index, output) => {
-          const stage = this.stages.get(index);
-          return stage ? this.transform(output, stage, taskIds) : output;
-        }) as tf.Tensor2D,
-    );
-  }
-
-  private transform(x: tf.Tensor, stage: FilmStage, taskIds: Int32Array): tf.Tensor {
-    const gammas = stackPerTask(stage.gamma);
-    const gamma = gatherByTask(this.options.scale === 'relu' ? tf.relu(gammas) : gammas, taskIds);
-    const beta = gatherByTask(stackPerTask(stage.beta), taskIds);
-    return tf.add(tf.mul(x, perSampleChannels(gamma, x.rank)), perSampleChannels(beta, x.rank));
-  }
-
-  parameters(): readonly ParameterEntry[] {
-    const film = [...this.stages.values()].flatMap((stage) => [...stage.gamma, ...stage.beta]);
-    return [...owned(this.trunk.variables(), 'shared'), ...film];
-  }
-
-  report() {
-    const passes = galleryPassesAfter(this.trunk.description, this.stages.keys(), this.taskCount);
-    return parameterReport(this.parameters(), this.taskCount, passes);
-  }
-
-  dispose(): void {
-    this.trunk.dispose();
-    this.store.dispose();
-  }
-}
-
 export const filmPlugin = definePlugin({
   kind: 'method',
   name: 'film',
@@ -128,5 +35,34 @@ export const filmPlugin = definePlugin({
     'Shared trunk with per-task channel scale and shift γ_t ⊙ x + β_t (FiLM with the task as condition)',
   options,
   check: (o, { backbone }) => checkStages(o.stages, backbone),
-  create: (o, context) => new FilmModel(o, context),
+  create: (o, context) =>
+    new StagewiseModel(
+      {
+        method: 'film',
+        stages: o.stages,
+        defaultStages: defaultModulatedStages,
+        operation: ({ store, channels: c }) => {
+          const T = context.taskCount;
+          const relu = o.scale === 'relu';
+          const gamma = perTaskVariables(
+            store.scope('gamma'),
+            T,
+            [c],
+            () => initializers.constant(1),
+            relu ? 'relu' : undefined,
+          );
+          const beta = perTaskVariables(store.scope('beta'), T, [c], () => initializers.constant(0));
+          return {
+            parameters: [...gamma, ...beta],
+            apply: (x, taskIds) => {
+              const gammas = stackPerTask(gamma);
+              const scale = gatherByTask(relu ? tf.relu(gammas) : gammas, taskIds);
+              const shift = gatherByTask(stackPerTask(beta), taskIds);
+              return tf.add(tf.mul(x, perSampleChannels(scale, x.rank)), perSampleChannels(shift, x.rank));
+            },
+          };
+        },
+      },
+      context,
+    ),
 });

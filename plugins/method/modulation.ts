@@ -12,30 +12,11 @@
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
-import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type { BackboneDescription } from '../../src/kinds/backbone.js';
 import * as tf from '../../src/tf.js';
-import {
-  VariableStore,
-  assertTaskIds,
-  galleryPassesAfter,
-  gatherByTask,
-  initializers,
-  perSampleChannels,
-  projectPerSample,
-  runStages,
-} from '../../src/nn/index.js';
-import {
-  checkStages,
-  convStages,
-  owned,
-  parameterReport,
-  perTaskVariables,
-  resolveStages,
-  stackPerTask,
-  stageChannels,
-  stagesOption,
-} from './support.js';
+import { gatherByTask, initializers, perSampleChannels, projectPerSample } from '../../src/nn/index.js';
+import { StagewiseModel } from './stagewise.js';
+import { checkStages, convStages, perTaskVariables, stackPerTask, stagesOption } from './support.js';
 
 const options = z.strictObject({
   form: z.enum(['vector', 'matrix']).default('vector'),
@@ -50,76 +31,6 @@ export function defaultModulatedStages(backbone: BackboneDescription): string[] 
   return [...convStages(backbone).slice(-2), 'embedding'];
 }
 
-interface ModulatedStage {
-  readonly index: number;
-  /** One variable per task: `[C]` (vector form) or `[C, C]` (matrix form). */
-  readonly perTask: readonly ParameterEntry[];
-}
-
-class ModulationModel implements MtlModel {
-  readonly taskCount: number;
-  readonly embeddingDim: number;
-  private readonly trunk: BackboneNet;
-  private readonly store: VariableStore;
-  private readonly modulated: Map<number, ModulatedStage>;
-
-  constructor(
-    private readonly options: ModulationOptions,
-    context: MethodCreateContext,
-  ) {
-    const description = context.backbone.description;
-    this.taskCount = context.taskCount;
-    this.embeddingDim = description.embeddingDim;
-    this.trunk = context.backbone.instantiate('trunk/', context.seed);
-    this.store = VariableStore.root('modulation/', context.seed);
-    const indices = resolveStages('modulation', options.stages, description, defaultModulatedStages);
-    this.modulated = new Map(
-      indices.map((index) => {
-        const c = stageChannels(description, index);
-        const scope = this.store.scope(description.stages[index]!.name);
-        const perTask =
-          options.form === 'vector'
-            ? perTaskVariables(scope, this.taskCount, [c], () => initializers.constant(1), 'relu')
-            : perTaskVariables(scope, this.taskCount, [c, c], () => initializers.identity());
-        return [index, { index, perTask }];
-      }),
-    );
-  }
-
-  embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
-    assertTaskIds(taskIds, this.taskCount, images.shape[0]);
-    return tf.tidy(
-      () =>
-        runStages(this.trunk, images, context, (index, output) => {
-          const stage = this.modulated.get(index);
-          return stage ? this.modulate(output, stage, taskIds) : output;
-        }) as tf.Tensor2D,
-    );
-  }
-
-  private modulate(x: tf.Tensor, stage: ModulatedStage, taskIds: Int32Array): tf.Tensor {
-    const table = stackPerTask(stage.perTask);
-    return this.options.form === 'vector'
-      ? tf.mul(x, perSampleChannels(gatherByTask(tf.relu(table), taskIds), x.rank))
-      : projectPerSample(x, gatherByTask(table, taskIds));
-  }
-
-  parameters(): readonly ParameterEntry[] {
-    const masks = [...this.modulated.values()].flatMap((stage) => stage.perTask);
-    return [...owned(this.trunk.variables(), 'shared'), ...masks];
-  }
-
-  report() {
-    const passes = galleryPassesAfter(this.trunk.description, this.modulated.keys(), this.taskCount);
-    return parameterReport(this.parameters(), this.taskCount, passes);
-  }
-
-  dispose(): void {
-    this.trunk.dispose();
-    this.store.dispose();
-  }
-}
-
 export const modulationPlugin = definePlugin({
   kind: 'method',
   name: 'modulation',
@@ -128,5 +39,29 @@ export const modulationPlugin = definePlugin({
     'Shared trunk with per-task channel modulation ReLU(M[t]) (vector) or C×C projections (matrix)',
   options,
   check: (o, { backbone }) => checkStages(o.stages, backbone),
-  create: (o, context) => new ModulationModel(o, context),
+  create: (o, context) =>
+    new StagewiseModel(
+      {
+        method: 'modulation',
+        stages: o.stages,
+        defaultStages: defaultModulatedStages,
+        operation: ({ store, channels: c }) => {
+          // One variable per task, `modulation/<stage>/task<t>`: `[C]` (vector form) or `[C, C]` (matrix).
+          const perTask =
+            o.form === 'vector'
+              ? perTaskVariables(store, context.taskCount, [c], () => initializers.constant(1), 'relu')
+              : perTaskVariables(store, context.taskCount, [c, c], () => initializers.identity());
+          return {
+            parameters: perTask,
+            apply: (x, taskIds) => {
+              const table = stackPerTask(perTask);
+              return o.form === 'vector'
+                ? tf.mul(x, perSampleChannels(gatherByTask(tf.relu(table), taskIds), x.rank))
+                : projectPerSample(x, gatherByTask(table, taskIds));
+            },
+          };
+        },
+      },
+      context,
+    ),
 });

@@ -29,13 +29,13 @@ import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
 import {
   ConvBn,
-  PerTaskStores,
   TORCH_BATCH_NORM,
   VariableStore,
   assertTaskIds,
   batchNormVariables,
   gatherByTask,
   initializers,
+  perTaskModules,
   poolToGrid,
   projectPerSample,
   runStages,
@@ -135,8 +135,9 @@ class MtanModel implements MtlModel {
   readonly taskCount: number;
   readonly embeddingDim: number;
   private readonly trunk: BackboneNet;
-  private readonly tasks: PerTaskStores;
   private readonly store: VariableStore;
+  /** The attention modules' variables, owned by their tasks. */
+  private readonly perTask: ParameterEntry[] = [];
   private readonly attended: AttendedStage[];
 
   constructor(o: MtanOptions, context: MethodCreateContext) {
@@ -148,8 +149,7 @@ class MtanModel implements MtlModel {
     this.taskCount = context.taskCount;
     this.embeddingDim = description.embeddingDim;
     this.trunk = context.backbone.instantiate('trunk/', context.seed);
-    this.tasks = new PerTaskStores('mtan/', this.taskCount, context.seed);
-    this.store = VariableStore.root('mtan/shared/', context.seed);
+    this.store = VariableStore.root('mtan/', context.seed);
     const indices = resolveStages('mtan', o.stages, description, convStages);
     this.attended = indices.map((index, k) => {
       const name = description.stages[index]!.name;
@@ -171,7 +171,11 @@ class MtanModel implements MtlModel {
         ),
         grid: [nextStage.outputShape[0]!, nextStage.outputShape[1]!] as const,
       };
-      const modules = this.tasks.stores.map((store) => attentionModule(store.scope(name), inChannels, c));
+      // `mtan/<stage>/task<t>/…`
+      const { modules, parameters } = perTaskModules(this.store.scope(name), this.taskCount, (own) =>
+        attentionModule(own, inChannels, c),
+      );
+      this.perTask.push(...parameters);
       return { index, modules, toNext };
     });
   }
@@ -205,8 +209,11 @@ class MtanModel implements MtlModel {
   parameters(): readonly ParameterEntry[] {
     return [
       ...owned(this.trunk.variables(), 'shared'),
-      ...owned(this.store.variables(), 'shared'),
-      ...this.tasks.entries(),
+      ...owned(
+        this.store.variables().filter((v) => !this.perTask.some((p) => p.variable === v.variable)),
+        'shared',
+      ),
+      ...this.perTask,
     ];
   }
 
@@ -216,7 +223,6 @@ class MtanModel implements MtlModel {
 
   dispose(): void {
     this.trunk.dispose();
-    this.tasks.dispose();
     this.store.dispose();
   }
 }

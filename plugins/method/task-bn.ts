@@ -17,9 +17,10 @@ import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/ki
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
 import {
-  PerTaskStores,
+  VariableStore,
   assertTaskIds,
   batchNormVariables,
+  perTaskModules,
   runStages,
   taskBatchNormalize,
   type BatchNormVariables,
@@ -48,17 +49,18 @@ class TaskBnModel implements MtlModel {
   readonly taskCount: number;
   readonly embeddingDim: number;
   private readonly trunk: BackboneNet;
-  private readonly tasks: PerTaskStores;
+  private readonly store: VariableStore;
   /** Each backbone BatchNorm layer's per-task copies. */
-  private readonly copies: Map<BatchNormLayer, BatchNormVariables[]>;
+  private readonly copies: Map<BatchNormLayer, readonly BatchNormVariables[]>;
   private readonly shared: ParameterEntry[];
+  private readonly perTask: ParameterEntry[] = [];
 
   constructor(context: MethodCreateContext) {
     const description = context.backbone.description;
     this.taskCount = context.taskCount;
     this.embeddingDim = description.embeddingDim;
     this.trunk = context.backbone.instantiate('trunk/', context.seed);
-    this.tasks = new PerTaskStores('task-bn/', this.taskCount, context.seed);
+    this.store = VariableStore.root('task-bn/', context.seed);
     const layers = batchNormLayers(this.trunk);
     if (layers.length === 0) {
       this.dispose();
@@ -73,14 +75,15 @@ class TaskBnModel implements MtlModel {
       layers.map((layer) => {
         for (const v of [layer.gamma, layer.beta, layer.movingMean, layer.movingVariance])
           if (v) replaced.add(v);
-        // Named after the backbone's layer: trunk/conv1/bn/moving_mean → task-bn/task<t>/conv1/bn/…
+        // Named after the backbone's layer: trunk/conv1/bn/moving_mean → task-bn/conv1/bn/task<t>/…
         const name = variables.find((v) => v.variable === layer.movingMean)!.name;
         const scope = name.slice('trunk/'.length, -'moving_mean'.length - 1);
         const channels = layer.movingMean.shape[0]!;
-        const perTask = this.tasks.stores.map((store) =>
-          batchNormVariables(store.scope(scope), channels, layer.spec.scale),
+        const { modules, parameters } = perTaskModules(this.store.scope(scope), this.taskCount, (own) =>
+          batchNormVariables(own, channels, layer.spec.scale),
         );
-        return [layer, perTask];
+        this.perTask.push(...parameters);
+        return [layer, modules];
       }),
     );
     this.shared = owned(
@@ -102,7 +105,7 @@ class TaskBnModel implements MtlModel {
   }
 
   parameters(): readonly ParameterEntry[] {
-    return [...this.shared, ...this.tasks.entries()];
+    return [...this.shared, ...this.perTask];
   }
 
   report() {
@@ -111,7 +114,7 @@ class TaskBnModel implements MtlModel {
 
   dispose(): void {
     this.trunk.dispose();
-    this.tasks.dispose();
+    this.store.dispose();
   }
 }
 

@@ -11,28 +11,11 @@
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
-import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type { ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import {
-  VariableStore,
-  assertTaskIds,
-  galleryPassesAfter,
-  gatherByTask,
-  perSampleChannels,
-  runStages,
-  type Initializer,
-} from '../../src/nn/index.js';
-import {
-  checkStages,
-  convStages,
-  owned,
-  parameterReport,
-  resolveStages,
-  stackPerTask,
-  stageChannels,
-  stagesOption,
-} from './support.js';
+import { gatherByTask, perSampleChannels, type Initializer } from '../../src/nn/index.js';
+import { StagewiseModel } from './stagewise.js';
+import { checkStages, convStages, stackPerTask, stagesOption } from './support.js';
 
 const options = z.strictObject({
   /** Stages whose outputs are routed; default: every stage but `embedding`. */
@@ -54,63 +37,6 @@ export function routingMask(sigma: number): Initializer {
   };
 }
 
-class TaskRoutingModel implements MtlModel {
-  readonly taskCount: number;
-  readonly embeddingDim: number;
-  private readonly trunk: BackboneNet;
-  private readonly store: VariableStore;
-  /** Per routed stage, one state variable per task. */
-  private readonly masks: Map<number, ParameterEntry[]>;
-
-  constructor(o: TaskRoutingOptions, context: MethodCreateContext) {
-    const description = context.backbone.description;
-    this.taskCount = context.taskCount;
-    this.embeddingDim = description.embeddingDim;
-    this.trunk = context.backbone.instantiate('trunk/', context.seed);
-    this.store = VariableStore.root('task-routing/', context.seed);
-    const indices = resolveStages('task-routing', o.stages, description, convStages);
-    this.masks = new Map(
-      indices.map((index) => {
-        const scope = this.store.scope(description.stages[index]!.name);
-        const c = stageChannels(description, index);
-        const perTask = Array.from({ length: this.taskCount }, (_, task) => ({
-          name: `${scope.prefix}task${task}`,
-          variable: scope.add(`task${task}`, [c], routingMask(o.sigma), { trainable: false }),
-          trainable: false,
-          owner: { task },
-        }));
-        return [index, perTask];
-      }),
-    );
-  }
-
-  embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
-    assertTaskIds(taskIds, this.taskCount, images.shape[0]);
-    return tf.tidy(
-      () =>
-        runStages(this.trunk, images, context, (index, output) => {
-          const masks = this.masks.get(index);
-          if (!masks) return output;
-          return tf.mul(output, perSampleChannels(gatherByTask(stackPerTask(masks), taskIds), output.rank));
-        }) as tf.Tensor2D,
-    );
-  }
-
-  parameters(): readonly ParameterEntry[] {
-    return [...owned(this.trunk.variables(), 'shared'), ...[...this.masks.values()].flat()];
-  }
-
-  report() {
-    const passes = galleryPassesAfter(this.trunk.description, this.masks.keys(), this.taskCount);
-    return parameterReport(this.parameters(), this.taskCount, passes);
-  }
-
-  dispose(): void {
-    this.trunk.dispose();
-    this.store.dispose();
-  }
-}
-
 export const taskRoutingPlugin = definePlugin({
   kind: 'method',
   name: 'task-routing',
@@ -118,5 +44,27 @@ export const taskRoutingPlugin = definePlugin({
   description: 'Shared trunk with fixed random per-task channel masks (σ of the channels off per task)',
   options,
   check: (o, { backbone }) => checkStages(o.stages, backbone),
-  create: (o, context) => new TaskRoutingModel(o, context),
+  create: (o, context) =>
+    new StagewiseModel(
+      {
+        method: 'task-routing',
+        stages: o.stages,
+        defaultStages: convStages,
+        operation: ({ store, channels }) => {
+          // State, not trained: `task-routing/<stage>/task<t>`, owned by its task.
+          const masks: ParameterEntry[] = Array.from({ length: context.taskCount }, (_, task) => ({
+            name: `${store.prefix}task${task}`,
+            variable: store.add(`task${task}`, [channels], routingMask(o.sigma), { trainable: false }),
+            trainable: false,
+            owner: { task },
+          }));
+          return {
+            parameters: masks,
+            apply: (x, taskIds) =>
+              tf.mul(x, perSampleChannels(gatherByTask(stackPerTask(masks), taskIds), x.rank)),
+          };
+        },
+      },
+      context,
+    ),
 });

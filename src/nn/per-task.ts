@@ -8,24 +8,33 @@ import type { ParameterEntry } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import type { BatchNormSpec, BatchNormVariables } from './layers.js';
 import { perSampleChannels } from './routing.js';
-import { VariableStore } from './variables.js';
+import type { VariableStore } from './variables.js';
 
-/** One root store per task, `<prefix>task<t>/`, so that each task's variables are listed as its own. */
-export class PerTaskStores {
-  readonly stores: readonly VariableStore[];
+/** Per-task copies of a module, and their variables owned task by task. */
+export interface PerTaskModules<M> {
+  /** `modules[t]` is task t's copy. */
+  readonly modules: readonly M[];
+  readonly parameters: readonly ParameterEntry[];
+}
 
-  constructor(prefix: string, taskCount: number, seed: number) {
-    this.stores = Array.from({ length: taskCount }, (_, t) => VariableStore.root(`${prefix}task${t}/`, seed));
-  }
-
-  /** Every task's variables, owned by their task. */
-  entries(): ParameterEntry[] {
-    return this.stores.flatMap((store, task) => store.variables().map((v) => ({ ...v, owner: { task } })));
-  }
-
-  dispose(): void {
-    for (const store of this.stores) store.dispose();
-  }
+/**
+ * Builds one copy of a module per task, task t's in `store.scope('task<t>')`, and lists each copy's
+ * variables as owned by its task.
+ */
+export function perTaskModules<M>(
+  store: VariableStore,
+  taskCount: number,
+  build: (store: VariableStore, task: number) => M,
+): PerTaskModules<M> {
+  const parameters: ParameterEntry[] = [];
+  const modules = Array.from({ length: taskCount }, (_, task) => {
+    // The store's list is shared by its scopes and only grows: what this build adds is the task's.
+    const before = store.variables().length;
+    const module = build(store.scope(`task${task}`), task);
+    for (const v of store.variables().slice(before)) parameters.push({ ...v, owner: { task } });
+    return module;
+  });
+  return { modules, parameters };
 }
 
 /**
