@@ -7,7 +7,8 @@
  * BatchNorm follows PyTorch's defaults (momentum 0.1, ε 1e-5, γ 1, β 0). The reference places an adapter
  * after every 3×3 convolution; here after every conv stage by default.
  *
- * Each sample uses its own task's adapter (BatchNorm statistics per task, in training too). A sample's features depend on its task from the first adapter on: one gallery pass per task.
+ * Each sample uses its own task's adapter (BatchNorm statistics per task, in training too). A sample's
+ * features depend on its task from the first adapter on: one gallery pass per task.
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';

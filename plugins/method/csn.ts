@@ -10,7 +10,7 @@
  * triplets of the batch, where E_role (N × D) holds the unmasked embeddings of the anchors, positives or
  * negatives and M_role their masks (main.py's embed_loss 5e-3 and mask_loss 5e-4; csn.py's
  * `embedded_x.norm(2)` and `mask.norm(1)` are norms of the whole batch matrix). `normalize: after-mask` with
- * both weights 0 is what mtlzoo's csn did before 0.2.0.
+ * both weights 0 is what csn 0.1.0 (the plugin's version before this one) did.
  */
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
