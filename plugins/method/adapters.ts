@@ -16,10 +16,9 @@ import * as tf from '../../src/tf.js';
 import {
   TORCH_BATCH_NORM,
   batchNormVariables,
-  gatherByTask,
   initializers,
   perTaskModules,
-  projectPerSample,
+  projectByTask,
   taskBatchNormalize,
 } from '../../src/nn/index.js';
 import { StagewiseModel } from './stagewise.js';
@@ -56,8 +55,8 @@ export const adaptersPlugin = definePlugin({
             apply: (x, taskIds, { training }) => {
               const bns = modules.map((m) => m.bn);
               const normalised = taskBatchNormalize(bns, TORCH_BATCH_NORM, x, taskIds, training);
-              const kernels = gatherByTask(tf.stack(modules.map((m) => m.kernel)), taskIds);
-              return tf.add(x, projectPerSample(normalised, kernels));
+              const kernels = modules.map((m) => m.kernel);
+              return tf.add(x, projectByTask(normalised, kernels, taskIds));
             },
           };
         },

@@ -105,27 +105,27 @@ class MmoeModel implements MtlModel {
     assertTaskIds(taskIds, this.taskCount, images.shape[0]);
     return tf.tidy(() => {
       const n = images.shape[0];
+      const experts = this.options.experts;
       const x = runStages(this.bottom, images, context, undefined, 0, this.start);
       // [N, E, D]: every expert's embedding of every sample.
       const outputs = tf.stack(
         this.experts.map((expert) => runStages(expert, x, context, undefined, this.start)),
         1,
-      );
-      const gateInput =
-        this.options.gateInput === 'pool' && x.rank === 4 ? tf.mean(x, [1, 2]) : tf.reshape(x, [n, -1]);
-      // Every task's logits at once ([N, T·E]), then each sample's own task's row.
-      const experts = this.options.experts;
-      const all = tf.matMul(
-        gateInput as tf.Tensor2D,
-        tf.concat(
-          this.gates.map((g) => g.variable),
-          1,
-        ),
-      );
+      ) as tf.Tensor3D;
+      const gateInput = (
+        this.options.gateInput === 'pool' && x.rank === 4 ? tf.mean(x, [1, 2]) : tf.reshape(x, [n, -1])
+      ) as tf.Tensor2D;
+      // Every task's logits at once, [N, T·E] from the gates laid side by side as [d, T·E], then each
+      // sample's own task's row.
+      const gates = tf.stack(this.gates.map((g) => g.variable)); // [T, d, E]
+      const [, d] = gates.shape as [number, number, number];
+      const sideBySide = tf.reshape(tf.transpose(gates, [1, 0, 2]), [d, this.taskCount * experts]);
+      const all = tf.reshape(tf.matMul(gateInput, sideBySide), [n * this.taskCount, experts]);
       const rows = Int32Array.from(taskIds, (task, i) => i * this.taskCount + task);
-      const logits = tf.gather(tf.reshape(all, [n * this.taskCount, experts]), tf.tensor1d(rows, 'int32'));
-      const weights = tf.softmax(logits);
-      return tf.sum(tf.mul(outputs, tf.expandDims(weights, 2)), 1) as tf.Tensor2D;
+      const weights = tf.softmax(tf.gather(all, tf.tensor1d(rows, 'int32')));
+      // Σ_e weights[e] · outputs[e] as a batched product [N, 1, E] × [N, E, D].
+      const mixed = tf.matMul(tf.expandDims(weights, 1) as tf.Tensor3D, outputs);
+      return tf.reshape(mixed, [n, this.embeddingDim]) as tf.Tensor2D;
     });
   }
 

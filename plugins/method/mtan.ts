@@ -33,11 +33,10 @@ import {
   VariableStore,
   assertTaskIds,
   batchNormVariables,
-  gatherByTask,
   initializers,
   perTaskModules,
   poolToGrid,
-  projectPerSample,
+  projectByTask,
   runStages,
   taskBatchNormalize,
   type BatchNormVariables,
@@ -96,7 +95,7 @@ function attentionModule(store: VariableStore, inChannels: number, channels: num
   };
 }
 
-/** Each sample's attention mask from its own task's module (kernels gathered per sample). */
+/** Each sample's attention mask from its own task's module. */
 function attend(
   modules: readonly AttentionModule[],
   x: tf.Tensor,
@@ -105,7 +104,7 @@ function attend(
 ): tf.Tensor {
   return tf.tidy(() => {
     const conv = (pick: (m: AttentionModule) => tf.Variable, input: tf.Tensor) =>
-      projectPerSample(input, gatherByTask(tf.stack(modules.map(pick)), taskIds));
+      projectByTask(input, modules.map(pick), taskIds);
     const norm = (pick: (m: AttentionModule) => BatchNormVariables, input: tf.Tensor) =>
       taskBatchNormalize(modules.map(pick), TORCH_BATCH_NORM, input, taskIds, training);
     const hidden = tf.relu(
