@@ -14,15 +14,17 @@ import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import * as tf from '../../src/tf.js';
 import {
-  TORCH_BATCH_NORM,
   batchNormVariables,
+  checkStages,
+  convStages,
   initializers,
   perTaskModules,
   projectByTask,
+  stagesOption,
   taskBatchNormalize,
-} from '../../src/nn/index.js';
+  TORCH_BATCH_NORM,
+} from 'mtlzoo/nn';
 import { StagewiseModel } from './stagewise.js';
-import { checkStages, convStages, stagesOption } from './support.js';
 
 const options = z.strictObject({
   /** Stages followed by an adapter; default: every stage but `embedding`. */

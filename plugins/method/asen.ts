@@ -42,20 +42,23 @@ import type { OptionIssue } from '../../src/plugin/types.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
 import {
-  Dense,
-  TORCH_BATCH_NORM,
-  VariableStore,
   assertTaskIds,
-  batchNormVariables,
   batchNormalize,
+  type BatchNormVariables,
+  batchNormVariables,
+  Dense,
   gatherByTask,
   initializers,
+  owned,
+  parameterReport,
+  perTaskVariables,
   pointwise,
   runStages,
+  stackPerTask,
   stageVariables,
-  type BatchNormVariables,
-} from '../../src/nn/index.js';
-import { owned, parameterReport, perTaskVariables, stackPerTask } from './support.js';
+  TORCH_BATCH_NORM,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const width = z.number().int().positive().default(512);
 

@@ -23,8 +23,17 @@ import type {
 } from '../../src/kinds/method.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport, perTaskVariables, stackPerTask } from './support.js';
+import {
+  assertTaskIds,
+  gatherByTask,
+  initializers,
+  owned,
+  parameterReport,
+  perTaskVariables,
+  runStages,
+  stackPerTask,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 /** The released code's defaults (main.py: --embed_loss, --mask_loss). */
 export const CSN_EMBEDDING_NORM_WEIGHT = 5e-3;

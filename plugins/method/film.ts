@@ -13,10 +13,17 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import * as tf from '../../src/tf.js';
-import { gatherByTask, initializers, perSampleChannels } from '../../src/nn/index.js';
+import {
+  checkStages,
+  gatherByTask,
+  initializers,
+  perSampleChannels,
+  perTaskVariables,
+  stackPerTask,
+  stagesOption,
+} from 'mtlzoo/nn';
 import { defaultModulatedStages } from './modulation.js';
 import { StagewiseModel } from './stagewise.js';
-import { checkStages, perTaskVariables, stackPerTask, stagesOption } from './support.js';
 
 const options = z.strictObject({
   /** Stages whose outputs are transformed; default: the last two conv stages and `embedding`. */

@@ -22,8 +22,17 @@ import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/ki
 import type { OptionIssue } from '../../src/plugin/types.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, initializers, runStages, stageVariables } from '../../src/nn/index.js';
-import { convStages, owned, parameterReport, perTaskVariables } from './support.js';
+import {
+  assertTaskIds,
+  convStages,
+  initializers,
+  owned,
+  parameterReport,
+  perTaskVariables,
+  runStages,
+  stageVariables,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   /** Number of experts. */

@@ -14,9 +14,18 @@ import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription } from '../../src/kinds/backbone.js';
 import * as tf from '../../src/tf.js';
-import { gatherByTask, initializers, perSampleChannels, projectPerSample } from '../../src/nn/index.js';
+import {
+  checkStages,
+  convStages,
+  gatherByTask,
+  initializers,
+  perSampleChannels,
+  perTaskVariables,
+  projectPerSample,
+  stackPerTask,
+  stagesOption,
+} from 'mtlzoo/nn';
 import { StagewiseModel } from './stagewise.js';
-import { checkStages, convStages, perTaskVariables, stackPerTask, stagesOption } from './support.js';
 
 const options = z.strictObject({
   form: z.enum(['vector', 'matrix']).default('vector'),

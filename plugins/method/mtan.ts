@@ -28,28 +28,26 @@ import type { OptionIssue } from '../../src/plugin/types.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
 import {
-  ConvBn,
-  TORCH_BATCH_NORM,
-  VariableStore,
   assertTaskIds,
+  type BatchNormVariables,
   batchNormVariables,
+  checkStages,
+  ConvBn,
+  convStages,
   initializers,
+  owned,
+  parameterReport,
   perTaskModules,
   poolToGrid,
   projectByTask,
-  runStages,
-  taskBatchNormalize,
-  type BatchNormVariables,
-} from '../../src/nn/index.js';
-import {
-  checkStages,
-  convStages,
-  owned,
-  parameterReport,
   resolveStages,
+  runStages,
   stageChannels,
   stagesOption,
-} from './support.js';
+  taskBatchNormalize,
+  TORCH_BATCH_NORM,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   /** Stages with an attention module; default: every stage but `embedding`. */

@@ -7,8 +7,16 @@
 import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, galleryPassesAfter, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport, resolveStages, stageChannels } from './support.js';
+import {
+  assertTaskIds,
+  galleryPassesAfter,
+  owned,
+  parameterReport,
+  resolveStages,
+  runStages,
+  stageChannels,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 /** What a method does after one stage. */
 export interface StageOperation {

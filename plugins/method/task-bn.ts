@@ -17,15 +17,16 @@ import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/ki
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
 import {
-  VariableStore,
   assertTaskIds,
+  type BatchNormVariables,
   batchNormVariables,
+  owned,
+  parameterReport,
   perTaskModules,
   runStages,
   taskBatchNormalize,
-  type BatchNormVariables,
-} from '../../src/nn/index.js';
-import { owned, parameterReport } from './support.js';
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({});
 

@@ -13,9 +13,16 @@ import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { gatherByTask, perSampleChannels, type Initializer } from '../../src/nn/index.js';
+import {
+  checkStages,
+  convStages,
+  gatherByTask,
+  type Initializer,
+  perSampleChannels,
+  stackPerTask,
+  stagesOption,
+} from 'mtlzoo/nn';
 import { StagewiseModel } from './stagewise.js';
-import { checkStages, convStages, stackPerTask, stagesOption } from './support.js';
 
 const options = z.strictObject({
   /** Stages whose outputs are routed; default: every stage but `embedding`. */

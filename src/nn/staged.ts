@@ -1,4 +1,5 @@
 /** A backbone as an ordered list of stage functions over one `VariableStore`. */
+import { MtlzooError } from '../errors.js';
 import * as tf from '../tf.js';
 import type { BackboneDescription, BackboneNet, ForwardContext, NamedVariable } from '../kinds/backbone.js';
 import type { VariableStore } from './variables.js';
@@ -66,7 +67,8 @@ export function stageVariables(
   return net.variables().filter((v) => {
     const stage = stageOf(v.name);
     if (stage === undefined) {
-      throw new Error(
+      throw new MtlzooError(
+        'PLUGIN_INVALID',
         `backbone ${net.description.name}: variable "${v.name}" is not under a stage's name (${scope}<stage>/…), so the stages a method skips cannot be told apart`,
       );
     }

@@ -1,92 +1,20 @@
-/**
- * Contract checks for backbone and method plugins, for the project's own tests and for third-party plugin
- * authors' (call them from any test runner: they throw AssertionError and use no runner globals). Each check
- * runs forward passes, one gradient per trainable variable, and counts tensors to catch leaks.
- */
-import { AssertionError, deepStrictEqual } from 'node:assert';
-import type { BackboneFactory, ForwardContext, NamedVariable } from '../kinds/backbone.js';
+/** The method contract harness: `checkMethodContract` (see docs/plugins.md, "Testing a plugin"). */
+import type { BackboneFactory } from '../kinds/backbone.js';
 import type { AnyPluginOf } from '../kinds/index.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import * as tf from '../tf.js';
-import { Rng } from '../util/random.js';
-
-function fail(message: string): never {
-  throw new AssertionError({ message });
-}
-
-function check(condition: boolean, message: () => string): asserts condition {
-  if (!condition) fail(message());
-}
-
-/** Deterministic images in [0, 1) (the harness draws no tfjs randomness, so failures reproduce). */
-function seededTensor(shape: readonly number[], seed: number): tf.Tensor {
-  const rng = new Rng(seed);
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < values.length; i++) values[i] = rng.next();
-  return tf.tensor(values, [...shape]);
-}
-
-function assertFinite(label: string, tensor: tf.Tensor): void {
-  const values = tensor.dataSync();
-  for (let i = 0; i < values.length; i++) {
-    check(Number.isFinite(values[i]!), () => `${label}: non-finite value ${values[i]} at ${i}`);
-  }
-}
-
-function assertShape(label: string, actual: readonly number[], expected: readonly number[]): void {
-  check(
-    actual.length === expected.length && actual.every((v, i) => v === expected[i]),
-    () => `${label}: shape [${actual.join(', ')}], expected [${expected.join(', ')}]`,
-  );
-}
-
-function assertUniqueNames(label: string, variables: readonly NamedVariable[]): void {
-  const seen = new Set<string>();
-  for (const v of variables) {
-    check(!seen.has(v.name), () => `${label}: variable name "${v.name}" is used twice`);
-    seen.add(v.name);
-  }
-}
-
-/**
- * One training step's gradient: d(Σ embedding ⊙ r)/dθ for every trainable variable, with r fixed. Every
- * gradient must have its variable's shape, be finite, and not be all zeros.
- */
-function assertGradients(label: string, variables: readonly NamedVariable[], embed: () => tf.Tensor): void {
-  const trainable = variables.filter((v) => v.trainable);
-  check(trainable.length > 0, () => `${label}: no trainable variables`);
-  tf.tidy(() => {
-    let weights: tf.Tensor | undefined;
-    const { value, grads } = tf.variableGrads(
-      () => {
-        const embedding = embed();
-        weights ??= seededTensor(embedding.shape, 99);
-        return tf.sum(tf.mul(embedding, weights)) as tf.Scalar;
-      },
-      trainable.map((v) => v.variable),
-    );
-    assertFinite(`${label}: loss`, value);
-    for (const v of trainable) {
-      const grad = grads[v.variable.name];
-      check(grad !== undefined, () => `${label}: no gradient reaches "${v.name}"`);
-      assertShape(`${label}: gradient of "${v.name}"`, grad.shape, v.variable.shape);
-      assertFinite(`${label}: gradient of "${v.name}"`, grad);
-      check(tf.max(tf.abs(grad)).dataSync()[0]! > 0, () => `${label}: gradient of "${v.name}" is all zeros`);
-    }
-  });
-}
-
-/** Runs `step` (already run once, so lazily created state exists) and fails if the tensor count grew. */
-function assertNoLeak(label: string, step: () => void): void {
-  const before = tf.memory().numTensors;
-  step();
-  const after = tf.memory().numTensors;
-  check(after === before, () => `${label}: ${after - before} tensors leaked by one call`);
-}
-
-function values(variables: readonly NamedVariable[]): Float32Array[] {
-  return variables.map((v) => v.variable.dataSync() as Float32Array);
-}
+import {
+  assertFinite,
+  assertGradients,
+  assertNoLeak,
+  assertReleased,
+  assertShape,
+  assertUniqueNames,
+  check,
+  seededTensor,
+  type ContractOptions,
+} from './assertions.js';
+import { buildPlugin, checkedOptions } from './plugin.js';
 
 /** Moves every trainable task-owned variable away from its initial value, so tasks really differ. */
 function perturbTaskVariables(entries: readonly ParameterEntry[]): void {
@@ -206,94 +134,6 @@ function checkOptionalApi(label: string, model: MtlModel, images: tf.Tensor4D, t
   }
 }
 
-export interface ContractOptions {
-  /** Samples per batch; at least 2 so BatchNorm batch statistics are not degenerate. Default 2 per task. */
-  batchSize?: number;
-  seed?: number;
-}
-
-/**
- * Checks a backbone: description (stages end in `embedding` of `[embeddingDim]`), variable names (unique,
- * scoped, each under its stage's name), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
- * every trainable variable, moving statistics updated in training only, no tensor leak, full disposal.
- */
-export function checkBackboneContract(factory: BackboneFactory, options: ContractOptions = {}): void {
-  const d = factory.description;
-  const label = `backbone ${d.name}`;
-  const batch = options.batchSize ?? 2;
-  const seed = options.seed ?? 1;
-  check(d.stages.length > 0, () => `${label}: no stages`);
-  const names = d.stages.map((s) => s.name);
-  check(new Set(names).size === names.length, () => `${label}: repeated stage names ${names.join(', ')}`);
-  const last = d.stages[d.stages.length - 1]!;
-  check(last.name === 'embedding', () => `${label}: last stage is "${last.name}", expected "embedding"`);
-  assertShape(`${label}: embedding stage`, last.outputShape, [d.embeddingDim]);
-
-  const baseline = tf.memory().numTensors;
-  const net = factory.instantiate('contract/', seed);
-  const twin = factory.instantiate('contract/', seed);
-  const other = factory.instantiate('contract/', seed + 1);
-  try {
-    const variables = net.variables();
-    assertUniqueNames(label, variables);
-    for (const v of variables) {
-      check(
-        v.name.startsWith('contract/'),
-        () => `${label}: variable "${v.name}" ignores the scope "contract/"`,
-      );
-      check(
-        names.some((stage) => v.name.startsWith(`contract/${stage}/`)),
-        () =>
-          `${label}: variable "${v.name}" is not under a stage's name (contract/<stage>/…; stages ${names.join(', ')})`,
-      );
-    }
-    deepStrictEqual(
-      twin.variables().map((v) => v.name),
-      variables.map((v) => v.name),
-      `${label}: two instances list different variables`,
-    );
-    deepStrictEqual(values(twin.variables()), values(variables), `${label}: same seed, different weights`);
-    const mine = values(variables.filter((v) => v.trainable));
-    const theirs = values(other.variables().filter((v) => v.trainable));
-    check(
-      mine.some((m, i) => m.some((x, j) => x !== theirs[i]![j])),
-      () => `${label}: a different seed gives the same weights`,
-    );
-  } finally {
-    twin.dispose();
-    other.dispose();
-  }
-
-  const images = seededTensor([batch, ...d.inputShape], seed);
-  const runAll = (context: ForwardContext): tf.Tensor =>
-    tf.tidy(() => d.stages.reduce<tf.Tensor>((x, _, i) => net.runStage(i, x, context), images));
-  try {
-    tf.tidy(() => {
-      let x: tf.Tensor = images;
-      d.stages.forEach((stage, i) => {
-        x = net.runStage(i, x, { training: false });
-        assertShape(`${label}: output of stage ${stage.name}`, x.shape, [batch, ...stage.outputShape]);
-        assertFinite(`${label}: output of stage ${stage.name}`, x);
-      });
-    });
-    const state = net.variables().filter((v) => !v.trainable);
-    const stateBefore = values(state);
-    tf.dispose(runAll({ training: false }));
-    deepStrictEqual(values(state), stateBefore, `${label}: inference changed state variables`);
-    assertGradients(label, net.variables(), () => runAll({ training: true }));
-    check(
-      state.length === 0 || values(state).some((v, i) => v.some((x, j) => x !== stateBefore[i]![j])),
-      () => `${label}: training did not update any state variable (BatchNorm moving statistics)`,
-    );
-    assertNoLeak(label, () => assertGradients(label, net.variables(), () => runAll({ training: true })));
-  } finally {
-    images.dispose();
-    net.dispose();
-  }
-  const left = tf.memory().numTensors - baseline;
-  check(left === 0, () => `${label}: ${left} tensors remain after dispose()`);
-}
-
 /** Sums trainable sizes by owner and all bytes, independently of the plugin's own report. */
 function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
   let shared = 0;
@@ -325,20 +165,9 @@ export async function checkMethodContract(
   options: ContractOptions = {},
 ): Promise<void> {
   const label = `method ${plugin.name}`;
-  check(plugin.kind === 'method', () => `${label}: kind is "${plugin.kind}"`);
-  const parsed = plugin.options.safeParse(rawOptions);
-  check(parsed.success, () => `${label}: options rejected: ${parsed.error?.message}`);
-  const methodOptions: unknown = parsed.data;
-  deepStrictEqual(
-    plugin.options.parse(JSON.parse(JSON.stringify(methodOptions))),
-    methodOptions,
-    `${label}: resolved options do not round-trip through JSON`,
-  );
-  const issues = plugin.check?.(methodOptions, { backbone: backbone.description }) ?? [];
-  check(issues.length === 0, () => `${label}: check() rejects valid options: ${JSON.stringify(issues)}`);
-
+  const methodOptions = checkedOptions('method', plugin, rawOptions, { backbone: backbone.description });
   const baseline = tf.memory().numTensors;
-  const model: MtlModel = await plugin.create(methodOptions, {
+  const model: MtlModel = await buildPlugin('method', plugin, methodOptions, {
     backbone,
     taskCount,
     seed: options.seed ?? 1,
@@ -400,6 +229,5 @@ export async function checkMethodContract(
   } finally {
     model.dispose();
   }
-  const left = tf.memory().numTensors - baseline;
-  check(left === 0, () => `${label}: ${left} tensors remain after dispose()`);
+  assertReleased(label, baseline);
 }
