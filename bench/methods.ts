@@ -19,7 +19,7 @@ import { createOptimizer } from '../src/train/optimizers.js';
 import { TripletSampler, uniqueImages } from '../src/train/sampler.js';
 import * as tf from '../src/tf.js';
 import { createConsoleLogger } from '../src/util/logger.js';
-import { writeFileAtomic } from '../src/data/files.js';
+import { writeFileAtomic } from '../src/util/write.js';
 import { tmpdir } from 'node:os';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));

@@ -72,7 +72,8 @@ describe('the new methods on the quickstart data', function () {
         name: 'run',
         hooks: [
           {
-            stepEnd: (record: StepRecord) => {
+            name: 'record',
+            afterStep: (record: StepRecord) => {
               losses.push(record.loss);
               counts.push(tf.memory().numTensors);
             },

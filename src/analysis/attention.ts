@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { writeFileAtomic } from '../data/files.js';
+import { writeFileAtomic } from '../util/write.js';
 import { pixelsToTensor } from '../engine/pixels.js';
 import { MtlzooError } from '../errors.js';
 import type { SplitName } from '../kinds/dataset.js';
