@@ -1,6 +1,12 @@
 /** Functional layers over explicit variables: each module creates its variables in a `VariableStore`. */
 import * as tf from '../tf.js';
 import type { ForwardContext } from '../kinds/backbone.js';
+import {
+  batchNormInference,
+  batchNormTraining,
+  inferenceScaleShift,
+  type InferenceStatistics,
+} from './batch-norm.js';
 import { conv2d, type Padding } from './conv.js';
 import { initializers, type Initializer, type VariableStore } from './variables.js';
 
@@ -29,6 +35,13 @@ export class Conv2d {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return conv2d(x, this.kernel as tf.Tensor4D, this.spec.stride ?? 1, this.spec.padding);
+  }
+
+  /** relu?(conv(x, W·scale) + bias), scale and bias per output channel, in one fused convolution. */
+  applyScaled(x: tf.Tensor4D, scale: tf.Tensor1D, bias: tf.Tensor1D, relu: boolean): tf.Tensor4D {
+    const filter = tf.mul(this.kernel, scale) as tf.Tensor4D;
+    const { stride = 1, padding: pad } = this.spec;
+    return tf.fused.conv2d({ x, filter, strides: stride, pad, bias, activation: relu ? 'relu' : 'linear' });
   }
 }
 
@@ -68,36 +81,35 @@ export function batchNormVariables(
 }
 
 /**
- * Batch normalisation of `x` over all axes but the last (channels) with the variables `v`: batch
- * statistics, and their moving averages updated, in training; the moving averages otherwise. The moving
- * variance averages the batch's population variance, as TF-slim's (non-fused) batch_norm does; PyTorch
- * would use the unbiased one.
+ * Batch normalisation of `x` over all axes but the last (channels) with the variables `v`, then ReLU when
+ * `relu`: batch statistics, and their moving averages updated, in training; the moving averages otherwise.
+ * The moving variance averages the batch's population variance, as TF-slim's (non-fused) batch_norm does;
+ * PyTorch would use the unbiased one. One fused kernel each way where the backend has it (batch-norm.ts).
  */
 export function batchNormalize<T extends tf.Tensor>(
   v: BatchNormVariables,
   spec: BatchNormSpec,
   x: T,
   training: boolean,
+  relu = false,
 ): T {
   return tf.tidy(() => {
-    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    const mean = training ? tf.mean(x, axes) : v.movingMean;
-    // tf.moments, but sharing x − mean with the normalisation: one full-size Sub (and its gradient) fewer.
-    const centred = tf.sub(x, mean);
-    const variance = training ? tf.mean(tf.square(centred), axes) : v.movingVariance;
-    if (training) {
-      const d = spec.decay;
-      tf.tidy(() => {
-        v.movingMean.assign(tf.add(tf.mul(v.movingMean, d), tf.mul(mean, 1 - d)));
-        v.movingVariance.assign(tf.add(tf.mul(v.movingVariance, d), tf.mul(variance, 1 - d)));
-      });
+    const { gamma, beta, movingMean, movingVariance } = v;
+    if (!training) {
+      return batchNormInference(
+        x,
+        { gamma, beta, mean: movingMean, variance: movingVariance },
+        spec.epsilon,
+        relu,
+      );
     }
-    // Written out rather than tf.batchNorm so gradients flow through the batch statistics (tfjs's
-    // FusedBatchNorm gradient is ~10 full-size ops). gamma is folded into the per-channel factor so that one
-    // full-size Mul runs, not two.
-    let scale = tf.rsqrt(tf.add(variance, spec.epsilon));
-    if (v.gamma) scale = tf.mul(scale, v.gamma);
-    return tf.add(tf.mul(centred, scale), v.beta) as T;
+    const { y, mean, variance } = batchNormTraining(x, gamma, beta, spec.epsilon, relu);
+    const d = spec.decay;
+    tf.tidy(() => {
+      movingMean.assign(tf.add(tf.mul(movingMean, d), tf.mul(mean, 1 - d)));
+      movingVariance.assign(tf.add(tf.mul(movingVariance, d), tf.mul(variance, 1 - d)));
+    });
+    return y;
   });
 }
 
@@ -124,9 +136,21 @@ export class BatchNorm implements BatchNormVariables {
     } = batchNormVariables(store, channels, spec.scale));
   }
 
-  apply<T extends tf.Tensor>(x: T, context: ForwardContext): T {
-    if (context.batchNorm) return context.batchNorm(this, x) as T;
-    return batchNormalize(this, this.spec, x, context.training);
+  /**
+   * Normalises x (and applies ReLU when `relu`: one fused kernel where the backend has it). A method that
+   * set `context.batchNorm` normalises instead (`task-bn`).
+   */
+  apply<T extends tf.Tensor>(x: T, context: ForwardContext, relu = false): T {
+    if (!context.batchNorm) return batchNormalize(this, this.spec, x, context.training, relu);
+    return tf.tidy(() => {
+      const y = context.batchNorm!(this, x) as T;
+      return relu ? tf.relu(y) : y;
+    });
+  }
+
+  /** What inference normalises with: the moving statistics and the learned scale and shift. */
+  movingStatistics(): InferenceStatistics {
+    return { gamma: this.gamma, beta: this.beta, mean: this.movingMean, variance: this.movingVariance };
   }
 }
 
@@ -146,8 +170,10 @@ export class ConvBn {
 
   apply(x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = this.bn.apply(this.conv.apply(x), context);
-      return this.relu ? tf.relu(y) : y;
+      if (context.training || context.batchNorm) return this.bn.apply(this.conv.apply(x), context, this.relu);
+      // Inference: the normalisation folded into the convolution, one pass instead of two or more.
+      const { scale, shift } = inferenceScaleShift(this.bn.movingStatistics(), this.bn.spec.epsilon);
+      return this.conv.applyScaled(x, scale, shift, this.relu);
     });
   }
 }
