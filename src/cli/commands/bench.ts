@@ -18,7 +18,7 @@ import type { CliContext } from '../context.js';
 import { formatTable } from '../output.js';
 import { progressHook } from '../progress.js';
 import { withStopSignals } from '../signals.js';
-import { positiveInt, seedList } from './options.js';
+import { positiveInt, seedList } from '../arguments.js';
 
 interface PlanCliOptions {
   seeds?: number[];

@@ -3,7 +3,7 @@ import { parseQueueUrl } from '../../queue/connection.js';
 import { runQueueWorker } from '../../queue/worker.js';
 import type { CliContext } from '../context.js';
 import { withStopSignals } from '../signals.js';
-import { positiveInt } from './options.js';
+import { positiveInt } from '../arguments.js';
 
 interface WorkerCliOptions {
   queue: string;

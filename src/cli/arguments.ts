@@ -1,6 +1,7 @@
-/** Option parsers several commands share. */
-import { MtlzooError } from '../../errors.js';
+/** Parsers for command-line option values, with errors that name the flag. */
+import { MtlzooError } from '../errors.js';
 
+/** `--flag <n>` as a positive integer. */
 export function positiveInt(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -10,6 +11,7 @@ export function positiveInt(flag: string) {
   };
 }
 
+/** `--seeds <list>`: comma-separated non-negative integers. */
 export function seedList(value: string): number[] {
   const seeds = value.split(',').map((s) => Number(s.trim()));
   if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
