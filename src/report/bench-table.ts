@@ -1,5 +1,6 @@
 /** The comparison table of a bench, as markdown (for results.md, README and the terminal). */
-import type { BenchResults, BenchRow } from '../bench/bench.js';
+import type { BenchResults, BenchRow } from '../bench/results.js';
+import { methodLabelOf } from '../bench/recipe.js';
 import { formatSpread, type Spread } from '../metrics/summary.js';
 
 function cell(spread: Spread | undefined, digits = 3, scale = 1): string {
@@ -31,7 +32,9 @@ export function formatBenchMarkdown(results: BenchResults): string {
   const rows = results.rows.map((row) => [
     `${row.label}: ${methodName(row)}`,
     ...results.metrics.map((m) => cell(row.metrics[m])),
-    ...(results.baseline ? [row.label === results.baseline ? 'baseline' : cell(row.deltaM, 2, 100)] : []),
+    ...(results.baseline
+      ? [methodLabelOf(row.label) === results.baseline ? 'baseline' : cell(row.deltaM, 2, 100)]
+      : []),
     row.params.totalParams.toLocaleString('en-US'),
     row.params.paramsPerTask.toLocaleString('en-US'),
     (row.params.bytes / 1e6).toFixed(2),
