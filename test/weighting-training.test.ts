@@ -12,14 +12,22 @@ import * as tf from '../src/tf.js';
 import { tempDir } from './helpers/files.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
 
-const STEPS = Number(process.env.MTLZOO_WEIGHTING_STEPS ?? 6);
+const STEPS = Number(process.env.MTLZOO_WEIGHTING_STEPS ?? 4);
+
+/** The small experiment cut to what a training smoke test needs: two tasks, tiny batches, a small test. */
+function leanConfig(method: string, weighting: string): string {
+  return smallConfig({ method, steps: STEPS, extra: `  weighting: ${weighting}\n` })
+    .replace('tasks: [colour, shape, position]', 'tasks: [colour, position]')
+    .replace('tripletsPerTask: 4 }', 'tripletsPerTask: 3 }')
+    .replace(
+      /evaluators:[\s\S]*?train:/,
+      'evaluators:\n  - name: triplet-accuracy\n    options: { tripletsPerTask: 10 }\ntrain:',
+    );
+}
 
 /** Trains `method` with `weighting` for STEPS steps; returns the losses and tensor counts after each step. */
 async function trainWith(dir: string, method: string, weighting: string) {
-  const { kernel, loaded } = await loadSmall(
-    dir,
-    smallConfig({ method, steps: STEPS, extra: `  weighting: ${weighting}\n` }),
-  );
+  const { kernel, loaded } = await loadSmall(dir, leanConfig(method, weighting));
   const records: StepRecord[] = [];
   const tensors: number[] = [];
   await trainRun(kernel, loaded, {

@@ -68,6 +68,11 @@ export interface TaskLosses {
    * constants): equal weighting when every weight is 1, with exactly the default objective's arithmetic.
    */
   weighted(weights: readonly number[]): tf.Scalar;
+  /**
+   * `G[s][t]`: dot products of task s's and task t's gradients (of their mean losses) with respect to the
+   * batch's embeddings before normalisation, for every dataset task; float64 host values.
+   */
+  representationGram(): number[][];
 }
 
 /**

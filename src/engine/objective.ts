@@ -8,7 +8,7 @@ import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import type { UniqueImages } from '../train/sampler.js';
-import { normalisedEmbeddings } from './embedding.js';
+import { l2NormalizeRows } from './embedding.js';
 import { mineNegatives, type MiningMode } from './mining.js';
 
 /** Each sample's label for its own task (-1 where unknown), as mining needs. */
@@ -17,6 +17,41 @@ export function sampleLabels(split: DatasetSplit, batch: UniqueImages): Int32Arr
     batch.sampleImage,
     (position, s) => split.labels[batch.sampleTask[s]!]![batch.images[position]!]!,
   );
+}
+
+/** The batch's samples (each distinct image under its task) through the model in training mode, unnormalised. */
+export function batchEmbeddings(model: MtlModel, images: tf.Tensor4D, batch: UniqueImages): tf.Tensor2D {
+  return tf.tidy(() => {
+    const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32')) as tf.Tensor4D;
+    return model.embed(inputs, batch.sampleTask, { training: true });
+  });
+}
+
+/**
+ * Per-triplet losses `[triplets]` from the batch's raw (unnormalised) sample embeddings: normalised, negatives
+ * mined when asked, the loss per triplet.
+ */
+export function tripletLossesOf(
+  raw: tf.Tensor2D,
+  loss: TripletLossFunction,
+  batch: UniqueImages,
+  mining: MiningMode,
+  split: DatasetSplit,
+): tf.Tensor1D {
+  return tf.tidy(() => {
+    const embeddings = l2NormalizeRows(raw);
+    const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+    const negatives =
+      mining === 'none'
+        ? batch.negative
+        : mineNegatives(
+            embeddings,
+            { ...batch, sampleLabel: sampleLabels(split, batch) },
+            mining,
+            loss.distance,
+          );
+    return loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
+  });
 }
 
 /**
@@ -31,21 +66,7 @@ export function tripletLosses(
   mining: MiningMode,
   split: DatasetSplit,
 ): tf.Tensor1D {
-  return tf.tidy(() => {
-    const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32')) as tf.Tensor4D;
-    const embeddings = normalisedEmbeddings(model, inputs, batch.sampleTask, { training: true });
-    const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
-    const negatives =
-      mining === 'none'
-        ? batch.negative
-        : mineNegatives(
-            embeddings,
-            { ...batch, sampleLabel: sampleLabels(split, batch) },
-            mining,
-            loss.distance,
-          );
-    return loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
-  });
+  return tf.tidy(() => tripletLossesOf(batchEmbeddings(model, images, batch), loss, batch, mining, split));
 }
 
 /**

@@ -41,7 +41,7 @@ import { metricsLogHook } from './hooks/metrics-log.js';
 import { timingHook } from './hooks/timing.js';
 import { validationHook } from './hooks/validation.js';
 import { weightingHook } from './hooks/weighting.js';
-import { preservingState, tripletLosses } from './objective.js';
+import { batchEmbeddings, preservingState, tripletLosses, tripletLossesOf } from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
 import type { TrainSummary } from './summary.js';
@@ -141,12 +141,18 @@ export class Trainer {
           grads = this.equalGradients(taskGradients, taskIds);
         } else {
           const objective = () => {
-            const values = losses();
+            const raw = batchEmbeddings(this.model, images, batch);
+            const lossesOf = (embeddings: tf.Tensor2D) =>
+              tripletLossesOf(embeddings, this.loss, batch, train.mining, this.dataset.splits.train);
+            const values = lossesOf(raw);
             perTriplet = tf.keep(values);
             const equal = tf.sum(
               tf.mul(values, tf.tensor1d(tripletFactors(taskIds, this.dataset.tasks.length))),
             ) as tf.Scalar;
-            return hooks.reduce('objective', equal, this.taskLosses(step, values, taskIds), context);
+            const taskLosses = this.taskLosses(step, values, taskIds, () =>
+              this.representationGram(raw, lossesOf, taskIds),
+            );
+            return hooks.reduce('objective', equal, taskLosses, context);
           };
           grads = tf.variableGrads(objective, this.trainables).grads;
           taskGradients = hooks.needsTaskGradients ? this.taskGradients(losses, taskIds) : undefined;
@@ -178,12 +184,18 @@ export class Trainer {
     }
   }
 
-  private taskLosses(step: number, perTriplet: tf.Tensor1D, taskIds: Int32Array): TaskLosses {
+  private taskLosses(
+    step: number,
+    perTriplet: tf.Tensor1D,
+    taskIds: Int32Array,
+    representationGram: () => number[][],
+  ): TaskLosses {
     const tasks = this.dataset.tasks.length;
     return {
       step,
       perTriplet,
       taskIds,
+      representationGram,
       taskMeans: () => {
         const counts = new Float32Array(tasks);
         taskIds.forEach((t) => (counts[t]! += 1));
@@ -219,6 +231,29 @@ export class Trainer {
       };
       return first && task === 0 ? pass() : preservingState(this.model, pass);
     });
+  }
+
+  /** Gram matrix of the tasks' gradients with respect to the raw embeddings (through the loss alone). */
+  private representationGram(
+    raw: tf.Tensor2D,
+    lossesOf: (embeddings: tf.Tensor2D) => tf.Tensor1D,
+    taskIds: Int32Array,
+  ): number[][] {
+    const tasks = this.dataset.tasks.length;
+    const values = tf.tidy(() => {
+      const rows = this.dataset.tasks.map((_, task) => {
+        const mask = tf.tensor1d(Array.from(taskIds, (t) => (t === task ? 1 : 0)));
+        const count = Math.max(1, taskIds.filter((t) => t === task).length);
+        const taskLoss = (embeddings: tf.Tensor) =>
+          tf.div(tf.sum(tf.mul(lossesOf(embeddings as tf.Tensor2D), mask)), count) as tf.Scalar;
+        return tf.grad(taskLoss)(raw).reshape([-1]);
+      });
+      const matrix = tf.stack(rows);
+      return tf.matMul(matrix, matrix, false, true).dataSync();
+    });
+    return Array.from({ length: tasks }, (_, s) =>
+      Array.from({ length: tasks }, (__, t) => values[s * tasks + t]!),
+    );
   }
 
   /** The equal-weighting gradient from per-task gradients: their mean over the tasks with triplets. */

@@ -43,6 +43,12 @@ export interface WeightingStep {
   readonly lr: number;
   /** Seeded draws for this step: the same on every backend and after a resume. */
   readonly random: Rng;
+  /**
+   * Loss-based strategies only: the Gram matrix (float64) of the tasks' gradients with respect to the
+   * batch's embeddings (the method's output, before normalisation) — MGDA-UB's shared representation.
+   * Costs one backward pass through the loss alone per task, computed on first use.
+   */
+  representationGram?(): number[][];
 }
 
 /** Each task's gradient of the shared trainable parameters, one flat row per task. */

@@ -11,11 +11,8 @@ export interface AdamOptions {
   readonly weightDecay?: number;
 }
 
-export interface AdamState {
-  readonly step: number;
-  readonly m: readonly number[];
-  readonly v: readonly number[];
-}
+/** Plain numbers (JSON, for checkpoints). */
+export type AdamState = { step: number; m: number[]; v: number[] };
 
 export class HostAdam {
   private step = 0;

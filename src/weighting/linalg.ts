@@ -111,19 +111,23 @@ export function quadratic(a: readonly (readonly number[])[], x: readonly number[
 
 /**
  * Minimises a smooth convex `f` over the probability simplex by accelerated projected gradient (FISTA with
- * backtracking and adaptive restart), from `start`, until an iteration moves less than `tolerance` (L1).
+ * backtracking and adaptive restart), from `start`. It stops once the objective has not improved for 20
+ * iterations (near the optimum f is flat to rounding, so x moves only by noise), or an iteration moves
+ * less than `tolerance` (L1); it returns the best point seen.
  */
 export function minimizeOnSimplex(
   f: (x: readonly number[]) => number,
   gradient: (x: readonly number[]) => number[],
   start: readonly number[],
-  { tolerance = 1e-13, maxIterations = 20000 } = {},
+  { tolerance = 1e-13, maxIterations = 5000 } = {},
 ): number[] {
   let x = projectToSimplex(start);
+  let best = { x, value: f(x) };
+  let stale = 0;
   let y = x;
   let momentum = 1;
   let step = 1;
-  for (let iteration = 0; iteration < maxIterations; iteration++) {
+  for (let iteration = 0; iteration < maxIterations && stale < 20; iteration++) {
     const fy = f(y);
     const gy = gradient(y);
     let next: number[];
@@ -135,8 +139,13 @@ export function minimizeOnSimplex(
       step /= 2;
     }
     const moved = next.reduce((s, v, i) => s + Math.abs(v - x[i]!), 0);
+    const value = f(next);
+    if (value < best.value - 1e-15 * Math.abs(best.value)) {
+      best = { x: next, value };
+      stale = 0;
+    } else stale += 1;
     // Restart the momentum when it would increase the objective.
-    const restart = f(next) > f(x);
+    const restart = value > f(x);
     const nextMomentum = restart ? 1 : (1 + Math.sqrt(1 + 4 * momentum * momentum)) / 2;
     y = restart ? next : next.map((v, i) => v + ((momentum - 1) / nextMomentum) * (v - x[i]!));
     x = next;
@@ -144,7 +153,7 @@ export function minimizeOnSimplex(
     step *= 1.5;
     if (moved < tolerance) break;
   }
-  return x;
+  return best.x;
 }
 
 /** Weights `x` on the simplex minimising ‖Σ x_i g_i‖² given the Gram matrix of the g_i (MGDA's problem). */

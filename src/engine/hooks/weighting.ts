@@ -38,7 +38,12 @@ function checkWeights(name: string, what: string, values: readonly number[], exp
 export function weightingHook(options: WeightingHookOptions): TrainerHook {
   const { name, strategy, tasks, seed } = options;
   const K = tasks.length;
-  const stepOf = (step: number, losses: () => readonly number[], context: TrainingContext): WeightingStep => {
+  const stepOf = (
+    step: number,
+    losses: () => readonly number[],
+    context: TrainingContext,
+    representationGram?: () => number[][],
+  ): WeightingStep => {
     const { train } = context.loaded.config;
     let read: readonly number[] | undefined;
     return {
@@ -48,6 +53,14 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
       },
       lr: learningRateAt(train.optimizer.lr, train.schedule, step, train.steps),
       random: Rng.derive(seed, `weighting/${step}`),
+      ...(representationGram
+        ? {
+            representationGram: () => {
+              const gram = representationGram();
+              return tasks.map((s) => tasks.map((t) => gram[s]![t]!));
+            },
+          }
+        : {}),
     };
   };
   const ofTasks = (perDatasetTask: readonly number[]) => tasks.map((t) => perDatasetTask[t]!);
@@ -78,6 +91,7 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
           losses.step,
           () => ofTasks(Array.from(losses.taskMeans().dataSync(), Number)),
           context,
+          () => losses.representationGram(),
         );
         const weights = strategy.weights(step);
         checkWeights(name, 'loss weights', weights, K);
