@@ -77,7 +77,9 @@ describe('bench: resume and locks', function () {
       stopped.message,
       `bench interrupted by SIGTERM in shared, seed 0 (run 2/3; 1 finished); resume with: mtlzoo bench --resume ${out}`,
     );
-    await assert.rejects(fs.stat(path.join(out, 'separate')), /ENOENT/);
+    // The third run never started: only its generated input config (written by the check before any run).
+    await assert.rejects(fs.stat(path.join(out, 'separate', 'seed-0')), /ENOENT/);
+    await fs.access(path.join(out, 'separate', 'seed-0.input.yaml'));
 
     const { code, stdout, log } = await runCli('bench', '--resume', out, '--json');
     assert.equal(code, 0, log);

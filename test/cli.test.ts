@@ -37,6 +37,7 @@ describe('CLI', () => {
       ['loss', 'triplet'],
       ['dataset', 'shapes'],
       ['evaluator', 'retrieval'],
+      ['weighting', 'pcgrad'],
     ]) {
       const row = rows.find((r) => r.kind === kind && r.name === name);
       assert.ok(row, `${kind} ${name} missing`);

@@ -4,12 +4,17 @@
  * trains with a loss-based and a gradient-based strategy. The full grid is `npm run test:weighting-grid`.
  */
 import { strict as assert } from 'node:assert';
+import path from 'node:path';
+import type { ProbeRecord } from '../src/analysis/probe.js';
+import type { TrainerHook } from '../src/engine/hooks.js';
+import { RunDir } from '../src/engine/run-dir.js';
 import { weightingPlugins } from '../plugins/weighting/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
-import { trainRun } from '../src/engine/run.js';
-import type { StepRecord } from '../src/engine/trainer.js';
+import { resumeRun, trainRun } from '../src/engine/run.js';
+import { InterruptedError, type StepRecord } from '../src/engine/trainer.js';
 import * as tf from '../src/tf.js';
 import { tempDir } from './helpers/files.js';
+import { comparableRecords } from './helpers/records.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
 
 const STEPS = Number(process.env.MTLZOO_WEIGHTING_STEPS ?? 4);
@@ -87,4 +92,90 @@ describe('weighting strategies in training', function () {
       });
     }
   }
+});
+
+describe('weighting strategies across a resume, and with the gradient probe', function () {
+  this.timeout(600_000);
+  let workspace: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    workspace = tempDir();
+  });
+  afterEach(() => workspace.cleanup());
+
+  // FAMO: logits and Adam state, updated after each update; DB-MTL: a tensor (the gradient EMA).
+  for (const weighting of ['famo', 'db-mtl']) {
+    it(`${weighting}: interrupted and resumed equals uninterrupted (weights hash, records)`, async () => {
+      const config = leanConfig('modulation', weighting).replace(
+        `steps: ${STEPS}`,
+        'steps: 5\n  checkpointEvery: 1\n  optimizer: { type: adam, lr: 0.01 }',
+      );
+      const straight = await loadSmall(path.join(workspace.dir, 'a'), config);
+      const full = await trainRun(straight.kernel, straight.loaded, {
+        outputDir: workspace.dir,
+        name: 'full',
+      });
+      const broken = await loadSmall(path.join(workspace.dir, 'b'), config);
+      const controller = new AbortController();
+      const abort: TrainerHook = {
+        name: 'abort',
+        afterStep: (record) => void (record.step === 3 && controller.abort('SIGINT')),
+      };
+      await assert.rejects(
+        trainRun(broken.kernel, broken.loaded, {
+          outputDir: workspace.dir,
+          name: 'split',
+          hooks: [abort],
+          signal: controller.signal,
+        }),
+        InterruptedError,
+      );
+      const resumed = await resumeRun(broken.kernel, path.join(workspace.dir, 'split'));
+      assert.equal(resumed.weightsSha256, full.weightsSha256);
+      assert.deepEqual(
+        comparableRecords(await new RunDir(resumed.runDir).readMetrics()),
+        comparableRecords(await new RunDir(full.runDir).readMetrics()),
+      );
+    });
+  }
+
+  it('the probe reads the per-task gradients a gradient-based strategy computed: no extra passes', async () => {
+    const config = leanConfig('modulation', 'pcgrad').replace(
+      `steps: ${STEPS}`,
+      'steps: 4\n  probe: { every: 2, tripletsPerTask: 3 }',
+    );
+    const { kernel, loaded } = await loadSmall(workspace.dir, config);
+    // Forward passes of the model per step: one per task for pcgrad, none more on the probe's steps.
+    const passes: number[] = [];
+    let calls = 0;
+    const counter: TrainerHook = {
+      name: 'count',
+      start({ model }) {
+        const embed = model.embed.bind(model);
+        (model as { embed: typeof embed }).embed = (...args) => {
+          calls += 1;
+          return embed(...args);
+        };
+      },
+      afterStep() {
+        passes.push(calls);
+        calls = 0;
+      },
+    };
+    const summary = await trainRun(kernel, loaded, {
+      outputDir: workspace.dir,
+      name: 'probed',
+      hooks: [counter],
+    });
+    assert.deepEqual(passes, [2, 2, 2, 2]);
+    const probes = (await new RunDir(summary.runDir).readMetrics()).filter((r) => r.type === 'probe');
+    assert.deepEqual(
+      probes.map((r) => [r.step, r.batch]),
+      [
+        [2, 'training'],
+        [4, 'training'],
+      ],
+    );
+    // The recorded geometry is that of the training batch's gradients: non-zero norms for both tasks.
+    for (const r of probes) assert.ok((r as unknown as ProbeRecord).all.norm.every((n) => n > 0));
+  });
 });

@@ -15,7 +15,8 @@ import { stringify } from 'yaml';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Metric } from '../kinds/evaluator.js';
 import type { ParameterReport } from '../kinds/method.js';
-import { MtlzooError } from '../errors.js';
+import type { LoadedConfig } from '../config/load.js';
+import { ConfigError, MtlzooError, type ConfigIssue } from '../errors.js';
 import { resumeRun, trainRun } from '../engine/run.js';
 import { RunDir } from '../engine/run-dir.js';
 import { InterruptedError, type TrainerHook, type TrainSummary } from '../engine/trainer.js';
@@ -24,6 +25,7 @@ import { deltaM, meanAndSpread, type Spread } from '../metrics/summary.js';
 import type { Logger } from '../plugin/types.js';
 import { formatBenchMarkdown } from '../report/bench-table.js';
 import { FolderLock } from '../util/lock.js';
+import { displayPath } from '../util/paths.js';
 import { ensureDir, removePath, writeFileAtomic } from '../util/write.js';
 import { loadRecipe, type LoadedRecipe, type Recipe } from './recipe.js';
 
@@ -200,18 +202,14 @@ export async function resumeBench(
 /** Trains, resumes or keeps the run of one method and seed; returns its summary as saved. */
 async function benchRun(
   kernel: Kernel,
-  entry: LoadedRecipe,
-  method: Recipe['methods'][number]['method'],
   label: string,
   seed: number,
+  loaded: LoadedConfig,
   options: BenchOptions,
   position: string,
 ): Promise<TrainSummary> {
   const runParent = path.join(options.outputDir, label);
   const runDir = path.join(runParent, `seed-${seed}`);
-  const input = path.join(runParent, `seed-${seed}.input.yaml`);
-  await writeFileAtomic(input, runConfigText(entry, method, seed, options.steps));
-  const loaded = await kernel.loadConfig(input);
   options.log.info(
     `${position} ${label}, seed ${seed}: ${loaded.config.train.steps} steps (config ${loaded.hash})`,
   );
@@ -239,6 +237,55 @@ async function benchRun(
   return (await new RunDir(runDir).readSummary())!;
 }
 
+/**
+ * Writes and loads every run's config before the first run trains, so a bad method fails at once rather
+ * than hours in. A problem with a method (a name the base config's plugins do not provide, options its
+ * schema refuses) is reported at the recipe's `methods[i].method`, not in the generated config. Returns
+ * the loaded configs, by `runKey`.
+ */
+async function checkRunConfigs(
+  kernel: Kernel,
+  entry: LoadedRecipe,
+  methods: Recipe['methods'],
+  seeds: readonly number[],
+  options: BenchOptions,
+): Promise<Map<string, LoadedConfig>> {
+  const loaded = new Map<string, LoadedConfig>();
+  for (const { label, method } of methods) {
+    const index = entry.recipe.methods.findIndex((m) => m.label === label);
+    for (const seed of seeds) {
+      const input = path.join(options.outputDir, label, `seed-${seed}.input.yaml`);
+      await writeFileAtomic(input, runConfigText(entry, method, seed, options.steps));
+      try {
+        loaded.set(runKey(label, seed), await kernel.loadConfig(input));
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        throw new ConfigError(error.issues.map((issue) => atRecipe(issue, entry, index, input)));
+      }
+    }
+  }
+  return loaded;
+}
+
+const runKey = (label: string, seed: number) => `${label}\u0000${seed}`;
+
+/** An issue the generated run config `input` has under `method`, moved to the recipe's method `index`. */
+function atRecipe(issue: ConfigIssue, entry: LoadedRecipe, index: number, input: string): ConfigIssue {
+  if (issue.file !== displayPath(input) || !/^method(\.|$)/.test(issue.path)) return issue;
+  const given = entry.recipe.methods[index]!.method;
+  const rest = issue.path.slice('method'.length);
+  const unknown = issue.path === 'method.name' && issue.message.startsWith('unknown method');
+  return {
+    file: displayPath(entry.file),
+    path: `methods[${index}].method${typeof given === 'string' && rest === '.name' ? '' : rest}`,
+    message:
+      issue.message.replace(/ \(line \d+\)$/, '') +
+      (unknown
+        ? `; the base config ${entry.recipe.config} must list the plugin that provides it under plugins:`
+        : ''),
+  };
+}
+
 export async function runBench(
   kernel: Kernel,
   entry: LoadedRecipe,
@@ -253,17 +300,19 @@ export async function runBench(
     if (options.record)
       locks.push(await FolderLock.acquire(entry.dir, 'bench recording this zoo entry', options.log));
     await adoptPlan(options.outputDir, plan, options.log);
+    const configs = await checkRunConfigs(kernel, entry, methods, plan.seeds, options);
     const summaries = new Map<string, TrainSummary[]>();
     const total = methods.length * plan.seeds.length;
     let index = 0;
-    for (const { label, method } of methods) {
+    for (const { label } of methods) {
       const runs: TrainSummary[] = [];
       for (const seed of plan.seeds) {
         index += 1;
         try {
           if (options.signal?.aborted)
             throw new InterruptedError(String(options.signal.reason), 'before the run started');
-          runs.push(await benchRun(kernel, entry, method, label, seed, options, `[${index}/${total}]`));
+          const loaded = configs.get(runKey(label, seed))!;
+          runs.push(await benchRun(kernel, label, seed, loaded, options, `[${index}/${total}]`));
         } catch (error) {
           if (!(error instanceof InterruptedError)) throw error;
           throw new InterruptedError(

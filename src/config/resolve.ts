@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, dottedPath } from '../errors.js';
+import { displayPath } from '../util/paths.js';
 import { readConfigSource, type ConfigSource } from './read.js';
 import { pluginRefsIn } from './schema.js';
 
@@ -41,11 +42,6 @@ function normaliseRefs(data: Record<string, unknown>): Record<string, unknown> {
     parent[at.at(-1)!] = { name: value };
   }
   return out;
-}
-
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 type OriginOf = (keyPath: KeyPath) => ConfigSource;

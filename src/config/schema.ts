@@ -3,14 +3,12 @@
  * schema (see validate.ts); here they are only "a mapping".
  */
 import { z } from 'zod';
+import { AUTO_BACKEND } from '../kinds/backend.js';
 import type { PluginKind } from '../plugin/types.js';
 import { pluginRefSchema, type PluginRef } from './plugin-ref.js';
 import { trainSchema } from './train-schema.js';
 
 export { pluginRefSchema, type PluginRef } from './plugin-ref.js';
-
-/** `backend: auto` tries every backend plugin in priority order; see src/backend/select.ts. */
-export const AUTO_BACKEND = 'auto';
 
 export const DEFAULT_EVALUATORS: readonly PluginRef[] = [
   { name: 'triplet-accuracy', options: {} },

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { MtlzooError } from '../errors.js';
+import { MtlzooError, isMtlzooError } from '../errors.js';
 import type { NamedVariable } from '../kinds/backbone.js';
 import * as tf from '../tf.js';
 import type { OptimizerState, StateTensor } from '../train/optimizers.js';
@@ -329,7 +329,7 @@ export async function loadCheckpoint(
           hooks,
         });
       } catch (error) {
-        if (error instanceof MtlzooError) throw error;
+        if (isMtlzooError(error)) throw error;
         throw invalid(dir, (error as Error).message);
       }
     }

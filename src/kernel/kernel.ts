@@ -14,7 +14,7 @@ import { resolveConfigPaths } from '../config/paths.js';
 import type { ExperimentConfig } from '../config/schema.js';
 import { resolveConfigFile, type MergedConfig, type ResolveOptions } from '../config/resolve.js';
 import { defaultIssue, isSet, locateIssue, validateConfig } from '../config/validate.js';
-import { ConfigError, MtlzooError } from '../errors.js';
+import { ConfigError, MtlzooError, isMtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
 import { checkSplits } from '../data/check.js';
 import { describeOpened } from '../data/split.js';
@@ -123,7 +123,7 @@ export class Kernel {
       try {
         return await action();
       } catch (error) {
-        if (!(error instanceof MtlzooError) || error instanceof ConfigError) throw error;
+        if (!isMtlzooError(error) || error.code === 'CONFIG_INVALID') throw error;
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
     };
@@ -172,7 +172,7 @@ export class Kernel {
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
-    return this.registries.of('backbone').get(config.backbone.name).create(config.backbone.options, {});
+    return this.registries.build('backbone', config.backbone, {});
   }
 
   private datasetContext(config: ExperimentConfig) {
@@ -185,9 +185,8 @@ export class Kernel {
    * to learn the same.
    */
   async describeDataset(config: ExperimentConfig): Promise<DatasetDescription> {
-    const plugin = this.registries.of('dataset').get(config.dataset.name);
-    if (plugin.describe) return plugin.describe(config.dataset.options, this.datasetContext(config));
-    return describeOpened(await this.createDataset(config, await this.createBackbone(config)));
+    const described = await this.registries.describeDataset(config.dataset, this.datasetContext(config));
+    return described ?? describeOpened(await this.createDataset(config, await this.createBackbone(config)));
   }
 
   /** The configured dataset, at the input size of `backbone`; `described`: what describeDataset gave. */
@@ -197,14 +196,11 @@ export class Kernel {
     described?: DatasetDescription,
   ): Promise<Dataset> {
     const [height, width] = backbone.description.inputShape;
-    return this.registries
-      .of('dataset')
-      .get(config.dataset.name)
-      .create(config.dataset.options, {
-        ...this.datasetContext(config),
-        imageSize: [height, width],
-        described,
-      });
+    return this.registries.build('dataset', config.dataset, {
+      ...this.datasetContext(config),
+      imageSize: [height, width],
+      described,
+    });
   }
 
   /**
@@ -230,17 +226,13 @@ export class Kernel {
     backbone: BackboneFactory,
     taskCount: number,
   ): Promise<MtlModel> {
-    return this.registries.of('method').get(config.method.name).create(config.method.options, {
-      backbone,
-      taskCount,
-      seed: config.seed,
-    });
+    return this.registries.build('method', config.method, { backbone, taskCount, seed: config.seed });
   }
 
   async createEvaluators(config: ExperimentConfig): Promise<NamedEvaluator[]> {
     const evaluators: NamedEvaluator[] = [];
     for (const ref of config.evaluators) {
-      const evaluator = await this.registries.of('evaluator').get(ref.name).create(ref.options, {});
+      const evaluator = await this.registries.build('evaluator', ref, {});
       evaluators.push({ name: ref.name, evaluator });
     }
     return evaluators;
@@ -249,13 +241,10 @@ export class Kernel {
   /** The configured weighting strategy, for the tasks that have a share of the batch. */
   async createWeighting(config: ExperimentConfig, taskCount: number): Promise<Weighting> {
     const { weighting, batch } = config.train;
-    return this.registries
-      .of('weighting')
-      .get(weighting.name)
-      .create(weighting.options, {
-        taskCount: batchTasks(batch, taskCount).length,
-        seed: config.seed,
-      });
+    return this.registries.build('weighting', weighting, {
+      taskCount: batchTasks(batch, taskCount).length,
+      seed: config.seed,
+    });
   }
 
   /** Selects the backend and builds every component of a run into a child container. */
@@ -266,13 +255,12 @@ export class Kernel {
     const backend = await selectBackend(config.backend, registries);
 
     const backbone = await this.createBackbone(config);
-    const plugin = registries.of('dataset').get(config.dataset.name);
-    const described = plugin.describe ? await this.describeDataset(config) : undefined;
+    const described = await registries.describeDataset(config.dataset, this.datasetContext(config));
     if (described) this.checkDataset(loaded, described);
     const dataset = await this.createDataset(config, backbone, described);
     this.checkDataset(loaded, dataset);
     const model = await this.createModel(config, backbone, dataset.tasks.length);
-    const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
+    const loss = await registries.build('loss', config.loss, {});
     const evaluators = await this.createEvaluators(config);
     const weighting = await this.createWeighting(config, dataset.tasks.length);
 

@@ -17,7 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { MtlzooError } from '../errors.js';
+import { MtlzooError, isMtlzooError } from '../errors.js';
 
 /** Temp files: `.mtlzoo-<writer pid>-<8 hex>.tmp`, under 30 bytes whatever the target's name. */
 const TEMP_NAME = /^\.mtlzoo-(\d+)-[0-9a-f]{8}\.tmp$/;
@@ -81,7 +81,7 @@ async function fileInTheWay(target: string): Promise<string | undefined> {
 
 /** One line for a failed file operation: what, the path, the cause and its code. */
 export async function fileError(action: string, target: string, error: unknown): Promise<MtlzooError> {
-  if (error instanceof MtlzooError) return error;
+  if (isMtlzooError(error)) return error;
   const code = (error as NodeJS.ErrnoException).code;
   const blocker = code === 'ENOTDIR' ? await fileInTheWay(target) : undefined;
   const cause = blocker ? `${blocker} is a file, not a folder` : ioReason(error);

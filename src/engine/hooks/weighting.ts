@@ -154,7 +154,7 @@ function gradientUpdate(
   const size = matrix.matrix.shape[1];
   if (result.shared.rank !== 1 || result.shared.size !== size) {
     throw new MtlzooError(
-      'PLUGIN_INVALID',
+      'PLUGIN_FAILED',
       `weighting "${name}" gave a shared update of shape [${result.shared.shape.join(', ')}]; expected [${size}]`,
     );
   }
