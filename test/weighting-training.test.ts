@@ -1,7 +1,8 @@
 /**
  * Every weighting strategy trains end to end (finite losses, a tensor count that stays flat over steps), on
  * the method with both shared and task-specific parameters; every architecture the method registry holds
- * trains with a loss-based and a gradient-based strategy. The full grid is `npm run test:weighting-grid`.
+ * trains with a loss-based and a gradient-based strategy. The full grid, every strategy × every method for 20
+ * steps, is `npm run test:weighting-grid`.
  */
 import { strict as assert } from 'node:assert';
 import path from 'node:path';
@@ -11,61 +12,11 @@ import { RunDir } from '../src/engine/run-dir.js';
 import { weightingPlugins } from '../plugins/weighting/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
 import { resumeRun, trainRun } from '../src/engine/run.js';
-import { InterruptedError, type StepRecord } from '../src/engine/trainer.js';
-import * as tf from '../src/tf.js';
+import { InterruptedError } from '../src/engine/trainer.js';
+import { loadSmall } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
 import { comparableRecords } from './helpers/records.js';
-import { loadSmall, smallConfig } from './helpers/experiment.js';
-
-const STEPS = Number(process.env.MTLZOO_WEIGHTING_STEPS ?? 4);
-
-/** The small experiment cut to what a training smoke test needs: two tasks, tiny batches, a small test. */
-function leanConfig(method: string, weighting: string): string {
-  return smallConfig({ method, steps: STEPS, extra: `  weighting: ${weighting}\n` })
-    .replace('tasks: [colour, shape, position]', 'tasks: [colour, position]')
-    .replace('tripletsPerTask: 4 }', 'tripletsPerTask: 3 }')
-    .replace(
-      /evaluators:[\s\S]*?train:/,
-      'evaluators:\n  - name: triplet-accuracy\n    options: { tripletsPerTask: 10 }\ntrain:',
-    );
-}
-
-/** Trains `method` with `weighting` for STEPS steps; returns the losses and tensor counts after each step. */
-async function trainWith(dir: string, method: string, weighting: string) {
-  const { kernel, loaded } = await loadSmall(dir, leanConfig(method, weighting));
-  const records: StepRecord[] = [];
-  const tensors: number[] = [];
-  await trainRun(kernel, loaded, {
-    outputDir: dir,
-    name: `${method}-${weighting}`,
-    hooks: [
-      {
-        name: 'watch',
-        afterStep(record) {
-          records.push(record);
-          tensors.push(tf.memory().numTensors);
-        },
-      },
-    ],
-  });
-  return { records, tensors };
-}
-
-export function checkTraining(records: readonly StepRecord[], tensors: readonly number[], what: string) {
-  assert.equal(records.length, STEPS, what);
-  for (const r of records) {
-    assert.ok(
-      Number.isFinite(r.loss) && r.taskLoss.every(Number.isFinite),
-      `${what}: step ${r.step} loss ${r.loss}`,
-    );
-  }
-  // The first steps may create lasting state (optimiser slots, a strategy's buffers); after them, none.
-  assert.deepEqual(
-    tensors.slice(2),
-    new Array(tensors.length - 2).fill(tensors[2]),
-    `${what}: tensors ${tensors.join(' ')}`,
-  );
-}
+import { checkTraining, leanConfig, STEPS, trainWith } from './helpers/weighting.js';
 
 describe('weighting strategies in training', function () {
   this.timeout(600_000);

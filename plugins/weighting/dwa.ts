@@ -12,7 +12,7 @@ export const dwaWeighting = definePlugin({
   kind: 'weighting',
   name: 'dwa',
   version: '1.0.0',
-  description: 'dynamic weight average (Liu et al. 2019): weights follow how fast each task loss falls',
+  description: 'Dynamic weight average (Liu et al. 2019): weights follow how fast each task loss falls',
   options: z.strictObject({
     /** Softmax temperature (paper: 2). */
     temperature: z.number().positive().default(2),

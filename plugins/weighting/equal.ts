@@ -6,7 +6,7 @@ export const equalWeighting = definePlugin({
   kind: 'weighting',
   name: 'equal',
   version: '1.0.0',
-  description: "every task weighs the same: the mean over tasks of each task's mean loss (the default)",
+  description: "Every task weighs the same: the mean over tasks of each task's mean loss (the default)",
   options: z.strictObject({}),
   create: (_options, { taskCount }) => ({
     uses: 'losses',

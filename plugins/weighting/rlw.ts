@@ -11,7 +11,7 @@ export const rlwWeighting = definePlugin({
   kind: 'weighting',
   name: 'rlw',
   version: '1.0.0',
-  description: 'random loss weighting (Lin et al. 2022): fresh softmax-of-normal weights every step',
+  description: 'Random loss weighting (Lin et al. 2022): fresh softmax-of-normal weights every step',
   options: z.strictObject({}),
   create: (_options, { taskCount }) => ({
     uses: 'losses',

@@ -13,7 +13,7 @@ export const uncertaintyWeighting = definePlugin({
   kind: 'weighting',
   name: 'uncertainty',
   version: '1.0.0',
-  description: 'uncertainty weighting (Kendall et al. 2018): learned log-variances weigh each task loss',
+  description: 'Uncertainty weighting (Kendall et al. 2018): learned log-variances weigh each task loss',
   options: z.strictObject({
     /** Initial log-variance s_t of every task (LibMTL: −0.5). */
     init: z.number().default(-0.5),
