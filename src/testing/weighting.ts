@@ -154,40 +154,46 @@ export async function checkWeightingContract(
     () => `${label}: state() and restore() come together (a checkpoint could not give back what it saved)`,
   );
 
+  // Drives the reference instance and `other` through steps [from, to) on the same inputs: identical outputs.
   const counts: number[] = [];
   let last: number[] = [];
-  for (let step = 0; step < steps; step++) {
-    const inputs = inputsOf(step, tasks, parameters, seed);
-    last = drive(label, weighting, step, inputs, shape, seed);
-    const again = drive(label, twin, step, inputs, shape, seed);
-    check(
-      last.every((v, i) => Object.is(v, again[i])),
-      () =>
-        `${label}: step ${step}: two instances given the same inputs disagree ([${last.join(', ')}] vs [${again.join(', ')}])`,
-    );
-    counts.push(tf.memory().numTensors);
-  }
-
+  const compare = (
+    other: Weighting,
+    from: number,
+    to: number,
+    differs: (step: number, got: number[]) => string,
+  ) => {
+    for (let step = from; step < to; step++) {
+      const inputs = inputsOf(step, tasks, parameters, seed);
+      last = drive(label, weighting, step, inputs, shape, seed);
+      const got = drive(label, other, step, inputs, shape, seed);
+      check(
+        last.every((v, i) => Object.is(v, got[i])),
+        () => `${label}: step ${step}: ${differs(step, got)}`,
+      );
+      counts.push(tf.memory().numTensors);
+    }
+  };
+  compare(
+    twin,
+    0,
+    steps,
+    (_, got) => `two instances given the same inputs disagree ([${last.join(', ')}] vs [${got.join(', ')}])`,
+  );
   const restored = await create();
   if (stateful) {
     const state = saved(weighting.state!());
     restored.restore!(state);
     tf.dispose(state.tensors?.map((t) => t.tensor) ?? []);
   }
-  for (let step = steps; step < 2 * steps; step++) {
-    const inputs = inputsOf(step, tasks, parameters, seed);
-    last = drive(label, weighting, step, inputs, shape, seed);
-    const resumed = drive(label, restored, step, inputs, shape, seed);
-    check(
-      last.every((v, i) => Object.is(v, resumed[i])),
-      () =>
-        `${label}: step ${step}: restored from the state saved at step ${steps} it gives [${resumed.join(', ')}], the original [${last.join(', ')}]` +
-        (stateful
-          ? ''
-          : ' (a strategy whose outputs depend on past steps must expose state() and restore())'),
-    );
-    counts.push(tf.memory().numTensors);
-  }
+  compare(
+    restored,
+    steps,
+    2 * steps,
+    (_, got) =>
+      `restored from the state saved at step ${steps} it gives [${got.join(', ')}], the original [${last.join(', ')}]` +
+      (stateful ? '' : ' (a strategy whose outputs depend on past steps must expose state() and restore())'),
+  );
   // Each instance may create its state at its first step (the restored one, when restored); after that,
   // nothing may grow from step to step.
   for (const phase of [counts.slice(0, steps), counts.slice(steps)]) {
