@@ -61,7 +61,7 @@ describe('CLI', () => {
     assert.equal(bad.code, 2);
     assert.match(
       bad.log,
-      /--kind: expected one of backend, backbone, method, loss, dataset, evaluator, got "losses"/,
+      /--kind: expected one of backend, backbone, method, loss, dataset, evaluator, weighting, got "losses"/,
     );
   });
 

@@ -398,6 +398,18 @@ describe('weighting strategies against independent computations', () => {
     }
   });
 
+  it('imtl: a task whose gradient is zero (its triplets all met the margin) is left out, not a NaN', async () => {
+    const rows = [
+      [1, 0.2, 0],
+      [0, 0, 0],
+      [-0.5, 2, 0.1],
+    ];
+    const d = updateOf(await strategy('imtl', { lossScale: false }, 3), rows).shared;
+    assert.ok(d.every(Number.isFinite), d.join(', '));
+    const [a, , c] = rows.map((g) => dot(d, g) / Math.sqrt(dot(g, g) || 1));
+    near([a!], [c!], 1e-4);
+  });
+
   it('nash-mtl: α solves α_t (Gα)_t = 1 on the normalised Gram matrix; the update is Σ α g clipped', async () => {
     const rows = [
       [1, 0.2, 0],

@@ -12,7 +12,7 @@ import { RunDir } from '../src/engine/run-dir.js';
 import { weightingPlugins } from '../plugins/weighting/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
 import { resumeRun, trainRun } from '../src/engine/run.js';
-import { InterruptedError } from '../src/engine/trainer.js';
+import { InterruptedError, type StepRecord } from '../src/engine/trainer.js';
 import { loadSmall } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
 import { comparableRecords } from './helpers/records.js';
@@ -44,6 +44,29 @@ describe('weighting strategies in training', function () {
     }
   }
 });
+
+/** A hook that counts the model's forward passes (embed calls) of each step. */
+function forwardPassCounter(): { hook: TrainerHook; passes: number[]; records: StepRecord[] } {
+  const passes: number[] = [];
+  const records: StepRecord[] = [];
+  let calls = 0;
+  const hook: TrainerHook = {
+    name: 'count',
+    start({ model }) {
+      const embed = model.embed.bind(model);
+      (model as { embed: typeof embed }).embed = (...args) => {
+        calls += 1;
+        return embed(...args);
+      };
+    },
+    afterStep(record) {
+      passes.push(calls);
+      records.push(record);
+      calls = 0;
+    },
+  };
+  return { hook, passes, records };
+}
 
 describe('weighting strategies across a resume, and with the gradient probe', function () {
   this.timeout(600_000);
@@ -89,6 +112,18 @@ describe('weighting strategies across a resume, and with the gradient probe', fu
     });
   }
 
+  it("a task without a share of the batch costs no pass and is not one of the strategy's tasks", async () => {
+    const config = leanConfig('modulation', 'imtl')
+      .replace('tasks: [colour, position]', 'tasks: [colour, shape, position]')
+      .replace('tripletsPerTask: 3 }', 'tripletsPerTask: 3, weights: [1, 0, 1] }');
+    const { kernel, loaded } = await loadSmall(workspace.dir, config);
+    const { hook, passes, records } = forwardPassCounter();
+    await trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'partial', hooks: [hook] });
+    assert.deepEqual(passes, new Array(STEPS).fill(2));
+    for (const r of records)
+      assert.ok(Number.isNaN(r.taskLoss[1]!) && Number.isFinite(r.loss), String(r.loss));
+  });
+
   it('the probe reads the per-task gradients a gradient-based strategy computed: no extra passes', async () => {
     const config = leanConfig('modulation', 'pcgrad').replace(
       `steps: ${STEPS}`,
@@ -96,26 +131,11 @@ describe('weighting strategies across a resume, and with the gradient probe', fu
     );
     const { kernel, loaded } = await loadSmall(workspace.dir, config);
     // Forward passes of the model per step: one per task for pcgrad, none more on the probe's steps.
-    const passes: number[] = [];
-    let calls = 0;
-    const counter: TrainerHook = {
-      name: 'count',
-      start({ model }) {
-        const embed = model.embed.bind(model);
-        (model as { embed: typeof embed }).embed = (...args) => {
-          calls += 1;
-          return embed(...args);
-        };
-      },
-      afterStep() {
-        passes.push(calls);
-        calls = 0;
-      },
-    };
+    const { hook, passes } = forwardPassCounter();
     const summary = await trainRun(kernel, loaded, {
       outputDir: workspace.dir,
       name: 'probed',
-      hooks: [counter],
+      hooks: [hook],
     });
     assert.deepEqual(passes, [2, 2, 2, 2]);
     const probes = (await new RunDir(summary.runDir).readMetrics()).filter((r) => r.type === 'probe');

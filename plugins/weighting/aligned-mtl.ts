@@ -13,6 +13,7 @@ export function alignment(gram: readonly (readonly number[])[], taskCount: numbe
   const { values, vectors } = symmetricEigen(gram);
   const tolerance = Math.max(...values) * taskCount * FLOAT32_EPSILON;
   const kept = values.flatMap((v, i) => (v > tolerance ? [i] : []));
+  if (kept.length === 0) return gram.map((row) => row.map(() => 0)); // every gradient is zero
   const smallest = Math.sqrt(values[kept.at(-1)!]!);
   return vectors.map((_, r) =>
     vectors.map((__, c) =>

@@ -29,7 +29,9 @@ export const dwaWeighting = definePlugin({
         const [before, last] = finished;
         const weights =
           before && last
-            ? softmax(last.map((l, t) => l / before[t]! / temperature)).map((w) => w * taskCount)
+            ? softmax(last.map((l, t) => l / Math.max(before[t]!, 1e-8) / temperature)).map(
+                (w) => w * taskCount,
+              )
             : new Array<number>(taskCount).fill(1);
         sum = sum.map((s, t) => s + step.losses[t]!);
         if ((step.step + 1) % window === 0) {

@@ -35,7 +35,7 @@ export const gradnormWeighting = definePlugin({
         const norms = gradients.gram().map((row, t) => Math.sqrt(row[t]!));
         const G = weights.map((w, t) => w * norms[t]!);
         const meanG = G.reduce((a, b) => a + b, 0) / taskCount;
-        const ratio = step.losses.map((l, t) => l / initial![t]!);
+        const ratio = step.losses.map((l, t) => l / Math.max(initial![t]!, 1e-8));
         const meanRatio = ratio.reduce((a, b) => a + b, 0) / taskCount;
         const target = ratio.map((r) => meanG * (r / meanRatio) ** alpha);
         // ∂ Σ|G_t − target_t| / ∂w_t = sign(G_t − target_t) ‖g_t‖; then through w = K softmax(s).

@@ -38,17 +38,31 @@ export const imtlWeighting = definePlugin({
         const raw = gradients.gram();
         const G = raw.map((row, s) => row.map((v, t) => v * factor[s]! * factor[t]!));
         const norm = G.map((row, t) => Math.sqrt(row[t]!));
-        // ĝ_a · u_b = G[a][b] / ‖ĝ_b‖.
-        const gu = (a: number, b: number) => G[a]![b]! / norm[b]!;
-        const rest = Array.from({ length: K - 1 }, (_, i) => i + 1);
-        const DU = rest.map((a) => rest.map((b) => gu(0, 0) - gu(0, b) - gu(a, 0) + gu(a, b)));
-        const g1U = rest.map((b) => gu(0, 0) - gu(0, b));
-        // α_rest (row) = g1U (DU)⁻¹, i.e. (DU)ᵀ α_restᵀ = g1Uᵀ.
-        const alphaRest = solveLinear(
-          rest.map((_, c) => DU.map((row) => row[c]!)),
-          g1U,
-        );
-        const alpha = [1 - alphaRest.reduce((a, b) => a + b, 0), ...alphaRest];
+        // A task with a zero gradient (every triplet met the margin) has no direction to project on.
+        const tasks = norm.flatMap((n, t) => (n > 0 ? [t] : []));
+        const alpha = new Array<number>(K).fill(0);
+        if (tasks.length > 0) {
+          const [first, ...rest] = tasks as [number, ...number[]];
+          // ĝ_a · u_b = G[a][b] / ‖ĝ_b‖.
+          const gu = (a: number, b: number) => G[a]![b]! / norm[b]!;
+          const DU = rest.map((a) =>
+            rest.map((b) => gu(first, first) - gu(first, b) - gu(a, first) + gu(a, b)),
+          );
+          const g1U = rest.map((b) => gu(first, first) - gu(first, b));
+          // α_rest (row) = g1U (DU)⁻¹, i.e. (DU)ᵀ α_restᵀ = g1Uᵀ; parallel gradients leave it singular, and
+          // then every split of the weight among them gives the same update: equal shares.
+          let alphaRest: number[];
+          try {
+            alphaRest = solveLinear(
+              rest.map((_, c) => DU.map((row) => row[c]!)),
+              g1U,
+            );
+          } catch {
+            alphaRest = rest.map(() => 1 / tasks.length);
+          }
+          alpha[first] = 1 - alphaRest.reduce((a, b) => a + b, 0);
+          rest.forEach((t, i) => (alpha[t] = alphaRest[i]!));
+        }
         return {
           shared: gradients.combine(alpha.map((a, t) => a * factor[t]!)),
           taskWeights: factor,

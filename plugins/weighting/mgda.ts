@@ -11,9 +11,11 @@ function normalizers(
   losses: readonly number[],
 ): number[] {
   const norm = (t: number) => Math.sqrt(gram[t]![t]!);
-  return losses.map((loss, t) =>
-    kind === 'l2' ? norm(t) : kind === 'loss' ? loss : kind === 'loss+' ? loss * norm(t) : 1,
-  );
+  // A zero normaliser (a task whose gradient or loss is 0) leaves that gradient as it is.
+  return losses.map((loss, t) => {
+    const n = kind === 'l2' ? norm(t) : kind === 'loss' ? loss : kind === 'loss+' ? loss * norm(t) : 1;
+    return n > 0 ? n : 1;
+  });
 }
 
 /**

@@ -209,9 +209,10 @@ export class Trainer {
 
   /**
    * Each task's gradient of its mean loss with respect to every trainable variable: one forward and backward
-   * per task, in training mode on the whole batch (so BatchNorm normalises as in the update). Only with
-   * `first` does the first pass keep the moving statistics it shifts (it then stands for the update's own
-   * forward and hands its per-triplet losses to `first`); every other pass puts them back.
+   * per task with triplets in the batch (none, an empty map, for the others), in training mode on the whole
+   * batch (so BatchNorm normalises as in the update). Only with `first` does the first of those passes keep
+   * the moving statistics it shifts (it then stands for the update's own forward and hands its per-triplet
+   * losses to `first`); every other pass puts them back.
    */
   private taskGradients(
     losses: () => tf.Tensor1D,
@@ -219,17 +220,19 @@ export class Trainer {
     first?: (values: tf.Tensor1D) => void,
   ): tf.NamedTensorMap[] {
     const trainables = this.trainables;
+    const leading = taskIds[0];
     return this.dataset.tasks.map((_, task) => {
+      if (!taskIds.includes(task)) return {};
       const pass = () => {
         const mask = tf.tensor1d(Array.from(taskIds, (t) => (t === task ? 1 : 0)));
         const count = Math.max(1, taskIds.filter((t) => t === task).length);
         return tf.variableGrads(() => {
           const values = losses();
-          if (first && task === 0) first(values);
+          if (first && task === leading) first(values);
           return tf.div(tf.sum(tf.mul(values, mask)), count) as tf.Scalar;
         }, trainables).grads;
       };
-      return first && task === 0 ? pass() : preservingState(this.model, pass);
+      return first && task === leading ? pass() : preservingState(this.model, pass);
     });
   }
 
@@ -429,7 +432,8 @@ export class Trainer {
     const record: StepRecord = {
       type: 'train',
       step: batch.step + 1,
-      loss: taskLoss.reduce((a, b) => a + b, 0) / taskLoss.length,
+      // The mean over the tasks with triplets in the batch (`batch.weights` may give a task none: NaN).
+      loss: mean(taskLoss.filter((l) => !Number.isNaN(l))),
       taskLoss,
       lr: learningRateAt(train.optimizer.lr, train.schedule, batch.step, train.steps),
       ms,
@@ -530,6 +534,10 @@ export class Trainer {
       `interrupted by ${name} after step ${step}/${this.loaded.config.train.steps}; saved ${run.path('last')}; resume with: mtlzoo train --resume ${run.dir}`,
     );
   }
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
 /** Scales all gradients by min(1, maxNorm / global norm), as tf.clip_by_global_norm. */
