@@ -41,7 +41,14 @@ import { metricsLogHook } from './hooks/metrics-log.js';
 import { timingHook } from './hooks/timing.js';
 import { validationHook } from './hooks/validation.js';
 import { weightingHook } from './hooks/weighting.js';
-import { batchEmbeddings, preservingState, tripletLosses, tripletLossesOf } from './objective.js';
+import {
+  batchForward,
+  preservingState,
+  tripletLosses,
+  tripletLossesOf,
+  withPenalty,
+  type BatchObjective,
+} from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
 import type { TrainSummary } from './summary.js';
@@ -128,8 +135,10 @@ export class Trainer {
     const { train } = this.loaded.config;
     this.optimizer.setLearningRate(learningRateAt(train.optimizer.lr, train.schedule, step, train.steps));
     const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
-    const losses = () =>
+    const batchObjective = () =>
       tripletLosses(this.model, this.loss, images, batch, train.mining, this.dataset.splits.train);
+    // Per-task gradients are of the task losses alone; the method's penalty is not any task's.
+    const losses = () => batchObjective().losses;
     try {
       let perTriplet: tf.Tensor1D | undefined;
       tf.tidy(() => {
@@ -141,23 +150,37 @@ export class Trainer {
           grads = this.equalGradients(taskGradients, taskIds);
         } else {
           const objective = () => {
-            const raw = batchEmbeddings(this.model, images, batch);
+            const forward = batchForward(this.model, images, batch);
             const lossesOf = (embeddings: tf.Tensor2D) =>
-              tripletLossesOf(embeddings, this.loss, batch, train.mining, this.dataset.splits.train);
-            const values = lossesOf(raw);
+              tripletLossesOf(
+                this.model,
+                embeddings,
+                this.loss,
+                batch,
+                train.mining,
+                this.dataset.splits.train,
+              );
+            const { losses: values, negatives } = lossesOf(forward.embeddings);
             perTriplet = tf.keep(values);
             const equal = tf.sum(
               tf.mul(values, tf.tensor1d(tripletFactors(taskIds, this.dataset.tasks.length))),
             ) as tf.Scalar;
             const taskLosses = this.taskLosses(step, values, taskIds, () =>
-              this.representationGram(raw, lossesOf, taskIds),
+              this.representationGram(forward.embeddings, (e) => lossesOf(e).losses, taskIds),
             );
-            return hooks.reduce('objective', equal, taskLosses, context);
+            const combined = hooks.reduce('objective', equal, taskLosses, context);
+            // The method's own penalty (embedWithPenalty) is added once, after the task losses are combined.
+            const penalty = forward.penalty?.({
+              anchor: batch.anchor,
+              positive: batch.positive,
+              negative: negatives,
+            });
+            return withPenalty(combined, { losses: values, penalty });
           };
           grads = tf.variableGrads(objective, this.trainables).grads;
           taskGradients = hooks.needsTaskGradients ? this.taskGradients(losses, taskIds) : undefined;
         }
-        const update =
+        const reduced =
           hooks.has('afterBackward') || hooks.has('reduceGradients')
             ? this.reduceUpdate({
                 step,
@@ -169,6 +192,11 @@ export class Trainer {
                 context,
               })
             : grads;
+        // Built from per-task gradients, the update lacks the method's penalty: its gradient joins as is.
+        const update =
+          hooks.updatesFromTaskGradients && this.model.embedWithPenalty
+            ? addGradients(reduced, this.penaltyGradients(batchObjective))
+            : reduced;
         this.optimizer.applyGradients(
           train.clipNorm === undefined ? update : clipByGlobalNorm(update, train.clipNorm),
         );
@@ -256,6 +284,19 @@ export class Trainer {
     });
     return Array.from({ length: tasks }, (_, s) =>
       Array.from({ length: tasks }, (__, t) => values[s * tasks + t]!),
+    );
+  }
+
+  /** The gradient of the method's penalty alone (one more forward and backward, its BatchNorm shift undone). */
+  private penaltyGradients(batchObjective: () => BatchObjective): tf.NamedTensorMap {
+    return preservingState(
+      this.model,
+      () =>
+        tf.variableGrads(() => {
+          const parts = batchObjective();
+          // A batch without a penalty term still differentiates (to zeros).
+          return parts.penalty ?? (tf.mul(tf.sum(parts.losses), 0) as tf.Scalar);
+        }, this.trainables).grads,
     );
   }
 
@@ -538,6 +579,13 @@ export class Trainer {
 
 function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** `a + b` variable by variable (a variable in one map only keeps its gradient). */
+function addGradients(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTensorMap {
+  const out = { ...a };
+  for (const [name, g] of Object.entries(b)) out[name] = out[name] ? tf.add(out[name], g) : g;
+  return out;
 }
 
 /** Scales all gradients by min(1, maxNorm / global norm), as tf.clip_by_global_norm. */
