@@ -14,6 +14,7 @@ import { ConfigError, dottedPath, type ConfigIssue } from '../errors.js';
 
 export const RECIPE_FILE = 'recipe.yaml';
 
+/** A plugin reference: a name, or `{ name, options }`. */
 const methodRef = z.union([
   z.string().min(1),
   z.strictObject({ name: z.string().min(1), options: z.record(z.string(), z.unknown()).default({}) }),
@@ -30,6 +31,8 @@ export const recipeSchema = z.strictObject({
         /** Row name; also the run folder name. */
         label: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
         method: methodRef,
+        /** The row's weighting strategy (`train.weighting`); the base config's when absent. */
+        weighting: methodRef.optional(),
       }),
     )
     .min(1),

@@ -19,6 +19,8 @@ import type { LoadedRecipe, Recipe } from './recipe.js';
 export interface BenchRow {
   readonly label: string;
   readonly method: Recipe['methods'][number]['method'];
+  /** The row's weighting strategy, when the recipe sets one. */
+  readonly weighting?: Recipe['methods'][number]['weighting'];
   /** The grid's values of this row, by dotted config path (benches whose recipe declares a grid). */
   readonly point?: Readonly<Record<string, unknown>>;
   readonly seeds: readonly number[];
@@ -71,6 +73,8 @@ export interface BenchRowSpec {
   /** The recipe's label of the method. */
   readonly methodLabel: string;
   readonly method: Recipe['methods'][number]['method'];
+  /** The row's weighting strategy (`train.weighting`), when the recipe sets one. */
+  readonly weighting?: Recipe['methods'][number]['weighting'];
   /** The grid's values for this row, by dotted config path. */
   readonly point?: Readonly<Record<string, unknown>>;
   /** The point's name (the part of the label after the @). */
@@ -119,7 +123,7 @@ export function aggregateBench(
 }
 
 function aggregate(
-  { label, method, point }: BenchRowSpec,
+  { label, method, weighting, point }: BenchRowSpec,
   seeds: readonly number[],
   runs: readonly TrainSummary[],
   metricNames: readonly string[],
@@ -173,6 +177,7 @@ function aggregate(
   return {
     label,
     method,
+    ...(weighting !== undefined ? { weighting } : {}),
     ...(point ? { point } : {}),
     seeds,
     metrics,

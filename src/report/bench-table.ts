@@ -9,12 +9,19 @@ function cell(spread: Spread | undefined, digits = 3, scale = 1): string {
   return spread.n > 1 ? formatSpread(scaled, digits) : scaled.mean.toFixed(digits);
 }
 
-function methodName(row: BenchRow): string {
-  const ref = typeof row.method === 'string' ? { name: row.method, options: {} } : row.method;
+function refName(given: NonNullable<BenchRow['weighting']>): string {
+  const ref = typeof given === 'string' ? { name: given, options: {} } : given;
   const options = Object.entries(ref.options ?? {})
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ');
   return options ? `${ref.name} (${options})` : ref.name;
+}
+
+/** The row's method, and its weighting when the recipe sets one: `shared + pcgrad`. */
+function methodName(row: BenchRow): string {
+  return row.weighting === undefined
+    ? refName(row.method)
+    : `${refName(row.method)} + ${refName(row.weighting)}`;
 }
 
 export function formatBenchMarkdown(results: BenchResults): string {
