@@ -3,6 +3,7 @@
  * with scripts off), the compiled chart specs and Vega's runtime inline (interactive with scripts on),
  * images as data URIs. Nothing is fetched.
  */
+import { methodLabelOf } from '../../bench/recipe.js';
 import { MTLZOO_VERSION } from '../../engine/environment.js';
 import { formatSpread } from '../../metrics/summary.js';
 import type { ReportData, ReportSpread } from '../data.js';
@@ -55,7 +56,9 @@ function comparison(data: ReportData): string {
   const rows = data.methods.map((m) => [
     `<b>${esc(m.label)}</b><br><small>${esc(m.method)}</small>`,
     ...data.metrics.map((name) => cell(m.metrics[name])),
-    ...(data.baseline ? [m.label === data.baseline ? 'baseline' : cell(m.deltaM, 2, 100)] : []),
+    ...(data.baseline
+      ? [methodLabelOf(m.label) === data.baseline ? 'baseline' : cell(m.deltaM, 2, 100)]
+      : []),
     m.params.totalParams.toLocaleString('en-US'),
     m.params.paramsPerTask.toLocaleString('en-US'),
     (m.params.bytes / 1e6).toFixed(3),
