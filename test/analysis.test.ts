@@ -236,6 +236,8 @@ describe('analysis', function () {
       const summary = JSON.parse(json.stdout) as {
         steps: number[];
         meanAngle: { all: number[]; layers: Record<string, number[]> };
+        withinAngle: number[];
+        active: number[][];
         cosine: { step: number; matrix: number[][] }[];
       };
       const records = probeRecordsOf(await new RunDir(probed.runDir).readMetrics());
@@ -249,10 +251,23 @@ describe('analysis', function () {
         [2, 6],
       );
       assert.ok(Object.keys(summary.meanAngle.layers).includes('trunk/conv1/conv/kernel'));
+      assert.deepEqual(
+        summary.withinAngle,
+        records.map((r) => r.all.withinAngle),
+      );
+      assert.deepEqual(
+        summary.active,
+        records.map((r) => r.active),
+      );
 
       const text = await runCli('analyze', 'gradients', probed.runDir, '--steps', '4');
       assert.equal(text.code, 0, text.log);
       assert.match(text.stdout, /all shared parameters\s+\d/);
+      assert.match(text.stdout, /all shared parameters, within one task\s+\d/);
+      assert.match(
+        text.stdout,
+        /Probe triplets with a positive loss at step 6: colour \d\/4, shape \d\/4, position \d\/4\./,
+      );
       assert.match(text.stdout, /cosine of the gradients over all shared parameters, step 4:/);
 
       const missing = await runCli('analyze', 'gradients', probed.runDir, '--steps', '3');
