@@ -7,6 +7,7 @@
  *   checkpoints/last/    model.json + weights (resumable: optimiser state included)
  *   checkpoints/best/    best validation checkpoint
  *   summary.json         final metrics, parameters, timings
+ *   test-samples.json    per-query values of the test metrics (triplets, queries), for bench intervals
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -20,6 +21,7 @@ export const RUN_FILES = {
   environment: 'environment.json',
   metrics: 'metrics.jsonl',
   summary: 'summary.json',
+  samples: 'test-samples.json',
   last: path.join('checkpoints', 'last'),
   best: path.join('checkpoints', 'best'),
 } as const;
@@ -76,8 +78,10 @@ export class RunDir {
     return (await fs.stat(path.join(this.path(which), 'model.json')).catch(() => undefined)) !== undefined;
   }
 
-  async writeJson(file: 'environment' | 'summary', value: unknown): Promise<void> {
-    await writeFileAtomic(this.path(file), `${JSON.stringify(value, null, 2)}\n`);
+  async writeJson(file: 'environment' | 'summary' | 'samples', value: unknown): Promise<void> {
+    // Samples are thousands of numbers: one line, not one number a line.
+    const text = file === 'samples' ? JSON.stringify(value) : JSON.stringify(value, null, 2);
+    await writeFileAtomic(this.path(file), `${text}\n`);
   }
 
   async appendMetrics(record: object): Promise<void> {

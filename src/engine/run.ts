@@ -7,7 +7,7 @@ import type { Metric } from '../kinds/evaluator.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { gradientProbeHook } from '../analysis/probe.js';
 import { assertSameConfig, loadCheckpoint } from './checkpoint.js';
-import { evaluateSplit } from './evaluation.js';
+import { evaluateSplit, withoutSamples } from './evaluation.js';
 import { RunDir } from './run-dir.js';
 import { Trainer, type TrainerHooks, type TrainSummary } from './trainer.js';
 
@@ -85,7 +85,9 @@ export async function evaluateRun(
     const metadata = await loadCheckpoint(checkpoint, experiment.model.parameters());
     assertSameConfig(checkpoint, metadata, loaded.hash, run.path('config'));
     const { step } = metadata;
-    const metrics = await evaluateSplit(experiment.model, experiment.dataset, split, experiment.evaluators);
+    const metrics = withoutSamples(
+      await evaluateSplit(experiment.model, experiment.dataset, split, experiment.evaluators),
+    );
     return { runDir: run.dir, checkpoint, step, split, metrics };
   } finally {
     experiment.dispose();

@@ -27,7 +27,7 @@ import {
   saveCheckpoint,
 } from './checkpoint.js';
 import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
-import { evaluateSplit } from './evaluation.js';
+import { evaluateSplit, testSamples, withoutSamples } from './evaluation.js';
 import { tripletLosses } from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
@@ -169,6 +169,7 @@ export class Trainer {
     return Array.from(sums, (s, t) => (counts[t]! > 0 ? s / counts[t]! : Number.NaN));
   }
 
+  /** Metrics of a split, with their per-query samples (logs and summaries keep them without). */
   async evaluate(split: 'val' | 'test'): Promise<Metric[]> {
     return evaluateSplit(this.model, this.dataset, split, this.evaluators);
   }
@@ -259,7 +260,7 @@ export class Trainer {
 
       const done = record.step === train.steps;
       if (train.evalEvery > 0 && (record.step % train.evalEvery === 0 || done)) {
-        const metrics = await this.evaluate('val');
+        const metrics = withoutSamples(await this.evaluate('val'));
         const evalRecord: EvalRecord = { type: 'eval', step: record.step, split: 'val', metrics };
         await run.appendMetrics(evalRecord);
         for (const hook of hooks) await hook.evaluated?.(evalRecord, this);
@@ -297,7 +298,9 @@ export class Trainer {
     // Test the best validation checkpoint when validation ran, else the final weights.
     const tested = Number.isNaN(best) ? run.path('last') : run.path('best');
     const { step: testedStep } = await loadCheckpoint(tested, this.checkpointVariables);
-    const test = await this.evaluate('test');
+    const measured = await this.evaluate('test');
+    await run.writeJson('samples', testSamples(measured, testedStep));
+    const test = withoutSamples(measured);
     const testRecord: EvalRecord = { type: 'eval', step: testedStep, split: 'test', metrics: test };
     await run.appendMetrics(testRecord);
     for (const hook of hooks) await hook.evaluated?.(testRecord, this);
