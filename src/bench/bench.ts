@@ -15,10 +15,22 @@ import { displayPath } from '../util/paths.js';
 import { trainRun } from '../engine/run.js';
 import type { TrainerHooks, TrainSummary } from '../engine/trainer.js';
 import type { Environment } from '../engine/environment.js';
-import { deltaM, meanAndSpread, type Spread } from '../metrics/summary.js';
+import { meanAndSpread, type Spread } from '../metrics/summary.js';
 import type { Logger } from '../plugin/types.js';
 import { formatBenchMarkdown } from '../report/bench-table.js';
+import { readRunMeasurements } from './measurements.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
+import {
+  angleDifferenceCell,
+  deltaMCell,
+  gradientCell,
+  metricCell,
+  pairedCell,
+  type CellStats,
+  type DifferenceCell,
+  type GradientCell,
+  type RunMeasurements,
+} from './statistics.js';
 
 export interface BenchOptions {
   /** Folder for the runs and the results (default under runs/bench). */
@@ -39,12 +51,24 @@ export interface BenchRow {
   readonly label: string;
   readonly method: Recipe['methods'][number]['method'];
   readonly seeds: readonly number[];
-  /** Over-all-task metrics, mean ± spread over seeds. */
-  readonly metrics: Readonly<Record<string, Spread>>;
-  /** Per metric and task, mean ± spread over seeds. */
-  readonly perTask: Readonly<Record<string, Readonly<Record<string, Spread>>>>;
-  /** Δm (fraction) against the baseline row over the recipe's metrics and all tasks; absent for the baseline. */
-  readonly deltaM?: Spread;
+  /**
+   * Over-all-task metrics, mean ± spread over seeds; the recipe's metrics with the 95 % interval of the
+   * mean from the bootstrap over seeds and test queries (src/bench/statistics.ts).
+   */
+  readonly metrics: Readonly<Record<string, CellStats>>;
+  /** Per metric and task, mean ± spread over seeds with the interval over seeds and queries. */
+  readonly perTask: Readonly<Record<string, Readonly<Record<string, CellStats>>>>;
+  /**
+   * Δm (fraction) against the baseline row over the recipe's metrics and all tasks, per seed, with its
+   * paired interval; absent for the baseline.
+   */
+  readonly deltaM?: DifferenceCell;
+  /** Per recipe metric, this row − the baseline over all tasks, paired by seed and query; absent for the baseline. */
+  readonly versusBaseline?: Readonly<Record<string, DifferenceCell>>;
+  /** The gradient probe's angles on the shared weights; absent when the runs recorded no probes. */
+  readonly gradients?: GradientCell;
+  /** Final across-task angle of this row − that of the angle baseline row, paired by seed. */
+  readonly angleVersus?: { readonly label: string; readonly difference: DifferenceCell };
   readonly params: ParameterReport;
   readonly msPerStep: Spread;
   readonly embedMsPerImage: Spread;
@@ -63,6 +87,8 @@ export interface BenchResults {
   readonly seeds: readonly number[];
   readonly metrics: readonly string[];
   readonly baseline?: string;
+  /** The row probe angles are compared against (the `shared` row when there is one). */
+  readonly angleBaseline?: string;
   readonly dataset: string;
   readonly backbone: string;
   readonly tasks: readonly string[];
@@ -153,10 +179,12 @@ export async function runBench(
     : recipe.methods;
   await checkRunConfigs(kernel, entry, methods, seeds, options);
   const summaries = new Map<string, TrainSummary[]>();
+  const measured = new Map<string, RunMeasurements[]>();
   const total = methods.length * seeds.length;
   let index = 0;
   for (const { label, method } of methods) {
     const runs: TrainSummary[] = [];
+    const measurements: RunMeasurements[] = [];
     for (const seed of seeds) {
       index += 1;
       const runParent = path.join(options.outputDir, label);
@@ -172,21 +200,23 @@ export async function runBench(
         hooks: options.hooksFor?.(label, seed, loaded.config.train.steps) ?? [],
       });
       runs.push(summary);
+      measurements.push(await readRunMeasurements(summary, seed));
     }
     summaries.set(label, runs);
+    measured.set(label, measurements);
   }
   const first = [...summaries.values()][0]![0]!;
   const baseline = recipe.baseline ?? (summaries.has('separate') ? 'separate' : undefined);
-  const baselineRuns = baseline ? summaries.get(baseline) : undefined;
+  const baselineRuns = baseline ? measured.get(baseline) : undefined;
+  const angleBaseline = summaries.has('shared') ? 'shared' : undefined;
   const rows = methods.map(({ label, method }) =>
-    aggregate(
-      label,
-      method,
-      seeds,
-      summaries.get(label)!,
-      recipe.metrics,
-      label === baseline ? undefined : baselineRuns,
-    ),
+    aggregate(label, method, seeds, summaries.get(label)!, measured.get(label)!, recipe.metrics, {
+      runs: label === baseline ? undefined : baselineRuns,
+      angle:
+        angleBaseline && label !== angleBaseline
+          ? { label: angleBaseline, runs: measured.get(angleBaseline)! }
+          : undefined,
+    }),
   );
   const results: BenchResults = {
     entry: entry.name,
@@ -196,6 +226,7 @@ export async function runBench(
     seeds,
     metrics: recipe.metrics,
     baseline: baseline && summaries.has(baseline) ? baseline : undefined,
+    ...(angleBaseline ? { angleBaseline } : {}),
     dataset: first.dataset,
     backbone: first.backbone,
     tasks: first.tasks,
@@ -212,61 +243,60 @@ function aggregate(
   method: Recipe['methods'][number]['method'],
   seeds: readonly number[],
   runs: readonly TrainSummary[],
+  measurements: readonly RunMeasurements[],
   metricNames: readonly string[],
-  /** Runs of the baseline, seed by seed; undefined for the baseline itself or when there is none. */
-  baselineRuns: readonly TrainSummary[] | undefined,
+  against: {
+    /** Runs of the baseline; undefined for the baseline itself or when there is none. */
+    readonly runs: readonly RunMeasurements[] | undefined;
+    /** The row whose probe angles this row's are compared with; undefined for that row itself. */
+    readonly angle: { readonly label: string; readonly runs: readonly RunMeasurements[] } | undefined;
+  },
 ): BenchRow {
+  const tasks = runs[0]!.tasks;
   const allNames = [
     ...new Set(runs.flatMap((r) => r.test.filter((m) => m.task === undefined).map((m) => m.name))),
   ];
+  // The recipe's metrics get intervals over seeds and queries; the rest (storage, timings) mean ± spread.
   const metrics = Object.fromEntries(
-    allNames.map((name) => [name, spreadOf(runs.map((r) => overall(r.test, name)?.value ?? Number.NaN))]),
+    allNames.map((name) => [
+      name,
+      metricNames.includes(name)
+        ? metricCell(measurements, name, tasks)
+        : spreadOf(runs.map((r) => overall(r.test, name)?.value ?? Number.NaN)),
+    ]),
   );
-  const tasks = runs[0]!.tasks;
   const perTask = Object.fromEntries(
     metricNames.map((name) => [
       name,
-      Object.fromEntries(
-        tasks.map((task) => [
-          task,
-          spreadOf(
-            runs.map((r) => r.test.find((m) => m.name === name && m.task === task)?.value ?? Number.NaN),
-          ),
-        ]),
-      ),
+      Object.fromEntries(tasks.map((task) => [task, metricCell(measurements, name, tasks, task)])),
     ]),
   );
-  let delta: Spread | undefined;
-  if (baselineRuns) {
-    // Per seed: the seed's method run against the baseline run of the same seed.
-    const values = runs.map((run, i) => {
-      const base = baselineRuns[i];
-      if (!base) return Number.NaN;
-      const mine: number[] = [];
-      const theirs: number[] = [];
-      const directions: boolean[] = [];
-      for (const name of metricNames) {
-        for (const task of tasks) {
-          const m = run.test.find((x) => x.name === name && x.task === task);
-          const b = base.test.find((x) => x.name === name && x.task === task);
-          if (m && b && Number.isFinite(m.value) && Number.isFinite(b.value) && b.value !== 0) {
-            mine.push(m.value);
-            theirs.push(b.value);
-            directions.push(m.higherIsBetter);
-          }
-        }
-      }
-      return mine.length > 0 ? deltaM(mine, theirs, directions) : Number.NaN;
-    });
-    delta = spreadOf(values);
-  }
+  const baselineRuns = against.runs;
+  const gradients = gradientCell(measurements);
+  const angleRuns = against.angle?.runs.filter((r) => (r.probes?.length ?? 0) > 0) ?? [];
   return {
     label,
     method,
     seeds,
     metrics,
     perTask,
-    ...(delta ? { deltaM: delta } : {}),
+    ...(baselineRuns
+      ? {
+          deltaM: deltaMCell(measurements, baselineRuns, metricNames, tasks),
+          versusBaseline: Object.fromEntries(
+            metricNames.map((name) => [name, pairedCell(measurements, baselineRuns, name, tasks)]),
+          ),
+        }
+      : {}),
+    ...(gradients ? { gradients } : {}),
+    ...(gradients && against.angle && angleRuns.length > 0
+      ? {
+          angleVersus: {
+            label: against.angle.label,
+            difference: angleDifferenceCell(measurements, angleRuns),
+          },
+        }
+      : {}),
     params: runs[0]!.params,
     msPerStep: spreadOf(runs.map((r) => r.timing.msPerStep)),
     peakRssMB: spreadOf(runs.map((r) => r.memory.peakRssMB)),

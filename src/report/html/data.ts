@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { probeRecordsOf, type ProbeRecord } from '../../analysis/probe.js';
 import { runRelatedness, type RunRelatedness } from '../../analysis/relatedness.js';
-import type { BenchResults } from '../../bench/bench.js';
+import type { BenchResults, BenchRow } from '../../bench/bench.js';
+import type { CellStats, DifferenceCell } from '../../bench/statistics.js';
 import type { PluginRef } from '../../config/schema.js';
 import type { Environment } from '../../engine/environment.js';
 import { RunDir } from '../../engine/run-dir.js';
@@ -29,14 +30,23 @@ export interface ReportMethod {
   readonly label: string;
   /** Method name with its options, e.g. `modulation (form="vector")`. */
   readonly method: string;
-  readonly metrics: Readonly<Record<string, Spread>>;
-  readonly perTask: Readonly<Record<string, Readonly<Record<string, Spread>>>>;
-  readonly deltaM?: Spread;
+  /** Mean ± std over seeds, with the 95 % interval where the bench computed one. */
+  readonly metrics: Readonly<Record<string, CellStats>>;
+  readonly perTask: Readonly<Record<string, Readonly<Record<string, CellStats>>>>;
+  readonly deltaM?: DifferenceCell;
   readonly params: ParameterReport;
   readonly msPerStep: Spread;
   readonly runs: readonly ReportRun[];
-  /** Mean across-task gradient angle over all shared parameters per probed step, mean over seeds. */
-  readonly angle: readonly { readonly step: number; readonly degrees: number }[];
+  /**
+   * Mean across-task gradient angle over all shared parameters per probed step, mean over seeds, with the
+   * seed-level 95 % interval where the bench computed one.
+   */
+  readonly angle: readonly {
+    readonly step: number;
+    readonly degrees: number;
+    readonly low?: number;
+    readonly high?: number;
+  }[];
   /** Task × task gradient cosine at the last probed step, mean over seeds. */
   readonly cosine?: { readonly step: number; readonly matrix: Matrix };
   /** Learned relatedness of the first seed's run; undefined when it could not be read. */
@@ -104,6 +114,16 @@ function probeSummary(perRun: readonly ProbeRecord[][]): Pick<ReportMethod, 'ang
     row.map((_, j) => mean(lasts.map((r) => r.all.cosine[i]![j]!))),
   );
   return { angle, cosine: { step: last.step, matrix } };
+}
+
+/** The bench's angle curve (mean over seeds with its interval) as report points. */
+function angleWithIntervals(curve: NonNullable<BenchRow['gradients']>['curve']): ReportMethod['angle'] {
+  return curve.steps.map((step, i) => ({
+    step,
+    degrees: curve.mean[i]!,
+    low: curve.low[i]!,
+    high: curve.high[i]!,
+  }));
 }
 
 async function probesOf(dir: string): Promise<ProbeRecord[]> {
@@ -195,6 +215,7 @@ async function fromBench(kernel: Kernel, dir: string, results: BenchResults): Pr
         weightsSha256: row.weightsSha256[i]!,
       })),
       ...probeSummary(await Promise.all(row.runDirs.map(probesOf))),
+      ...(row.gradients ? { angle: angleWithIntervals(row.gradients.curve) } : {}),
       relatedness: row.runDirs[0] ? await relatednessOf(kernel, row.runDirs[0]) : undefined,
     });
   }
