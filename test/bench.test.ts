@@ -130,6 +130,21 @@ describe('bench', function () {
     assert.match(markdown, /\*\*Paired differences vs separate\*\*/);
     assert.match(markdown, /\*\*Gradient angles on the shared weights\*\*/);
     assert.match(markdown, /\| csn \| \d+\.\d ± \d+\.\d \[/);
+    // A sweep over two levels (the entry and the bench folder; the knob read from the recipe's config and
+    // from the first run's) shows each row's figures with their intervals.
+    const sweep = await runCli('analyze', 'sweep', entry, out, '--knob', 'train.steps');
+    assert.equal(sweep.code, 0, sweep.log);
+    const deltaLine = sweep.stdout
+      .split('**Δm vs separate (%)**')[1]!
+      .split('\n')
+      .find((l) => l.startsWith('| modulation |'))!;
+    const shown = `${(modulation.deltaM!.mean * 100).toFixed(2)} [${(modulation.deltaM!.ci!.low * 100).toFixed(2)}, ${(modulation.deltaM!.ci!.high * 100).toFixed(2)}]`;
+    assert.equal(deltaLine.split(' | ').filter((c) => c.startsWith(shown)).length, 2, deltaLine);
+    assert.match(sweep.stdout, /\| method \| train\.steps = 3 \| train\.steps = 3 \|/);
+    assert.match(sweep.stdout, /\*\*Final across-task angle − shared's, paired by seed \(°\)\*\*/);
+    const unset = await runCli('analyze', 'sweep', entry, '--knob', 'dataset.options.relatedness');
+    assert.equal(unset.code, 2);
+    assert.match(unset.log, /base\.yaml: dataset\.options\.relatedness is not set/);
     // --record also writes into the zoo entry.
     assert.equal(await fs.readFile(path.join(entry, 'results.md'), 'utf8'), markdown);
   });

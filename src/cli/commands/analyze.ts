@@ -3,7 +3,9 @@ import { probeCheckpoint, probeRecordsOf } from '../../analysis/probe.js';
 import { runRelatedness } from '../../analysis/relatedness.js';
 import type { CheckpointChoice } from '../../analysis/run-checkpoint.js';
 import { formatGradientSummary, formatRelatedness, summariseGradients } from '../../analysis/summary.js';
+import { loadSweep } from '../../bench/sweep.js';
 import { RunDir } from '../../engine/run-dir.js';
+import { formatSweepMarkdown } from '../../report/sweep-table.js';
 import { MtlzooError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 
@@ -30,7 +32,9 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 export function registerAnalyzeCommand(program: Command, cli: CliContext): void {
   const analyze = program
     .command('analyze')
-    .description('analyses of a trained run: gradient directions across tasks, learned task relatedness');
+    .description(
+      'analyses of trained runs: gradient directions across tasks, learned task relatedness, benches across a knob',
+    );
 
   analyze
     .command('gradients')
@@ -94,5 +98,32 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
     .action(async (runDir: string, options: { checkpoint: CheckpointChoice; json?: boolean }) => {
       const result = await runRelatedness(cli.createKernel(), runDir, options.checkpoint);
       cli.output.write(options.json ? json(result) : formatRelatedness(result));
+    });
+
+  analyze
+    .command('sweep')
+    .description(
+      'follow every method of several benches across one config value (e.g. the relatedness knob): Δm, accuracy and gradient angles per level, with intervals',
+    )
+    .argument('<benchDirs...>', 'zoo entries or bench folders holding results.json, one per level, in order')
+    .requiredOption(
+      '--knob <path>',
+      'the dotted config path that differs between them (e.g. dataset.options.relatedness)',
+    )
+    .option('--json', 'print JSON')
+    .action(async (dirs: string[], options: { knob: string; json?: boolean }) => {
+      const levels = await loadSweep(cli.createKernel(), dirs, options.knob);
+      cli.output.write(
+        options.json
+          ? json(
+              levels.map((l) => ({
+                dir: l.dir,
+                value: l.value,
+                entry: l.results.entry,
+                rows: l.results.rows,
+              })),
+            )
+          : formatSweepMarkdown(options.knob, levels),
+      );
     });
 }
