@@ -6,9 +6,9 @@
  * The probe measures on a fixed set of `train.probe.tripletsPerTask` triplets per task, drawn once from
  * `train.probe.split` (default: the validation split) with a seed of its own, so successive probes of a
  * run see the same triplets and a curve over steps shows the model changing, not the batches. Negatives
- * are mined within each task's set (`train.probe.mining`, default semi-hard: a negative farther than the
- * positive but inside the margin), which keeps the loss active, and so the gradient defined, after the
- * model solves random triplets. Each task's set is split into two halves whose gradients are taken
+ * are mined within each task's set (`train.probe.mining`, default hard: each anchor's closest negative in
+ * the set), which keeps the loss active, and so the gradient defined, after the model solves random
+ * triplets. Each task's set is split into two halves whose gradients are taken
  * separately: their sum is the task's gradient, and the angle between them is the task's own noise floor
  * (how far two batches of ONE task disagree), against which the across-task angles can be read.
  *

@@ -67,7 +67,7 @@ export const trainSchema = z.strictObject({
       tripletsPerTask: boundedInt(1, MAX_BATCH_TRIPLETS_PER_TASK, 'triplets per task').default(8),
       /** Split the fixed probe triplets come from (default `val`). */
       split: z.enum(['train', 'val']).optional(),
-      /** Negative mining within each task's probe triplets (default `semi-hard`, which keeps the loss active). */
+      /** Negative mining within each task's probe triplets (default `hard`, which keeps the loss active longest). */
       mining: z.enum(['none', 'hard', 'semi-hard']).optional(),
     })
     .prefault({}),
