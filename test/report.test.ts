@@ -111,6 +111,18 @@ methods:
     assert.match(html, /Δm vs separate/);
   });
 
+  it("shows the bench's intervals: under each figure, as whiskers on the accuracy points", () => {
+    const accuracy = results.rows.find((r) => r.label === 'modulation')!.metrics['triplet-accuracy']!;
+    const [low, high] = [accuracy.ci!.low.toFixed(3), accuracy.ci!.high.toFixed(3)];
+    assert.ok(accuracy.ci!.low <= accuracy.mean && accuracy.mean <= accuracy.ci!.high);
+    assert.ok(html.includes(`<br><small>[${low}, ${high}]`), 'the interval under the comparison figure');
+    assert.ok(
+      html.includes(`triplet-accuracy ${accuracy.mean.toFixed(3)} [${low}, ${high}]`),
+      'on the point',
+    );
+    assert.match(html, /bootstrap over seeds and test queries/);
+  });
+
   it('is one self-contained file: no external resources, written atomically', async () => {
     assert.doesNotMatch(html, /\b(src|href)=|@import|url\(/);
     const urls = [...html.matchAll(/https?:\/\/[^\s"'<)]+/g)].map(([u]) => u);
