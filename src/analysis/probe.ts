@@ -21,10 +21,9 @@ import type { Dataset, DatasetSplit } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { tripletLosses } from '../engine/objective.js';
+import { preservingState, tripletLosses } from '../engine/objective.js';
 import { pixelsToTensor } from '../engine/pixels.js';
-import type { RunDir } from '../engine/run-dir.js';
-import type { TrainerHooks } from '../engine/trainer.js';
+import type { TrainerHook } from '../engine/hooks.js';
 import type { MiningMode } from '../engine/mining.js';
 import {
   cosineFromGram,
@@ -251,34 +250,29 @@ export class GradientProbe {
   async gradients(): Promise<TaskGradients & { readonly active: readonly number[] }> {
     const { model } = this.parts;
     const halves = await this.probeHalves();
-    const state = model.parameters().filter((p) => !p.trainable);
-    const saved = state.map((p) => tf.clone(p.variable));
-    try {
-      const taken = halves.map((task) => task.map((half) => this.halfGradient(half)));
-      const values = taken.map((task) =>
-        this.shared.map((_, v) => {
-          const sum = Float32Array.from(task[0]!.grads[v]!);
-          for (const half of task.slice(1)) half.grads[v]!.forEach((g, i) => (sum[i]! += g));
-          return sum;
-        }),
-      );
-      const active = taken.map((task) => task.reduce((sum, half) => sum + half.active, 0));
-      const split = taken.every((task) => task.length === 2);
-      return {
-        names: this.shared.map((p) => p.name),
-        values,
-        ...(split
-          ? {
-              halves: [taken.map((task) => task[0]!.grads), taken.map((task) => task[1]!.grads)] as const,
-            }
-          : {}),
-        active,
-      };
-    } finally {
-      // Undo the BatchNorm moving-average updates the training-mode forward passes made.
-      state.forEach((p, i) => p.variable.assign(saved[i]!));
-      tf.dispose(saved);
-    }
+    // Undo the BatchNorm moving-average updates the training-mode forward passes make.
+    const taken = preservingState(model, () =>
+      halves.map((task) => task.map((half) => this.halfGradient(half))),
+    );
+    const values = taken.map((task) =>
+      this.shared.map((_, v) => {
+        const sum = Float32Array.from(task[0]!.grads[v]!);
+        for (const half of task.slice(1)) half.grads[v]!.forEach((g, i) => (sum[i]! += g));
+        return sum;
+      }),
+    );
+    const active = taken.map((task) => task.reduce((sum, half) => sum + half.active, 0));
+    const split = taken.every((task) => task.length === 2);
+    return {
+      names: this.shared.map((p) => p.name),
+      values,
+      ...(split
+        ? {
+            halves: [taken.map((task) => task[0]!.grads), taken.map((task) => task[1]!.grads)] as const,
+          }
+        : {}),
+      active,
+    };
   }
 
   /** Gradient of the half's mean triplet loss, and its number of triplets with a positive loss. */
@@ -330,26 +324,27 @@ function noSharedParameters(method: string): MtlzooError {
  * A trainer hook that probes every `train.probe.every` steps and appends the record to the run's
  * metrics.jsonl. A method without shared parameters is reported once and skipped.
  */
-export function gradientProbeHook(run: RunDir): TrainerHooks {
+export function gradientProbeHook(): TrainerHook {
   let probe: GradientProbe | undefined;
   return {
-    async stepEnd(record, trainer) {
-      const { every } = trainer.loaded.config.train.probe;
+    name: 'gradient-probe',
+    async afterStep(record, context) {
+      const { every } = context.loaded.config.train.probe;
       if (every === 0 || record.step % every !== 0) return;
       if (!probe) {
-        probe = new GradientProbe(trainer);
+        probe = new GradientProbe(context);
         if (probe.shared.length === 0) {
-          trainer.log.warn(
-            `gradient probe off: ${noSharedParameters(trainer.loaded.config.method.name).message}`,
+          context.log.warn(
+            `gradient probe off: ${noSharedParameters(context.loaded.config.method.name).message}`,
           );
         }
       }
-      if (probe.shared.length > 0) await run.appendMetrics(await probe.measure(record.step));
+      if (probe.shared.length > 0) await context.run.appendMetrics(await probe.measure(record.step));
     },
   };
 }
 
-/** Probes a run's checkpoint on demand, with the probe batch of the checkpoint's step. */
+/** Probes a run's checkpoint on demand, on the run's fixed probe set, recorded as the checkpoint's step. */
 export async function probeCheckpoint(
   kernel: Kernel,
   runDir: string,
