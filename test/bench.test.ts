@@ -140,7 +140,7 @@ describe('bench', function () {
       .find((l) => l.startsWith('| modulation |'))!;
     const shown = `${(modulation.deltaM!.mean * 100).toFixed(2)} [${(modulation.deltaM!.ci!.low * 100).toFixed(2)}, ${(modulation.deltaM!.ci!.high * 100).toFixed(2)}]`;
     assert.equal(deltaLine.split(' | ').filter((c) => c.startsWith(shown)).length, 2, deltaLine);
-    assert.match(sweep.stdout, /\| method \| train\.steps = 3 \| train\.steps = 3 \|/);
+    assert.match(sweep.stdout, /\| method \| steps = 3 \| steps = 3 \|/);
     assert.match(sweep.stdout, /\*\*Final across-task angle − shared's, paired by seed \(°\)\*\*/);
     const unset = await runCli('analyze', 'sweep', entry, '--knob', 'dataset.options.relatedness');
     assert.equal(unset.code, 2);

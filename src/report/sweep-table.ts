@@ -23,7 +23,9 @@ function table(
   labels: readonly string[],
   pick: (row: BenchRow) => string,
 ): string {
-  const headers = ['method', ...levels.map((l) => `${knob} = ${JSON.stringify(l.value)}`)];
+  // The knob's last key names the columns (`relatedness = 0.5`); the full path heads the tables.
+  const name = knob.split('.').pop()!;
+  const headers = ['method', ...levels.map((l) => `${name} = ${JSON.stringify(l.value)}`)];
   const rows = labels.map((label) => [
     label,
     ...levels.map((level) => {

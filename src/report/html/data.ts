@@ -50,8 +50,10 @@ export interface ReportMethod {
   }[];
   /** Task × task gradient cosine at the last probed step, mean over seeds. */
   readonly cosine?: { readonly step: number; readonly matrix: Matrix };
-  /** Learned relatedness of the first seed's run; undefined when it could not be read. */
+  /** Learned relatedness of the first seed's run; undefined when it has no checkpoint. */
   readonly relatedness?: RunRelatedness;
+  /** Why the checkpoint could not be read (e.g. a format of an earlier mtlzoo), when it could not. */
+  readonly relatednessError?: string;
 }
 
 export interface ReportData {
@@ -131,11 +133,26 @@ async function probesOf(dir: string): Promise<ProbeRecord[]> {
   return probeRecordsOf(await new RunDir(dir).readMetrics());
 }
 
-/** Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables) shows none. */
-async function relatednessOf(kernel: Kernel, dir: string): Promise<RunRelatedness | undefined> {
+/**
+ * Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables)
+ * shows none, and a checkpoint this version cannot read (an earlier format) is named, not fatal: the rest
+ * of the report comes from the run's records.
+ */
+async function relatednessOf(
+  kernel: Kernel,
+  dir: string | undefined,
+): Promise<Pick<ReportMethod, 'relatedness' | 'relatednessError'>> {
+  if (!dir) return {};
   const run = new RunDir(dir);
-  if (!(await run.hasCheckpoint('best')) && !(await run.hasCheckpoint('last'))) return undefined;
-  return runRelatedness(kernel, dir);
+  if (!(await run.hasCheckpoint('best')) && !(await run.hasCheckpoint('last'))) return {};
+  try {
+    return { relatedness: await runRelatedness(kernel, dir) };
+  } catch (error) {
+    if (error instanceof MtlzooError && error.code === 'CHECKPOINT_INVALID') {
+      return { relatednessError: error.message };
+    }
+    throw error;
+  }
 }
 
 const single = (value: number) => meanAndSpread([value]);
@@ -180,7 +197,7 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
       },
     ],
     ...probeSummary([await probesOf(run.dir)]),
-    relatedness: await relatednessOf(kernel, run.dir),
+    ...(await relatednessOf(kernel, run.dir)),
   };
   return {
     title: `${summary.method} on ${summary.dataset}`,
@@ -217,7 +234,7 @@ async function fromBench(kernel: Kernel, dir: string, results: BenchResults): Pr
       })),
       ...probeSummary(await Promise.all(row.runDirs.map(probesOf))),
       ...(row.gradients ? { angle: angleWithIntervals(row.gradients.curve) } : {}),
-      relatedness: row.runDirs[0] ? await relatednessOf(kernel, row.runDirs[0]) : undefined,
+      ...(await relatednessOf(kernel, row.runDirs[0])),
     });
   }
   return {

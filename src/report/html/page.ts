@@ -155,7 +155,8 @@ function gradients(data: ReportData): string {
   const intro =
     `<h2>Gradient directions across tasks</h2><p>The paper's argument: a method that lets tasks modulate ` +
     `shared features makes the tasks' gradients on the shared weights agree more (smaller angles). Per-task ` +
-    `gradients of ${ALL_SHARED}, from same-size per-task batches (<code>train.probe</code>).</p>`;
+    `gradients of ${ALL_SHARED}, on a fixed set of validation triplets per task (<code>train.probe</code>); ` +
+    `read them against the within-task angle (the noise floor) in the bench's results.md.</p>`;
   if (probed.length === 0) {
     return `${intro}<p class="note">No probe records: train with <code>train.probe.every</code> &gt; 0 to draw these charts.</p>`;
   }
@@ -202,6 +203,9 @@ function relatednessDomain(matrix: Matrix): [number, number] {
 
 function relatednessSection(data: ReportData, method: ReportMethod): string {
   const r = method.relatedness;
+  if (method.relatednessError) {
+    return `<p class="note"><b>${esc(method.label)}</b>: checkpoint not readable by this version: ${esc(method.relatednessError)}</p>`;
+  }
   if (!r) return `<p class="note"><b>${esc(method.label)}</b>: no checkpoint to read.</p>`;
   if (r.stages.length === 0) {
     return `<p class="note"><b>${esc(method.label)}</b>: no per-task variables of one shape across tasks, nothing to compare.</p>`;
