@@ -21,7 +21,7 @@ import type { Dataset, DatasetSplit } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { preservingState, tripletLosses } from '../engine/objective.js';
+import { preservingState, tripletLosses, withPenalty } from '../engine/objective.js';
 import { pixelsToTensor } from '../engine/pixels.js';
 import type { TrainerHook } from '../engine/hooks.js';
 import type { MiningMode } from '../engine/mining.js';
@@ -283,9 +283,16 @@ export class GradientProbe {
     try {
       const grads = gradientsOf(
         () => {
-          const losses = tripletLosses(model, loss, images, half.samples, this.settings.mining, this.split);
-          perTriplet = tf.keep(losses);
-          return tf.mean(losses) as tf.Scalar;
+          const objective = tripletLosses(
+            model,
+            loss,
+            images,
+            half.samples,
+            this.settings.mining,
+            this.split,
+          );
+          perTriplet = tf.keep(objective.losses);
+          return withPenalty(tf.mean(objective.losses) as tf.Scalar, objective);
         },
         this.shared.map((p) => p.variable),
       );
