@@ -22,6 +22,38 @@ async function allPixels(ds: ReturnType<typeof createShapesDataset>): Promise<Ui
   return split.pixels(Array.from({ length: split.size }, (_, i) => i));
 }
 
+/**
+ * What image `i` of a split shows, read off its pixels alone: the shape (saturated pixels; the background
+ * is grey) with its mean colour, the nearest palette colour and the quadrant of its centroid, and the
+ * background's grey levels.
+ */
+function readImage(px: Uint8Array, i: number, [h, w]: readonly [number, number]) {
+  const sum = [0, 0, 0];
+  let cx = 0;
+  let cy = 0;
+  let shapePixels = 0;
+  const grey: number[] = [];
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (i * h * w + y * w + x) * 3;
+      const rgb = [px[o]!, px[o + 1]!, px[o + 2]!];
+      if (Math.max(...rgb) - Math.min(...rgb) > 80) {
+        rgb.forEach((v, c) => (sum[c]! += v));
+        cx += x;
+        cy += y;
+        shapePixels++;
+      } else if (Math.max(...rgb) === Math.min(...rgb)) grey.push(rgb[0]!);
+    }
+  }
+  const mean = sum.map((v) => v / shapePixels);
+  const colour = SHAPE_COLOURS.map((c, k) => ({
+    k,
+    d: c.rgb.reduce((acc, v, j) => acc + (v - mean[j]!) ** 2, 0),
+  })).sort((p, q) => p.d - q.d)[0]!.k;
+  const quadrant = (cy / shapePixels >= h / 2 ? 2 : 0) + (cx / shapePixels >= w / 2 ? 1 : 0);
+  return { shapePixels, mean, colour, quadrant, grey };
+}
+
 describe('data: shapes', () => {
   it('is deterministic from its seed, and an image does not depend on how many are drawn', async () => {
     const a = createShapesDataset({ counts: counts(20), tasks: SHAPE_TASK_NAMES }, 3, SIZE);
@@ -40,36 +72,12 @@ describe('data: shapes', () => {
     const ds = createShapesDataset({ counts: counts(n), tasks }, 9, SIZE);
     const px = await allPixels(ds);
     const [colour, warmth, position, side, background] = ds.splits.train.labels as Int32Array[];
-    const [h, w] = SIZE;
     for (let i = 0; i < n; i++) {
-      const sum = [0, 0, 0];
-      let cx = 0;
-      let cy = 0;
-      let shapePixels = 0;
-      const grey: number[] = [];
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const o = (i * h * w + y * w + x) * 3;
-          const rgb = [px[o]!, px[o + 1]!, px[o + 2]!];
-          // The background is grey; only the shape is saturated.
-          if (Math.max(...rgb) - Math.min(...rgb) > 80) {
-            rgb.forEach((v, c) => (sum[c]! += v));
-            cx += x;
-            cy += y;
-            shapePixels++;
-          } else if (Math.max(...rgb) === Math.min(...rgb)) grey.push(rgb[0]!);
-        }
-      }
+      const { shapePixels, mean, colour: nearest, quadrant, grey } = readImage(px, i, SIZE);
       assert.ok(shapePixels > 0, `image ${i} shows no shape`);
-      const mean = sum.map((s) => s / shapePixels);
-      const nearest = SHAPE_COLOURS.map((c, k) => ({
-        k,
-        d: c.rgb.reduce((acc, v, j) => acc + (v - mean[j]!) ** 2, 0),
-      })).sort((p, q) => p.d - q.d)[0]!.k;
       assert.equal(nearest, colour![i], `image ${i}: mean shape colour ${mean.map(Math.round)}`);
       assert.equal(warmth![i], SHAPE_COLOURS[colour![i]!]!.warm ? 0 : 1);
-      const quadrant = (cy / shapePixels >= h / 2 ? 2 : 0) + (cx / shapePixels >= w / 2 ? 1 : 0);
-      assert.equal(quadrant, position![i], `image ${i}: centroid ${cx / shapePixels}, ${cy / shapePixels}`);
+      assert.equal(quadrant, position![i], `image ${i}: quadrant of the shape's centroid`);
       assert.equal(side![i], quadrant % 2);
       const distinct = new Set(grey).size;
       // A plain background is a single grey; stripes and checks have two, noise many.
@@ -172,35 +180,12 @@ describe('data: shapes relatedness knob', () => {
     const ds = createShapesDataset({ counts: counts(n), tasks: KNOB_TASKS, relatedness: 0.5 }, 4, SIZE);
     const px = await allPixels(ds);
     const [group, position, background, tone] = ds.splits.train.labels as Int32Array[];
-    const [h, w] = SIZE;
     for (let i = 0; i < n; i++) {
-      const sum = [0, 0, 0];
-      let cx = 0;
-      let cy = 0;
-      let shapePixels = 0;
-      const grey: number[] = [];
-      for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-          const o = (i * h * w + y * w + x) * 3;
-          const rgb = [px[o]!, px[o + 1]!, px[o + 2]!];
-          if (Math.max(...rgb) - Math.min(...rgb) > 80) {
-            rgb.forEach((v, c) => (sum[c]! += v));
-            cx += x;
-            cy += y;
-            shapePixels++;
-          } else if (Math.max(...rgb) === Math.min(...rgb)) grey.push(rgb[0]!);
-        }
-      }
-      const mean = sum.map((s) => s / shapePixels);
-      const colour = SHAPE_COLOURS.map((c, k) => ({
-        k,
-        d: c.rgb.reduce((acc, v, j) => acc + (v - mean[j]!) ** 2, 0),
-      })).sort((p, q) => p.d - q.d)[0]!.k;
+      const { colour, quadrant, grey } = readImage(px, i, SIZE);
       assert.ok(
         (SHAPE_COLOUR_GROUPS[group![i]!]!.colours as readonly number[]).includes(colour),
         `image ${i}: colour ${colour} in group ${group![i]}`,
       );
-      const quadrant = (cy / shapePixels >= h / 2 ? 2 : 0) + (cx / shapePixels >= w / 2 ? 1 : 0);
       assert.equal(quadrant, position![i], `image ${i}`);
       const distinct = new Set(grey).size;
       if (background![i] === 0) assert.equal(distinct, 1, `image ${i}`);
