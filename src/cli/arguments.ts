@@ -10,3 +10,16 @@ export function positiveInt(flag: string) {
     return n;
   };
 }
+
+/** `--seeds <list>`: comma-separated non-negative integers. */
+export function seedList(value: string): number[] {
+  const seeds = value.split(',').map((s) => Number(s.trim()));
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new MtlzooError(
+      'USAGE',
+      `--seeds: expected comma-separated non-negative integers, got "${value}"`,
+      2,
+    );
+  }
+  return seeds;
+}

@@ -1,5 +1,6 @@
 /** The comparison table of a bench, as markdown (for results.md, README and the terminal). */
-import type { BenchResults, BenchRow } from '../bench/bench.js';
+import type { BenchResults, BenchRow } from '../bench/results.js';
+import { methodLabelOf } from '../bench/recipe.js';
 import type { CellStats, DifferenceCell } from '../bench/statistics.js';
 import { formatSpread, type Spread } from '../metrics/summary.js';
 
@@ -66,7 +67,7 @@ export function formatBenchMarkdown(results: BenchResults): string {
     `${row.label}: ${methodName(row)}`,
     ...results.metrics.flatMap((m) => [cell(row.metrics[m]), interval(row.metrics[m])]),
     ...(baseline
-      ? row.label === baseline
+      ? methodLabelOf(row.label) === baseline
         ? ['baseline', '']
         : [
             cell(row.deltaM, 2, 100),
@@ -114,7 +115,9 @@ export function formatBenchMarkdown(results: BenchResults): string {
             row.label,
             withInterval(row.gradients!.finalAngle, 1),
             withInterval(row.gradients!.finalWithin, 1),
-            ...(versus ? [row.label === versus ? '–' : difference(row.angleVersus?.difference, 1)] : []),
+            ...(versus
+              ? [methodLabelOf(row.label) === versus ? '–' : difference(row.angleVersus?.difference, 1)]
+              : []),
             row.gradients!.active.map((a) => (Number.isFinite(a) ? a.toFixed(1) : '–')).join(' / '),
           ]),
         )
