@@ -7,7 +7,12 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type {
+  MethodCreateContext,
+  MtlModel,
+  ParameterEntry,
+  TaskDependentFromFeatures,
+} from '../../src/kinds/method.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
 import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
@@ -34,6 +39,8 @@ class CsnModel implements MtlModel {
   private readonly store: VariableStore;
   private readonly learned: ParameterEntry[];
   private readonly fixed: tf.Tensor2D | undefined;
+  /** The whole trunk is shared; only the mask on the embedding depends on the task. */
+  readonly taskDependence: TaskDependentFromFeatures;
 
   constructor(o: CsnOptions, context: MethodCreateContext) {
     const d = context.backbone.description.embeddingDim;
@@ -59,12 +66,22 @@ class CsnModel implements MtlModel {
       );
     }
     this.fixed = o.masks === 'fixed' ? fixedMasks(this.taskCount, d) : undefined;
+    this.taskDependence = {
+      from: 'features',
+      sharedStages: context.backbone.description.stages.length,
+      shared: (images, forward) => runStages(this.trunk, images, forward),
+      complete: (embedding, taskIds) => this.mask(embedding, taskIds),
+    };
   }
 
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
     assertTaskIds(taskIds, this.taskCount, images.shape[0]);
+    return tf.tidy(() => this.mask(runStages(this.trunk, images, context), taskIds));
+  }
+
+  private mask(embedding: tf.Tensor, taskIds: Int32Array): tf.Tensor2D {
+    assertTaskIds(taskIds, this.taskCount, embedding.shape[0]!);
     return tf.tidy(() => {
-      const embedding = runStages(this.trunk, images, context);
       const table = this.fixed ?? tf.relu(stackPerTask(this.learned));
       return tf.mul(embedding, gatherByTask(table, taskIds)) as tf.Tensor2D;
     });

@@ -13,7 +13,12 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type {
+  MethodCreateContext,
+  MtlModel,
+  ParameterEntry,
+  TaskDependentFromFeatures,
+} from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
 import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
 import {
@@ -68,6 +73,8 @@ class ModulationModel implements MtlModel {
   private readonly trunk: BackboneNet;
   private readonly store: VariableStore;
   private readonly modulated: Map<number, ModulatedStage>;
+  /** The trunk up to the first modulated stage's output is the same for every task. */
+  readonly taskDependence: TaskDependentFromFeatures;
 
   constructor(
     private readonly options: ModulationOptions,
@@ -90,16 +97,36 @@ class ModulationModel implements MtlModel {
         return [index, { index, perTask }];
       }),
     );
+    const sharedStages = indices[0]! + 1;
+    this.taskDependence = {
+      from: 'features',
+      sharedStages,
+      shared: (images, context) => runStages(this.trunk, images, context, undefined, 0, sharedStages),
+      complete: (features, taskIds, context) => this.complete(features, taskIds, context),
+    };
   }
 
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
     assertTaskIds(taskIds, this.taskCount, images.shape[0]);
+    return tf.tidy(() => this.complete(this.taskDependence.shared(images, context), taskIds, context));
+  }
+
+  /** Modulates the shared features (the first modulated stage's output) and runs the rest of the trunk. */
+  private complete(features: tf.Tensor, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
+    assertTaskIds(taskIds, this.taskCount, features.shape[0]!);
+    const first = this.taskDependence.sharedStages - 1;
     return tf.tidy(
       () =>
-        runStages(this.trunk, images, context, (index, output) => {
-          const stage = this.modulated.get(index);
-          return stage ? this.modulate(output, stage, taskIds) : output;
-        }) as tf.Tensor2D,
+        runStages(
+          this.trunk,
+          this.modulate(features, this.modulated.get(first)!, taskIds),
+          context,
+          (index, output) => {
+            const stage = this.modulated.get(index);
+            return stage ? this.modulate(output, stage, taskIds) : output;
+          },
+          first + 1,
+        ) as tf.Tensor2D,
     );
   }
 

@@ -6,7 +6,7 @@
 import { AssertionError, deepStrictEqual } from 'node:assert';
 import type { BackboneFactory, ForwardContext, NamedVariable } from '../kinds/backbone.js';
 import type { AnyPluginOf } from '../kinds/index.js';
-import type { MtlModel, ParameterEntry } from '../kinds/method.js';
+import { taskDependenceOf, type MtlModel, type ParameterEntry } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import { Rng } from '../util/random.js';
 
@@ -171,6 +171,42 @@ export function checkBackboneContract(factory: BackboneFactory, options: Contrac
   check(left === 0, () => `${label}: ${left} tensors remain after dispose()`);
 }
 
+/**
+ * A declared shared prefix must be a real split of `embed`: `complete(shared(x))` gives what `embed(x)`
+ * gives (to float rounding), for mixed tasks, without leaking.
+ */
+function assertTaskDependence(
+  label: string,
+  model: MtlModel,
+  images: tf.Tensor4D,
+  taskIds: Int32Array,
+  stageCount: number,
+): void {
+  const dependence = taskDependenceOf(model);
+  if (dependence.from === 'input') return;
+  const { sharedStages } = dependence;
+  check(
+    Number.isInteger(sharedStages) && sharedStages >= 1 && sharedStages <= stageCount,
+    () => `${label}: taskDependence.sharedStages ${sharedStages} outside [1, ${stageCount}]`,
+  );
+  const context = { training: false };
+  const split = () =>
+    tf.tidy(() => dependence.complete(dependence.shared(images, context), taskIds, context));
+  tf.tidy(() => {
+    const direct = model.embed(images, taskIds, context);
+    const viaPrefix = split();
+    assertShape(`${label}: complete(shared(x))`, viaPrefix.shape, direct.shape);
+    const scale = Math.max(1, tf.max(tf.abs(direct)).dataSync()[0]!);
+    const gap = tf.max(tf.abs(tf.sub(direct, viaPrefix))).dataSync()[0]!;
+    check(
+      gap <= 1e-5 * scale,
+      () =>
+        `${label}: complete(shared(x)) differs from embed(x) by ${gap} (taskDependence is not a split of embed)`,
+    );
+  });
+  assertNoLeak(`${label}: taskDependence`, () => tf.dispose(split()));
+}
+
 /** Sums trainable sizes by owner and all bytes, independently of the plugin's own report. */
 function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
   let shared = 0;
@@ -189,8 +225,8 @@ function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
 /**
  * Checks a method: options validate and round-trip through JSON, `check` accepts them, the model's
  * parameters are uniquely named with valid owners, its report matches them, a mixed-task batch embeds to
- * `[N, embeddingDim]` finite values, every trainable variable receives a non-zero gradient, nothing leaks,
- * and dispose frees everything.
+ * `[N, embeddingDim]` finite values, a declared task dependence splits `embed` exactly, every trainable
+ * variable receives a non-zero gradient, nothing leaks, and dispose frees everything.
  */
 export async function checkMethodContract(
   plugin: AnyPluginOf<'method'>,
@@ -262,6 +298,7 @@ export async function checkMethodContract(
         assertShape(`${label}: embeddings`, out.shape, [batch, model.embeddingDim]);
         assertFinite(`${label}: embeddings`, out);
       });
+      assertTaskDependence(label, model, images, taskIds, d.stages.length);
       const step = () =>
         assertGradients(label, entries, () => model.embed(images, taskIds, { training: true }));
       step();
