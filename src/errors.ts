@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'DATA_INVALID'
   | 'CHECKPOINT_INVALID'
+  | 'INDEX_INVALID'
   | 'TRAINING_DIVERGED'
   | 'USAGE';
 

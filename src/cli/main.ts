@@ -10,7 +10,9 @@ import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerPluginsCommand } from './commands/plugins.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerIndexCommand } from './commands/gallery-index.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
+import { registerSearchCommand } from './commands/search.js';
 import { registerTrainCommand } from './commands/train.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
@@ -32,6 +34,8 @@ export function buildProgram(cli: CliContext): Command {
   registerBenchCommand(program, cli);
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
+  registerIndexCommand(program, cli);
+  registerSearchCommand(program, cli);
   registerRetrieveCommand(program, cli);
   return program;
 }

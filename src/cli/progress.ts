@@ -1,16 +1,7 @@
 /** A trainer hook that shows progress with ETA and the current loss, and logs a line every `logEvery` steps. */
 import type { Logger } from '../plugin/types.js';
 import type { TrainerHooks } from '../engine/trainer.js';
-
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms)) return '?';
-  const s = Math.round(ms / 1000);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`
-    : s >= 60
-      ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`
-      : `${s}s`;
-}
+import { formatDuration } from '../util/duration.js';
 
 /**
  * `logEvery` defaults to the run's `train.logEvery`; the step count comes from the run too, so the same hook

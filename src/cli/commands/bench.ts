@@ -4,17 +4,9 @@ import { runBench } from '../../bench/bench.js';
 import { loadRecipe } from '../../bench/recipe.js';
 import { MtlzooError } from '../../errors.js';
 import { formatBenchMarkdown } from '../../report/bench-table.js';
+import { positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
 import { progressHook } from '../progress.js';
-
-function positiveInt(flag: string) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new MtlzooError('USAGE', `${flag}: expected a positive integer, got "${value}"`, 2);
-    return n;
-  };
-}
 
 function seedList(value: string): number[] {
   const seeds = value.split(',').map((s) => Number(s.trim()));

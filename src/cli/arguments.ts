@@ -1,0 +1,35 @@
+/** Parsers for command-line option values: each throws a USAGE error naming the flag and what it expects. */
+import { MtlzooError } from '../errors.js';
+
+export function positiveInt(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new MtlzooError('USAGE', `${flag}: expected a positive integer, got "${value}"`, 2);
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new MtlzooError('USAGE', `${flag}: expected one of ${choices.join(', ')}, got "${value}"`, 2);
+    }
+    return value as T;
+  };
+}
+
+/** A number in (0, 1]. */
+export function fraction(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0 && n <= 1))
+      throw new MtlzooError('USAGE', `${flag}: expected a number in (0, 1], got "${value}"`, 2);
+    return n;
+  };
+}
+
+/** Repeatable option: collects every value. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
