@@ -48,6 +48,8 @@ describe('retrieve', function () {
       '--k',
       '5',
       '--json',
+      '--checkpoint',
+      'last',
     );
     assert.equal(first.code, 0, first.log);
     const result = JSON.parse(first.stdout) as {
@@ -76,23 +78,53 @@ describe('retrieve', function () {
           '--k',
           '5',
           '--json',
+          '--checkpoint',
+          'last',
         )
       ).stdout,
     ) as typeof result;
     assert.equal(second.indexReused, true);
     assert.deepEqual(second.hits, result.hits);
-    // Another task has its own index and, since the model modulates per task, its own ranking distances.
+    // Another task is added to the run's index for this gallery (rebuilt once, then reused for both).
     const colour = JSON.parse(
-      (await runCli('retrieve', runDir, '--task', 'colour', '--query', query, '--gallery', gallery, '--json'))
-        .stdout,
+      (
+        await runCli(
+          'retrieve',
+          runDir,
+          '--task',
+          'colour',
+          '--query',
+          query,
+          '--gallery',
+          gallery,
+          '--json',
+          '--checkpoint',
+          'last',
+        )
+      ).stdout,
     ) as typeof result;
     assert.equal(colour.indexReused, false);
     assert.equal(colour.hits.length, 10);
+    assert.notDeepEqual(
+      colour.hits.map((h) => h.distance),
+      result.hits.map((h) => h.distance),
+    );
   });
 
   it('names the problem with a bad task, gallery or query', async () => {
     const query = path.join(gallery, 'img-00.png');
-    const task = await runCli('retrieve', runDir, '--task', 'smile', '--query', query, '--gallery', gallery);
+    const task = await runCli(
+      'retrieve',
+      runDir,
+      '--task',
+      'smile',
+      '--query',
+      query,
+      '--gallery',
+      gallery,
+      '--checkpoint',
+      'last',
+    );
     assert.equal(task.code, 2);
     assert.match(
       task.log,
@@ -109,6 +141,8 @@ describe('retrieve', function () {
       query,
       '--gallery',
       empty,
+      '--checkpoint',
+      'last',
     );
     assert.match(noImages.log, /no \.jpg, \.png or \.webp images in/);
     const badQuery = await runCli(
@@ -120,8 +154,13 @@ describe('retrieve', function () {
       path.join(workspace.dir, 'run', 'config.yaml'),
       '--gallery',
       gallery,
+      '--checkpoint',
+      'last',
     );
     assert.equal(badQuery.code, 1);
-    assert.match(badQuery.log, /config\.yaml: cannot decode image/);
+    assert.match(badQuery.log, /config\.yaml: cannot read the query image: corrupt image/);
+    const noBest = await runCli('retrieve', runDir, '--task', 'shape', '--query', query, '--gallery', gallery);
+    assert.equal(noBest.code, 2);
+    assert.match(noBest.log, /has no best checkpoint .*; pass --checkpoint last to use the last one/);
   });
 });

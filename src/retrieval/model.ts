@@ -4,7 +4,7 @@
  * declares one.
  */
 import { selectBackend, type BackendChoice } from '../backend/select.js';
-import { decodeImage, type FitMode } from '../data/image.js';
+import { decodeFile, decodeImage, type FitMode } from '../data/image.js';
 import { MtlzooError } from '../errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { taskDependenceOf, type MtlModel, type TaskDependence } from '../kinds/method.js';
@@ -115,7 +115,10 @@ export class RunModel {
 
   /** Decodes an image file or buffer to the model's input size, as gallery images are. */
   decode(input: string | Buffer): Promise<Uint8Array> {
-    return decodeImage(input, [this.inputShape[0], this.inputShape[1]], GALLERY_FIT);
+    const size = [this.inputShape[0], this.inputShape[1]] as const;
+    return typeof input === 'string'
+      ? decodeFile(input, size, GALLERY_FIT)
+      : decodeImage(input, size, GALLERY_FIT);
   }
 
   /**

@@ -1,19 +1,24 @@
+/** `mtlzoo retrieve`: one query against a gallery folder, with an index the run keeps for it. */
 import type { Command } from 'commander';
-import { retrieve } from '../../engine/retrieve.js';
-import { MtlzooError } from '../../errors.js';
+import { retrieve } from '../../retrieval/retrieve.js';
+import { oneOf, positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../output.js';
+import { CHECKPOINT_NAMES } from './gallery-index.js';
+import type { CheckpointName } from '../../retrieval/model.js';
 
 export function registerRetrieveCommand(program: Command, cli: CliContext): void {
   program
     .command('retrieve')
-    .description('rank a folder of images by similarity to a query image under one task')
+    .description(
+      'rank a folder of images by similarity to a query image under one task (index kept in the run)',
+    )
     .argument('<runDir>', 'a trained run directory')
     .requiredOption('--task <name>', 'the task (retrieval criterion) to search under')
     .requiredOption('--query <image>', 'query image file')
     .requiredOption('--gallery <dir>', 'folder of gallery images (searched recursively)')
-    .option('--k <n>', 'how many results', '10')
-    .option('--checkpoint <which>', 'best or last (default: best when the run has one)')
+    .option('--k <n>', 'how many results', positiveInt('--k'), 10)
+    .option('--checkpoint <which>', 'best or last (default: best)', oneOf('--checkpoint', CHECKPOINT_NAMES))
     .option('--json', 'print JSON')
     .action(
       async (
@@ -22,39 +27,26 @@ export function registerRetrieveCommand(program: Command, cli: CliContext): void
           task: string;
           query: string;
           gallery: string;
-          k: string;
-          checkpoint?: string;
+          k: number;
+          checkpoint?: CheckpointName;
           json?: boolean;
         },
       ) => {
-        const k = Number(options.k);
-        if (!Number.isInteger(k) || k < 1)
-          throw new MtlzooError('USAGE', `--k: expected a positive integer, got "${options.k}"`, 2);
-        if (
-          options.checkpoint !== undefined &&
-          options.checkpoint !== 'best' &&
-          options.checkpoint !== 'last'
-        ) {
-          throw new MtlzooError(
-            'USAGE',
-            `--checkpoint: expected best or last, got "${options.checkpoint}"`,
-            2,
-          );
-        }
         const result = await retrieve(cli.createKernel(), {
           runDir,
           task: options.task,
           query: options.query,
           gallery: options.gallery,
-          k,
-          checkpoint: options.checkpoint,
+          k: options.k,
+          ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+          log: cli.logger,
         });
         if (options.json) {
           cli.output.write(`${JSON.stringify(result, null, 2)}\n`);
           return;
         }
         cli.logger.info(
-          `gallery of ${result.gallerySize} images, index ${result.indexReused ? 'reused' : 'built'}: ${result.indexFile}`,
+          `gallery of ${result.gallerySize} images, index ${result.indexReused ? 'reused' : 'built'}: ${result.indexDir}`,
         );
         cli.output.write(
           formatTable(

@@ -1,0 +1,104 @@
+/**
+ * `retrieve`, the one-call convenience: rank a gallery folder by similarity to one query image under one
+ * task. It keeps an index inside the run (built on first use; reused while it checks out; rebuilt, with
+ * a notice saying why, when it fails its checks, the gallery changed or the model differs) and searches it.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Kernel } from '../kernel/kernel.js';
+import type { Logger } from '../plugin/types.js';
+import { buildIndex, defaultIndexDir } from './build.js';
+import { IndexFolder } from './index-folder.js';
+import { MANIFEST_FILE, readManifest } from './manifest.js';
+import { RunModel, type CheckpointName } from './model.js';
+import { searchImageFiles } from './query.js';
+import type { SearchHit } from './search.js';
+
+export interface RetrieveOptions {
+  runDir: string;
+  task: string;
+  query: string;
+  gallery: string;
+  k: number;
+  checkpoint?: CheckpointName;
+  log: Logger;
+}
+
+export interface RetrievalResult {
+  readonly task: string;
+  readonly query: string;
+  readonly gallerySize: number;
+  /** Whether the run's index for this gallery was used as it was. */
+  readonly indexReused: boolean;
+  readonly indexDir: string;
+  readonly hits: readonly SearchHit[];
+}
+
+/** The run's index for `gallery` if it holds `task` and checks out for `model`; why not otherwise. */
+async function reusable(
+  dir: string,
+  task: string,
+  model: RunModel,
+): Promise<IndexFolder | undefined | string> {
+  if (!(await fs.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined))) return undefined;
+  let index: IndexFolder | undefined;
+  try {
+    index = await IndexFolder.open(dir);
+    index.assertSameRun(model.identity);
+    if (!index.tasks.includes(task)) throw new Error(`it does not hold task ${task}`);
+    return index;
+  } catch (error) {
+    index?.dispose();
+    return (error as Error).message;
+  }
+}
+
+export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promise<RetrievalResult> {
+  const model = await RunModel.open(kernel, options.runDir, {
+    ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+  });
+  try {
+    model.taskIndex(options.task);
+    const dir = defaultIndexDir(model.identity.dir, options.gallery);
+    let index = await reusable(dir, options.task, model);
+    const indexReused = index instanceof IndexFolder;
+    if (!(index instanceof IndexFolder)) {
+      if (index !== undefined) options.log.info(`rebuilding the index in ${dir}: ${index}`);
+      // Keep the tasks an earlier index held, so alternating tasks do not rebuild each time.
+      const earlier = await readManifest(dir).then(
+        (m) => m.tasks.map((t) => t.name).filter((t) => model.identity.tasks.includes(t)),
+        () => [] as string[],
+      );
+      await buildIndex(model, {
+        gallery: options.gallery,
+        out: dir,
+        tasks: [...new Set([...earlier, options.task])],
+        ann: { choice: 'none' },
+        log: options.log,
+      });
+      index = await IndexFolder.open(dir);
+    }
+    try {
+      const [result] = await searchImageFiles(
+        index,
+        model,
+        [options.query],
+        [options.task],
+        options.k,
+        'exact',
+      );
+      return {
+        task: options.task,
+        query: path.resolve(options.query),
+        gallerySize: index.files.length,
+        indexReused,
+        indexDir: dir,
+        hits: result!.hits,
+      };
+    } finally {
+      index.dispose();
+    }
+  } finally {
+    model.dispose();
+  }
+}
