@@ -8,6 +8,7 @@ import { registerDataCommand } from './commands/data.js';
 import { registerParamsCommand } from './commands/params.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerPluginsCommand } from './commands/plugins.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerIndexCommand } from './commands/gallery-index.js';
@@ -36,6 +37,7 @@ export function buildProgram(cli: CliContext): Command {
   registerDataCommand(program, cli);
   registerIndexCommand(program, cli);
   registerSearchCommand(program, cli);
+  registerExportCommand(program, cli);
   registerRetrieveCommand(program, cli);
   return program;
 }
