@@ -14,6 +14,7 @@ import { registerReportCommand } from './commands/report.js';
 import { registerIndexCommand } from './commands/gallery-index.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerSearchCommand } from './commands/search.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
@@ -37,6 +38,7 @@ export function buildProgram(cli: CliContext): Command {
   registerDataCommand(program, cli);
   registerIndexCommand(program, cli);
   registerSearchCommand(program, cli);
+  registerServeCommand(program, cli);
   registerExportCommand(program, cli);
   registerRetrieveCommand(program, cli);
   return program;

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../plugin/types.js';
-import { buildIndex, defaultIndexDir } from './build.js';
+import { buildIndex, defaultIndexDir, type AnnOptions } from './build.js';
 import { IndexFolder } from './index-folder.js';
 import { MANIFEST_FILE, readManifest } from './manifest.js';
 import { RunModel, type CheckpointName } from './model.js';
@@ -34,10 +34,10 @@ export interface RetrievalResult {
   readonly hits: readonly SearchHit[];
 }
 
-/** The run's index for `gallery` if it holds `task` and checks out for `model`; why not otherwise. */
+/** The index in `dir` if it holds `tasks` and checks out for `model`; why not otherwise; undefined if none. */
 async function reusable(
   dir: string,
-  task: string,
+  tasks: readonly string[],
   model: RunModel,
 ): Promise<IndexFolder | undefined | string> {
   if (!(await fs.stat(path.join(dir, MANIFEST_FILE)).catch(() => undefined))) return undefined;
@@ -45,7 +45,8 @@ async function reusable(
   try {
     index = await IndexFolder.open(dir);
     index.assertSameRun(model.identity);
-    if (!index.tasks.includes(task)) throw new Error(`it does not hold task ${task}`);
+    const missing = tasks.filter((t) => !index!.tasks.includes(t));
+    if (missing.length > 0) throw new Error(`it does not hold task ${missing.join(', ')}`);
     return index;
   } catch (error) {
     index?.dispose();
@@ -53,31 +54,44 @@ async function reusable(
   }
 }
 
+/**
+ * The index the run keeps for `gallery` (`defaultIndexDir`), holding at least `tasks`: reused when it
+ * checks out for `model`, otherwise built (again, with a notice saying why) with the tasks it held too.
+ */
+export async function openRunIndex(
+  model: RunModel,
+  gallery: string,
+  tasks: readonly string[],
+  options: { log: Logger; ann?: AnnOptions },
+): Promise<{ index: IndexFolder; reused: boolean }> {
+  for (const task of tasks) model.taskIndex(task);
+  const dir = defaultIndexDir(model.identity.dir, gallery);
+  const found = await reusable(dir, tasks, model);
+  if (found instanceof IndexFolder) return { index: found, reused: true };
+  if (found !== undefined) options.log.info(`rebuilding the index in ${dir}: ${found}`);
+  // Keep the tasks an earlier index held, so alternating tasks do not rebuild each time.
+  const earlier = await readManifest(dir).then(
+    (m) => m.tasks.map((t) => t.name).filter((t) => model.identity.tasks.includes(t)),
+    () => [] as string[],
+  );
+  await buildIndex(model, {
+    gallery,
+    out: dir,
+    tasks: [...new Set([...earlier, ...tasks])],
+    ann: options.ann ?? {},
+    log: options.log,
+  });
+  return { index: await IndexFolder.open(dir), reused: false };
+}
+
 export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promise<RetrievalResult> {
   const model = await RunModel.open(kernel, options.runDir, {
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
   });
   try {
-    model.taskIndex(options.task);
-    const dir = defaultIndexDir(model.identity.dir, options.gallery);
-    let index = await reusable(dir, options.task, model);
-    const indexReused = index instanceof IndexFolder;
-    if (!(index instanceof IndexFolder)) {
-      if (index !== undefined) options.log.info(`rebuilding the index in ${dir}: ${index}`);
-      // Keep the tasks an earlier index held, so alternating tasks do not rebuild each time.
-      const earlier = await readManifest(dir).then(
-        (m) => m.tasks.map((t) => t.name).filter((t) => model.identity.tasks.includes(t)),
-        () => [] as string[],
-      );
-      await buildIndex(model, {
-        gallery: options.gallery,
-        out: dir,
-        tasks: [...new Set([...earlier, options.task])],
-        ann: { choice: 'none' },
-        log: options.log,
-      });
-      index = await IndexFolder.open(dir);
-    }
+    const { index, reused } = await openRunIndex(model, options.gallery, [options.task], {
+      log: options.log,
+    });
     try {
       const [result] = await searchImageFiles(
         index,
@@ -91,8 +105,8 @@ export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promis
         task: options.task,
         query: path.resolve(options.query),
         gallerySize: index.files.length,
-        indexReused,
-        indexDir: dir,
+        indexReused: reused,
+        indexDir: index.dir,
         hits: result!.hits,
       };
     } finally {
