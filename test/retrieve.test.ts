@@ -1,11 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import { trainRun } from '../src/engine/run.js';
 import { runCli } from './helpers/cli.js';
-import { loadSmall, smallConfig } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
+import { trainedRunWithGallery } from './helpers/retrieval.js';
 
 describe('retrieve', function () {
   this.timeout(120_000);
@@ -14,23 +12,7 @@ describe('retrieve', function () {
   let gallery: string;
   before(async () => {
     workspace = tempDir();
-    const { kernel, loaded } = await loadSmall(workspace.dir, smallConfig({ steps: 3 }));
-    runDir = (await trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'run' })).runDir;
-    // A gallery of real PNG files: the shapes test images, written out at 16 px.
-    const dataset = await kernel.createDataset(loaded.config, await kernel.createBackbone(loaded.config));
-    gallery = path.join(workspace.dir, 'gallery');
-    mkdirSync(path.join(gallery, 'nested'), { recursive: true });
-    const count = 12;
-    const pixels = await dataset.splits.test.pixels([...Array(count).keys()]);
-    const size = 16 * 16 * 3;
-    for (let i = 0; i < count; i++) {
-      const file = path.join(gallery, i % 2 ? 'nested' : '', `img-${String(i).padStart(2, '0')}.png`);
-      await sharp(Buffer.from(pixels.subarray(i * size, (i + 1) * size)), {
-        raw: { width: 16, height: 16, channels: 3 },
-      })
-        .png()
-        .toFile(file);
-    }
+    ({ runDir, gallery } = await trainedRunWithGallery(workspace.dir, { count: 12 }));
   });
   after(() => workspace.cleanup());
 
