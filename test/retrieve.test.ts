@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runCli } from './helpers/cli.js';
 import { tempDir } from './helpers/files.js';
@@ -93,6 +93,42 @@ describe('retrieve', function () {
     );
   });
 
+  it('rebuilds, with a notice, an index that fails its checks', async () => {
+    const query = path.join(gallery, 'img-00.png');
+    const args = [
+      'retrieve',
+      runDir,
+      '--task',
+      'shape',
+      '--query',
+      query,
+      '--gallery',
+      gallery,
+      '--json',
+      '--checkpoint',
+      'last',
+    ];
+    const first = JSON.parse((await runCli(...args)).stdout) as {
+      indexDir: string;
+      hits: { file: string }[];
+    };
+    const vectors = path.join(first.indexDir, 'vectors');
+    for (const name of readdirSync(vectors)) {
+      const bytes = readFileSync(path.join(vectors, name));
+      bytes[7] = bytes[7]! ^ 0x40;
+      writeFileSync(path.join(vectors, name), bytes);
+    }
+    const again = await runCli(...args);
+    assert.equal(again.code, 0, again.log);
+    assert.match(
+      again.log,
+      /rebuilding the index in .*: .*vector file vectors\/\S+ does not match the sha256 in manifest\.json: it is corrupted/,
+    );
+    const result = JSON.parse(again.stdout) as { indexReused: boolean; hits: { file: string }[] };
+    assert.equal(result.indexReused, false);
+    assert.deepEqual(result.hits, first.hits);
+  });
+
   it('names the problem with a bad task, gallery or query', async () => {
     const query = path.join(gallery, 'img-00.png');
     const task = await runCli(
@@ -141,7 +177,16 @@ describe('retrieve', function () {
     );
     assert.equal(badQuery.code, 1);
     assert.match(badQuery.log, /config\.yaml: cannot read the query image: corrupt image/);
-    const noBest = await runCli('retrieve', runDir, '--task', 'shape', '--query', query, '--gallery', gallery);
+    const noBest = await runCli(
+      'retrieve',
+      runDir,
+      '--task',
+      'shape',
+      '--query',
+      query,
+      '--gallery',
+      gallery,
+    );
     assert.equal(noBest.code, 2);
     assert.match(noBest.log, /has no best checkpoint .*; pass --checkpoint last to use the last one/);
   });
