@@ -121,27 +121,9 @@ export class RunModel {
       : decodeImage(input, size, GALLERY_FIT);
   }
 
-  /**
-   * L2-normalised embeddings of `pixels` (decoded images back to back) under each task of `tasks`, one
-   * row-major `[count, dim]` array per task. With `sharedPrefix` (the default) a method that declares
-   * where its task dependence starts runs the shared stages once for all tasks.
-   */
+  /** `embedUnderTasks` with this run's model. */
   embedUnderTasks(pixels: Uint8Array, tasks: readonly number[], sharedPrefix = true): Float32Array[] {
-    const count = pixels.length / this.imageBytes;
-    const dependence = this.taskDependence;
-    return tf.tidy(() => {
-      const images = pixelsToTensor(pixels, this.inputShape);
-      const features =
-        sharedPrefix && dependence.from === 'features' ? dependence.shared(images, INFERENCE) : undefined;
-      return tasks.map((task) => {
-        const ids = new Int32Array(count).fill(task);
-        const raw =
-          features && dependence.from === 'features'
-            ? dependence.complete(features, ids, INFERENCE)
-            : this.model.embed(images, ids, INFERENCE);
-        return l2NormalizeRows(raw).dataSync() as Float32Array;
-      });
-    });
+    return embedUnderTasks(this.model, this.inputShape, pixels, tasks, sharedPrefix);
   }
 
   /** L2-normalised embeddings of a mixed-task batch: image i under task `taskIds[i]`, in one forward pass. */
@@ -157,4 +139,33 @@ export class RunModel {
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/**
+ * L2-normalised embeddings of `pixels` (decoded images back to back) under each task of `tasks`, one
+ * row-major `[count, dim]` array per task. With `sharedPrefix` (the default) a method that declares where
+ * its task dependence starts runs the shared stages once for all tasks.
+ */
+export function embedUnderTasks(
+  model: MtlModel,
+  inputShape: readonly [number, number, number],
+  pixels: Uint8Array,
+  tasks: readonly number[],
+  sharedPrefix = true,
+): Float32Array[] {
+  const count = pixels.length / (inputShape[0] * inputShape[1] * inputShape[2]);
+  const dependence = taskDependenceOf(model);
+  return tf.tidy(() => {
+    const images = pixelsToTensor(pixels, inputShape);
+    const features =
+      sharedPrefix && dependence.from === 'features' ? dependence.shared(images, INFERENCE) : undefined;
+    return tasks.map((task) => {
+      const ids = new Int32Array(count).fill(task);
+      const raw =
+        features && dependence.from === 'features'
+          ? dependence.complete(features, ids, INFERENCE)
+          : model.embed(images, ids, INFERENCE);
+      return l2NormalizeRows(raw).dataSync() as Float32Array;
+    });
+  });
 }
