@@ -6,16 +6,14 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Browser, Page } from 'playwright-core';
-import { Kernel } from '../src/kernel/kernel.js';
-import { buildIndex } from '../src/retrieval/build.js';
 import { exportModel } from '../src/retrieval/export.js';
-import { IndexFolder } from '../src/retrieval/index-folder.js';
-import { RunModel } from '../src/retrieval/model.js';
+import type { IndexFolder } from '../src/retrieval/index-folder.js';
+import type { RunModel } from '../src/retrieval/model.js';
 import { startServer } from '../src/retrieval/server.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { launchChromium } from './helpers/browser.js';
 import { tempDir } from './helpers/files.js';
-import { trainedRunWithGallery } from './helpers/retrieval.js';
+import { indexedRun } from './helpers/retrieval.js';
 
 /**
  * The page's globals as far as these tests use them (the tests compile without the DOM library); used as
@@ -72,12 +70,7 @@ describe('retrieval in a browser', function () {
 
   before(async () => {
     workspace = tempDir();
-    let runDir: string;
-    ({ runDir, gallery, files } = await trainedRunWithGallery(workspace.dir));
-    model = await RunModel.open(new Kernel({ logger: log }), runDir, { checkpoint: 'last' });
-    const out = path.join(workspace.dir, 'index');
-    await buildIndex(model, { gallery, out, log, ann: { choice: 'none' } });
-    index = await IndexFolder.open(out);
+    ({ gallery, files, index, model } = await indexedRun(workspace.dir, log));
     server = await startServer({ index, model, log, host: '127.0.0.1', port: 0 });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 900 } });

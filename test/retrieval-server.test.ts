@@ -1,16 +1,15 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Kernel } from '../src/kernel/kernel.js';
-import { buildIndex } from '../src/retrieval/build.js';
-import { IndexFolder } from '../src/retrieval/index-folder.js';
-import { RunModel } from '../src/retrieval/model.js';
+import type { IndexFolder } from '../src/retrieval/index-folder.js';
+import type { RunModel } from '../src/retrieval/model.js';
 import { startServer, type ServerOptions } from '../src/retrieval/server.js';
 import * as tf from '../src/tf.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { tempDir } from './helpers/files.js';
-import { trainedRunWithGallery } from './helpers/retrieval.js';
+import { indexedRun } from './helpers/retrieval.js';
 
 interface Hit {
   rank: number;
@@ -57,12 +56,7 @@ describe('retrieval server', function () {
 
   before(async () => {
     workspace = tempDir();
-    let runDir: string;
-    ({ runDir, gallery, files } = await trainedRunWithGallery(workspace.dir));
-    model = await RunModel.open(new Kernel({ logger: log }), runDir, { checkpoint: 'last' });
-    const out = path.join(workspace.dir, 'index');
-    await buildIndex(model, { gallery, out, log, ann: { choice: 'none' } });
-    index = await IndexFolder.open(out);
+    ({ gallery, files, index, model } = await indexedRun(workspace.dir, log));
     server = await start();
   });
   after(async () => {
@@ -215,6 +209,37 @@ describe('retrieval server', function () {
     assert.equal(after.batching.queries - before.batching.queries, 2 * queries.length);
     assert.ok(passes < queries.length, `${passes} forward passes for ${queries.length} concurrent queries`);
     assert.ok(after.batching.largestBatch > 1);
+  });
+
+  it('runs as mtlzoo serve RUN --gallery DIR until interrupted', async () => {
+    const bin = path.resolve('bin/mtlzoo.js');
+    const child = spawn(
+      process.execPath,
+      [bin, 'serve', index.manifest.run.dir, '--gallery', gallery, '--checkpoint', 'last', '--port', '0'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const found = /at (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+        if (found) resolve(found[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+    });
+    try {
+      const health = (await (await fetch(`${url}/health`)).json()) as { files: number; index: string };
+      assert.equal(health.files, 24);
+      // The run keeps its own index of this gallery (built on first use).
+      assert.ok(health.index.startsWith(path.join(index.manifest.run.dir, 'index')));
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
+    }
+    assert.match(stderr, /stopping the server/);
   });
 
   it('serves the exported model of a task, which tf.loadGraphModel runs to the server’s embeddings', async () => {

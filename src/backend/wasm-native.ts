@@ -5,9 +5,9 @@
  * heap so that every other op stays in wasm. Absent unless built (`sh native/build.sh`, which npm install
  * does not run; see docs/performance.md), and switched off by MTLZOO_NATIVE=0.
  */
-import { createRequire } from 'node:module';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '../tf.js';
+import { loadNativeAddon } from '../util/native-addon.js';
 
 interface NativePack {
   /** op 0: forward (src, weights → dst); 1: backward data (dst, weights → src); 2: backward weights. */
@@ -91,27 +91,14 @@ const FORWARD = 0;
 const BACKWARD_DATA = 1;
 const BACKWARD_WEIGHTS = 2;
 
-/** The addon as built from source (src/backend) and from the compiled package (dist/src/backend). */
-const CANDIDATES = [
-  '../../native/build/Release/mtlzoo_native.node',
-  '../../../native/build/Release/mtlzoo_native.node',
-];
-
 let loaded: { pack: NativePack } | { reason: string } | undefined;
 
 function load(): { pack: NativePack } | { reason: string } {
-  if (loaded) return loaded;
-  if (process.env['MTLZOO_NATIVE'] === '0') return (loaded = { reason: 'disabled by MTLZOO_NATIVE=0' });
-  const require = createRequire(import.meta.url);
-  const errors: string[] = [];
-  for (const path of CANDIDATES) {
-    try {
-      return (loaded = { pack: require(path) as NativePack });
-    } catch (error) {
-      errors.push((error as Error).message.split('\n')[0] ?? '');
-    }
+  if (!loaded) {
+    const state = loadNativeAddon<NativePack>('mtlzoo_native.node');
+    loaded = 'addon' in state ? { pack: state.addon } : state;
   }
-  return (loaded = { reason: `native pack not built (${errors[0]})` });
+  return loaded;
 }
 
 /** Why the native pack is not in use, or undefined when it is available. */

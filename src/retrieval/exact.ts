@@ -7,8 +7,8 @@
  *   top-k, queries split over all cores). Used when built, unless MTLZOO_NATIVE=0.
  * - `tfjs`: the products on the active TensorFlow.js backend, the top-k in JavaScript.
  */
-import { createRequire } from 'node:module';
 import * as tf from '../tf.js';
+import { loadNativeAddon } from '../util/native-addon.js';
 import { TopK } from './topk.js';
 import type { VectorMatrix } from './vectors.js';
 
@@ -34,33 +34,19 @@ interface SearchAddon {
   ): void;
 }
 
-/** The addon as built from source (src/retrieval) and from the compiled package (dist/src/retrieval). */
-const ADDON_CANDIDATES = [
-  '../../native/build/Release/mtlzoo_search.node',
-  '../../../native/build/Release/mtlzoo_search.node',
-];
+let addon: { addon: SearchAddon } | { reason: string } | undefined;
 
-let addon: { loaded: SearchAddon } | { reason: string } | undefined;
-
-function loadAddon(): { loaded: SearchAddon } | { reason: string } {
-  if (addon) return addon;
-  if (process.env['MTLZOO_NATIVE'] === '0') return (addon = { reason: 'disabled by MTLZOO_NATIVE=0' });
-  const require = createRequire(import.meta.url);
-  const errors: string[] = [];
-  for (const candidate of ADDON_CANDIDATES) {
-    try {
-      return (addon = { loaded: require(candidate) as SearchAddon });
-    } catch (error) {
-      errors.push((error as Error).message.split('\n')[0] ?? '');
-    }
-  }
-  return (addon = { reason: `native search not built (${errors[0]}); run npm run build:native` });
+function loadAddon(): { addon: SearchAddon } | { reason: string } {
+  addon ??= loadNativeAddon<SearchAddon>('mtlzoo_search.node');
+  return addon;
 }
 
 /** The engine `auto` uses here, and why the native one is not used when it is not. */
 export function exactEngine(): { name: ExactEngineName; reason?: string } {
   const state = loadAddon();
-  return 'loaded' in state ? { name: 'native' } : { name: 'tfjs', reason: state.reason };
+  return 'addon' in state
+    ? { name: 'native' }
+    : { name: 'tfjs', reason: `${state.reason}; run npm run build:native` };
 }
 
 /** Gallery rows per matrix product on the tfjs engine. */
@@ -86,8 +72,8 @@ export function exactSearch(
   const chosen = engine === 'auto' ? exactEngine().name : engine;
   if (chosen === 'native') {
     const state = loadAddon();
-    if (!('loaded' in state)) throw new Error(state.reason);
-    state.loaded.exactSearch(gallery.data, gallery.norms, queries, gallery.dim, k, distances, indices, 0);
+    if (!('addon' in state)) throw new Error(state.reason);
+    state.addon.exactSearch(gallery.data, gallery.norms, queries, gallery.dim, k, distances, indices, 0);
   } else {
     tfjsSearch(gallery, queries, count, k, distances, indices);
   }

@@ -2,6 +2,11 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { trainRun } from '../../src/engine/run.js';
+import { Kernel } from '../../src/kernel/kernel.js';
+import type { Logger } from '../../src/plugin/types.js';
+import { buildIndex } from '../../src/retrieval/build.js';
+import { IndexFolder } from '../../src/retrieval/index-folder.js';
+import { RunModel } from '../../src/retrieval/model.js';
 import { loadSmall, smallConfig } from './experiment.js';
 
 /**
@@ -36,4 +41,24 @@ export async function trainedRunWithGallery(
     files.push(file);
   }
   return { runDir, gallery, files };
+}
+
+/** `trainedRunWithGallery`, its model loaded and an exact index of every task built and opened. */
+export async function indexedRun(dir: string, log: Logger) {
+  const { runDir, gallery, files } = await trainedRunWithGallery(dir);
+  const model = await RunModel.open(new Kernel({ logger: log }), runDir, { checkpoint: 'last' });
+  const out = path.join(dir, 'index');
+  await buildIndex(model, { gallery, out, log, ann: { choice: 'none' } });
+  const index = await IndexFolder.open(out);
+  return {
+    runDir,
+    gallery,
+    files,
+    model,
+    index,
+    dispose() {
+      index.dispose();
+      model.dispose();
+    },
+  };
 }
