@@ -88,6 +88,11 @@ export function closestMatch(name: string, candidates: readonly string[]): strin
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 2)) ? best : undefined;
 }
 
+/** `loss` → `losses`, `method` → `methods`. */
+function plural(noun: string): string {
+  return /(?:s|x|ch|sh)$/.test(noun) ? `${noun}es` : `${noun}s`;
+}
+
 /** Message factories: one place that words each error. */
 export const errors = {
   unknownPlugin(kind: string, name: string, known: readonly string[]): string {
@@ -95,7 +100,7 @@ export const errors = {
     return (
       `unknown ${kind} "${name}"` +
       (hint ? ` (did you mean "${hint}"?)` : '') +
-      `; known ${kind}s: ${known.length ? known.join(', ') : '(none registered)'}`
+      `; known ${plural(kind)}: ${known.length ? known.join(', ') : '(none registered)'}`
     );
   },
   duplicatePlugin(kind: string, name: string, firstSource: string, secondSource: string): string {

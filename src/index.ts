@@ -16,6 +16,8 @@ export { Kernel, type Experiment, type KernelOptions } from './kernel/kernel.js'
 export { TOKENS } from './kernel/tokens.js';
 export type { LoadedConfig } from './config/load.js';
 export type { ExperimentConfig, PluginRef } from './config/schema.js';
+export { configRelativePath } from './config/paths.js';
+export { checkSplits, splitProblems } from './data/check.js';
 export { ConfigError, MtlzooError, type ConfigIssue, type ErrorCode } from './errors.js';
 export { selectBackend, type BackendChoice } from './backend/select.js';
 export { trainRun, resumeRun, evaluateRun, type RunEvaluation, type TrainRunOptions } from './engine/run.js';

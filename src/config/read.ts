@@ -49,6 +49,7 @@ export async function readConfigSource(file: string, displayName: string): Promi
       })),
     );
   }
+  if (isJson) checkStrictJson(text, displayName);
   const root: unknown = doc.toJS();
   const isPackageJson = path.basename(file) === 'package.json';
   const data = isPackageJson ? (root as Record<string, unknown> | null)?.[PACKAGE_JSON_KEY] : root;
@@ -58,6 +59,41 @@ export async function readConfigSource(file: string, displayName: string): Promi
     data: data ?? {},
     lineOf: (keyPath) => lineOfNode(doc, lineCounter, [...prefix, ...keyPath]),
   };
+}
+
+/** Offset of the first comma that closes nothing but a `}` or `]` (outside strings), if any. */
+function trailingComma(text: string): number | undefined {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === ',' && /^\s*[}\]]/.test(text.slice(i + 1))) return i;
+  }
+  return undefined;
+}
+
+/**
+ * JSON files are JSON. The YAML parser (used for its line numbers) accepts more (a trailing comma, a
+ * comment, single quotes), so once it has read the file, JSON.parse must accept it too.
+ */
+function checkStrictJson(text: string, displayName: string): void {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const comma = trailingComma(text);
+    const position = /at position (\d+)/.exec(message);
+    const offset = comma ?? (position ? Number(position[1]) : undefined);
+    const where = offset === undefined ? '' : ` at line ${text.slice(0, offset).split('\n').length}`;
+    const what =
+      comma !== undefined
+        ? 'a trailing comma (JSON allows none)'
+        : message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    throw new ConfigError([{ file: displayName, path: '', message: `invalid JSON${where}: ${what}` }]);
+  }
 }
 
 function firstLine(message: string): string {
@@ -77,14 +113,65 @@ function lineOfNode(
   return undefined;
 }
 
+/** The nearest package.json from `dir` up, and whether it declares `"type": "module"`. */
+async function packageType(dir: string): Promise<{ file?: string; module: boolean }> {
+  for (let current = dir; ; current = path.dirname(current)) {
+    const file = path.join(current, 'package.json');
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      try {
+        return { file, module: (JSON.parse(text) as { type?: unknown }).type === 'module' };
+      } catch {
+        return { file, module: false };
+      }
+    }
+    if (path.dirname(current) === current) return { module: false };
+  }
+}
+
+const ESM_SYNTAX = /^\s*(?:export\s+(?:default|const|let|var|function|class|\{|\*)|import\s+[\w*{'"])/m;
+
+/**
+ * Why a script config failed to load, in its author's terms. The common case: ES module syntax in a `.js`
+ * or `.ts` file that Node loads as CommonJS, because no package.json above it says `"type": "module"`.
+ */
+async function scriptLoadProblem(file: string, error: Error): Promise<string> {
+  const extension = path.extname(file).toLowerCase();
+  if (extension === '.js' || extension === '.ts') {
+    const source = await readFile(file, 'utf8').catch(() => '');
+    const pkg = await packageType(path.dirname(file));
+    if (ESM_SYNTAX.test(source) && !pkg.module) {
+      const where = pkg.file ? `to ${pkg.file}` : 'to a package.json in its folder';
+      const rename = extension === '.js' ? '.mjs' : '.mts';
+      return (
+        `cannot load: it uses ES module syntax (export/import), but Node loads a ${extension} file as CommonJS ` +
+        `unless the nearest package.json says "type": "module"; add "type": "module" ${where}, or rename the file to ${rename}`
+      );
+    }
+  }
+  return `cannot load: ${firstLine(error.message)}`;
+}
+
 async function readScript(file: string, displayName: string): Promise<ConfigSource> {
-  let moduleExports: { default?: unknown };
+  let moduleExports: Record<string, unknown>;
   try {
-    moduleExports = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    moduleExports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (error) {
     throw new ConfigError([
-      { file: displayName, path: '', message: `cannot load: ${(error as Error).message}` },
+      { file: displayName, path: '', message: await scriptLoadProblem(file, error as Error) },
     ]);
   }
-  return { file, data: moduleExports.default ?? {}, lineOf: () => undefined };
+  if (moduleExports.default === undefined) {
+    const names = Object.keys(moduleExports);
+    throw new ConfigError([
+      {
+        file: displayName,
+        path: '',
+        message:
+          'the module has no default export: a script config exports its config as `export default { … }` ' +
+          `(or module.exports = { … })${names.length ? `; it exports only: ${names.join(', ')}` : ''}`,
+      },
+    ]);
+  }
+  return { file, data: moduleExports.default, lineOf: () => undefined };
 }

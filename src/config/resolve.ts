@@ -189,5 +189,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  // JSON has no spelling for these (it would print null); YAML's .nan and .inf produce them.
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN (not a number)';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} (not a finite number)`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }

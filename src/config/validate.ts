@@ -15,7 +15,7 @@ import {
   type ExperimentConfig,
   type PluginRef,
 } from './schema.js';
-import { zodIssues, type PathIssue } from './issues.js';
+import { valueAt, zodIssues, type PathIssue } from './issues.js';
 import { displayPath, type KeyPath, type MergedConfig } from './resolve.js';
 
 export function locateIssue(merged: MergedConfig, issue: PathIssue): ConfigIssue {
@@ -26,6 +26,28 @@ export function locateIssue(merged: MergedConfig, issue: PathIssue): ConfigIssue
     path: dottedPath(issue.path),
     message: line === undefined ? issue.message : `${issue.message} (line ${line})`,
   };
+}
+
+/**
+ * An issue with a value no file set (a default): it is located in the file the user named, not in a base
+ * that happens to set a neighbouring key, and says how to set it.
+ */
+export function defaultIssue(
+  merged: MergedConfig,
+  keyPath: KeyPath,
+  value: unknown,
+  message: string,
+): ConfigIssue {
+  return {
+    file: displayPath(merged.file),
+    path: dottedPath(keyPath),
+    message: `not set, so it is the default ${JSON.stringify(value)}: ${message}; set ${dottedPath(keyPath)} in this file`,
+  };
+}
+
+/** Whether some file of the chain set the value at `keyPath` (otherwise it is a default). */
+export function isSet(merged: MergedConfig, keyPath: KeyPath): boolean {
+  return valueAt(merged.data, keyPath) !== undefined;
 }
 
 type RefField = (typeof PLUGIN_REF_FIELDS)[number];
@@ -75,7 +97,10 @@ export function validateConfig(merged: MergedConfig, registries: PluginRegistrie
     const schema = registry.get(slot.ref.name).options;
     const result = schema.safeParse(slot.ref.options);
     if (result.success) validOptions.set(slot, result.data as Record<string, unknown>);
-    else issues.push(...zodIssues(schema, result.error, slot.ref.options, [...slot.path, 'options']));
+    else {
+      const owner = `${slot.kind} "${slot.ref.name}"`;
+      issues.push(...zodIssues(schema, result.error, slot.ref.options, [...slot.path, 'options'], owner));
+    }
   }
 
   // Cross-field checks see the backbone's description when the backbone itself validated.
