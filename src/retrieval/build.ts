@@ -1,9 +1,7 @@
 /**
- * Building an index from a run and a gallery folder, and changing it incrementally. Gallery images are
- * decoded concurrently with the forward passes, embedded in batches under every task of the index (the
- * method's shared prefix once per image, its task-dependent rest once per task), and written with an
- * HNSW graph per task when the gallery is large enough or one is asked for. `add` and `remove` leave an
- * index whose files, rows and exact results equal a fresh build of the same gallery.
+ * Building an index from a run and a gallery folder (embed-gallery.ts), with an HNSW graph per task when
+ * the gallery is large enough or one is asked for (hnsw-build.ts), and changing it incrementally: `add`
+ * and `remove` leave an index whose files, rows and exact results equal a fresh build of the same gallery.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -11,10 +9,9 @@ import { MtlzooError } from '../errors.js';
 import type { Logger } from '../plugin/types.js';
 import { formatDuration } from '../util/duration.js';
 import { keyHash } from '../util/hash.js';
-import { Rng } from '../util/random.js';
-import { exactSearch } from './exact.js';
-import { absoluteGalleryPath, describeFiles, expandGalleryArguments, listGallery } from './gallery.js';
-import { HNSW_DEFAULTS, HnswGraph, hnswUnavailableReason, type HnswSettings } from './hnsw.js';
+import { embedGallery, type EmbedOptions, type EmbeddedGallery } from './embed-gallery.js';
+import { describeFiles, expandGalleryArguments, listGallery } from './gallery.js';
+import { DEFAULT_TARGET_RECALL, finishGraph, newGraph, wantsGraphs, type AnnOptions } from './hnsw-build.js';
 import { IndexFolder, writeIndex, type TaskContent } from './index-folder.js';
 import {
   INDEX_FORMAT,
@@ -26,33 +23,7 @@ import {
 import { GALLERY_FIT, type RunModel } from './model.js';
 import { VectorMatrix } from './vectors.js';
 
-/** `auto`: an HNSW graph per task once the gallery has `threshold` images; `hnsw`: always; `none`: never. */
-export type AnnChoice = 'auto' | 'hnsw' | 'none';
-
-/** Gallery size from which `auto` builds HNSW graphs (docs/retrieval.md has the measurements behind it). */
-export const ANN_AUTO_THRESHOLD = 200_000;
-export const DEFAULT_TARGET_RECALL = 0.95;
-/** efSearch values tried, smallest first, until recall@10 reaches the target. */
-const EXPANSION_STEPS = [16, 32, 64, 128, 256, 512, 1024, 2048];
-/** Gallery vectors used as queries when measuring recall. */
-const RECALL_QUERIES = 1000;
-export const EMBED_BATCH = 64;
-
-export interface AnnOptions {
-  readonly choice?: AnnChoice;
-  readonly threshold?: number;
-  readonly connectivity?: number;
-  readonly expansionAdd?: number;
-  /** Recall@10 against exact search that efSearch is raised to reach. */
-  readonly targetRecall?: number;
-}
-
-export interface EmbedOptions {
-  /** Run the method's shared prefix once for all tasks (default true). */
-  readonly sharedPrefix?: boolean;
-  readonly batch?: number;
-  readonly log: Logger;
-}
+export type { AnnChoice, AnnOptions } from './hnsw-build.js';
 
 export interface BuildIndexOptions extends EmbedOptions {
   readonly gallery: string;
@@ -60,178 +31,6 @@ export interface BuildIndexOptions extends EmbedOptions {
   /** Task names (default: every task of the run). */
   readonly tasks?: readonly string[];
   readonly ann?: AnnOptions;
-}
-
-export interface EmbeddedGallery {
-  /** Per task, row-major embeddings of the images that decoded, in input order. */
-  readonly vectors: Float32Array[];
-  /** Positions (in the input list) of the images embedded. */
-  readonly kept: number[];
-  readonly skipped: { path: string; reason: string }[];
-  readonly seconds: number;
-}
-
-/**
- * Embeds gallery images under `tasks`, `batch` at a time, decoding the next batch while the current one
- * runs; images that fail to decode are skipped and listed. Reports progress (images/s, ETA) on `log`.
- */
-export async function embedGallery(
-  model: RunModel,
-  root: string,
-  paths: readonly string[],
-  tasks: readonly number[],
-  options: EmbedOptions,
-): Promise<EmbeddedGallery> {
-  const batch = options.batch ?? EMBED_BATCH;
-  const dim = model.embeddingDim;
-  const start = performance.now();
-  const decodeBatch = (from: number) =>
-    Promise.allSettled(
-      paths.slice(from, from + batch).map((p) => model.decode(absoluteGalleryPath(root, p))),
-    );
-  const perTask = tasks.map(() => [] as Float32Array[]);
-  const kept: number[] = [];
-  const skipped: EmbeddedGallery['skipped'] = [];
-  let next = paths.length > 0 ? decodeBatch(0) : undefined;
-  for (let from = 0; from < paths.length; from += batch) {
-    const decoded = await next!;
-    next = from + batch < paths.length ? decodeBatch(from + batch) : undefined;
-    const good: Uint8Array[] = [];
-    decoded.forEach((result, i) => {
-      if (result.status === 'fulfilled') {
-        good.push(result.value);
-        kept.push(from + i);
-      } else {
-        const reason = (result.reason as Error).message.split('\n')[0] ?? String(result.reason);
-        skipped.push({ path: paths[from + i]!, reason });
-      }
-    });
-    if (good.length > 0) {
-      const pixels = new Uint8Array(good.length * model.imageBytes);
-      good.forEach((image, i) => pixels.set(image, i * model.imageBytes));
-      const embeddings = model.embedUnderTasks(pixels, tasks, options.sharedPrefix ?? true);
-      embeddings.forEach((e, t) => perTask[t]!.push(e));
-    }
-    const done = Math.min(from + batch, paths.length);
-    const elapsed = performance.now() - start;
-    const rate = done / (elapsed / 1000);
-    options.log.progress(
-      `embedding ${done}/${paths.length} images  ${rate.toFixed(1)} images/s  ETA ${formatDuration(((paths.length - done) / rate) * 1000)}`,
-    );
-  }
-  const seconds = (performance.now() - start) / 1000;
-  const vectors = perTask.map((parts) => {
-    const out = new Float32Array(kept.length * dim);
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
-  });
-  return { vectors, kept, skipped, seconds };
-}
-
-/** k nearest neighbours of sampled gallery rows, themselves left out: the queries recall is measured on. */
-function recallSample(matrix: VectorMatrix, ids: readonly number[], k: number) {
-  const rng = new Rng(matrix.count);
-  const rows = rng.shuffle([...Array(matrix.count).keys()]).slice(0, RECALL_QUERIES);
-  const queries = new Float32Array(rows.length * matrix.dim);
-  rows.forEach((row, i) => queries.set(matrix.row(row), i * matrix.dim));
-  const exact = exactSearch(matrix, queries, k + 1);
-  const truth = rows.map((row, q) =>
-    Array.from(exact.indices.subarray(q * (k + 1), (q + 1) * (k + 1)))
-      .filter((r) => r !== row && r >= 0)
-      .slice(0, k)
-      .map((r) => ids[r]!),
-  );
-  return { rows, queries, truth };
-}
-
-/**
- * Chooses efSearch for a saved graph: the smallest step whose recall@10 (against exact search, on up to
- * 1,000 gallery vectors as queries) reaches the target; the largest step when none does.
- */
-async function tuneExpansion(
-  file: string,
-  matrix: VectorMatrix,
-  ids: readonly number[],
-  base: HnswSettings,
-  target: number,
-): Promise<{ expansionSearch: number; recallAt10: number; recallQueries: number }> {
-  const k = Math.min(10, matrix.count - 1);
-  if (k < 1) return { expansionSearch: base.expansionSearch, recallAt10: 1, recallQueries: 0 };
-  const { rows, queries, truth } = recallSample(matrix, ids, k);
-  let best = { expansionSearch: base.expansionSearch, recallAt10: 0, recallQueries: rows.length };
-  for (const expansionSearch of EXPANSION_STEPS) {
-    const graph = await HnswGraph.load(file, matrix.dim, { ...base, expansionSearch }, true);
-    const found = graph.search(queries, k + 1);
-    let hits = 0;
-    rows.forEach((row, q) => {
-      const wanted = new Set(truth[q]);
-      const got = Array.from(found.ids.subarray(q * (k + 1), (q + 1) * (k + 1)))
-        .filter((id) => id !== ids[row] && id >= 0)
-        .slice(0, k);
-      for (const id of got) if (wanted.has(id)) hits++;
-    });
-    best = { expansionSearch, recallAt10: hits / (rows.length * k), recallQueries: rows.length };
-    if (best.recallAt10 >= target) break;
-  }
-  return best;
-}
-
-/** Whether a gallery of `size` images gets HNSW graphs under `ann`; refuses `hnsw` where USearch cannot load. */
-async function wantsGraphs(ann: AnnOptions | undefined, size: number, log: Logger): Promise<boolean> {
-  const choice = ann?.choice ?? 'auto';
-  if (choice === 'none') return false;
-  if (choice === 'auto' && size < (ann?.threshold ?? ANN_AUTO_THRESHOLD)) return false;
-  const reason = await hnswUnavailableReason();
-  if (reason === undefined) return true;
-  if (choice === 'hnsw') throw new MtlzooError('USAGE', `--ann hnsw: ${reason}`, 2);
-  log.warn(`no HNSW graphs (exact search only): ${reason}`);
-  return false;
-}
-
-/** Adds the gallery vectors to a graph (new or loaded), saves it to a temp file and tunes efSearch on it. */
-async function finishGraph(
-  dir: string,
-  graph: HnswGraph,
-  matrix: VectorMatrix,
-  ids: readonly number[],
-  targetRecall: number,
-  task: string,
-  log: Logger,
-): Promise<NonNullable<TaskContent['hnsw']>> {
-  const temp = path.join(dir, `.tune-${process.pid}.usearch`);
-  await fs.mkdir(dir, { recursive: true });
-  try {
-    graph.save(temp);
-    const tuned = await tuneExpansion(temp, matrix, ids, graph.settings, targetRecall);
-    const settings = { ...graph.settings, expansionSearch: tuned.expansionSearch };
-    log.info(
-      `${task}: HNSW (M ${settings.connectivity}, efConstruction ${settings.expansionAdd}) recall@10 ${tuned.recallAt10.toFixed(3)} against exact search at efSearch ${settings.expansionSearch} (${tuned.recallQueries} queries)`,
-    );
-    return { graph, settings, recallAt10: tuned.recallAt10, recallQueries: tuned.recallQueries };
-  } finally {
-    await fs.rm(temp, { force: true });
-  }
-}
-
-async function newGraph(
-  dir: string,
-  matrix: VectorMatrix,
-  ids: readonly number[],
-  ann: AnnOptions | undefined,
-  task: string,
-  log: Logger,
-) {
-  const graph = await HnswGraph.create(matrix.dim, {
-    connectivity: ann?.connectivity ?? HNSW_DEFAULTS.connectivity,
-    expansionAdd: ann?.expansionAdd ?? HNSW_DEFAULTS.expansionAdd,
-    expansionSearch: HNSW_DEFAULTS.expansionSearch,
-  });
-  graph.add(ids, matrix.data);
-  return finishGraph(dir, graph, matrix, ids, ann?.targetRecall ?? DEFAULT_TARGET_RECALL, task, log);
 }
 
 /** Where `index build` puts an index by default: inside the run, named by the gallery folder. */
