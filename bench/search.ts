@@ -295,10 +295,12 @@ async function buildCases(): Promise<BuildCase[]> {
   say(`\nindex build, all tasks, modulation at its default placement (${backend.name} backend)`);
   const out: BuildCase[] = [];
   for (const c of BUILD_CASES) {
-    const plugin = kernel.registries.of('backbone').get(c.backbone.name);
-    const backbone = await plugin.create(plugin.options.parse(c.backbone.options), {});
-    const method = kernel.registries.of('method').get('modulation');
-    const model = await method.create(method.options.parse({}), { backbone, taskCount: c.tasks, seed: 1 });
+    const backbone = await kernel.registries.build('backbone', c.backbone, {});
+    const model = await kernel.registries.build(
+      'method',
+      { name: 'modulation', options: {} },
+      { backbone, taskCount: c.tasks, seed: 1 },
+    );
     const shape = backbone.description.inputShape;
     const rng = new Rng(3);
     const pixels = Uint8Array.from({ length: c.batch * shape[0] * shape[1] * 3 }, () => rng.int(256));

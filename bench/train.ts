@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { backendPlugins } from '../plugins/backend/index.js';
+import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BenchCase, WorkerResult } from './train-worker.js';
 
@@ -97,11 +97,12 @@ function parseArgs(argv: string[]) {
 
 async function availableBackends(): Promise<string[]> {
   const names: string[] = [];
-  for (const plugin of backendPlugins) {
-    const engine = await plugin.create(plugin.options.parse({}), {});
+  const registries = new Kernel().registries;
+  for (const name of registries.of('backend').names()) {
+    const engine = await registries.build('backend', { name }, {});
     if (!(await engine.load()).available) continue;
-    if (plugin.name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
-    names.push(plugin.name);
+    if (name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
+    names.push(name);
   }
   return names;
 }
@@ -128,7 +129,7 @@ function runTorch(size: Size, threads: number, steps: number): TorchResult {
 function runWorker(c: BenchCase, native: boolean): WorkerResult {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', here('./train-worker.ts'), JSON.stringify(c)],
+    ['--import', 'tsx', '--conditions=mtlzoo-source', here('./train-worker.ts'), JSON.stringify(c)],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -3,19 +3,24 @@
  * renders once. Config problems carry `file: dotted.path: what was expected`.
  */
 
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_NOT_FOUND'
-  | 'PLUGIN_UNKNOWN'
-  | 'PLUGIN_DUPLICATE'
-  | 'PLUGIN_LOAD'
-  | 'PLUGIN_INVALID'
-  | 'BACKEND_UNAVAILABLE'
-  | 'DATA_INVALID'
-  | 'CHECKPOINT_INVALID'
-  | 'INDEX_INVALID'
-  | 'TRAINING_DIVERGED'
-  | 'USAGE';
+/** Every code an `MtlzooError` may carry; the CLI recognises mtlzoo's errors by these. */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'CONFIG_NOT_FOUND',
+  'PLUGIN_UNKNOWN',
+  'PLUGIN_DUPLICATE',
+  'PLUGIN_LOAD',
+  'PLUGIN_INVALID',
+  'PLUGIN_FAILED',
+  'BACKEND_UNAVAILABLE',
+  'DATA_INVALID',
+  'CHECKPOINT_INVALID',
+  'INDEX_INVALID',
+  'TRAINING_DIVERGED',
+  'USAGE',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class MtlzooError extends Error {
   constructor(
@@ -23,10 +28,22 @@ export class MtlzooError extends Error {
     message: string,
     /** Process exit code the CLI uses for this error. */
     readonly exitCode = 1,
+    /** `cause`: the error this one reports (shown with `--debug`). */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'MtlzooError';
   }
+}
+
+/**
+ * Whether `value` is an mtlzoo error, recognised by its code rather than its class: a plugin may throw
+ * the `MtlzooError` of another copy of mtlzoo (one installed in its own node_modules, say).
+ */
+export function isMtlzooError(value: unknown): value is MtlzooError {
+  if (!(value instanceof Error)) return false;
+  const { code, exitCode } = value as Partial<MtlzooError>;
+  return (ERROR_CODES as readonly unknown[]).includes(code) && Number.isInteger(exitCode);
 }
 
 /** One problem in a config file, located by file and dotted key path. */

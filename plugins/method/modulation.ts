@@ -20,18 +20,22 @@ import type {
   TaskDependentFromFeatures,
 } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
 import {
+  assertTaskIds,
   checkStages,
   convStages,
+  gatherByTask,
+  initializers,
   owned,
   parameterReport,
   perTaskVariables,
   resolveStages,
+  runStages,
   stackPerTask,
   stageChannels,
   stagesOption,
-} from './support.js';
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   form: z.enum(['vector', 'matrix']).default('vector'),

@@ -12,8 +12,7 @@ import type {
   TaskDependence,
 } from '../../src/kinds/method.js';
 import type * as tf from '../../src/tf.js';
-import { assertTaskIds, runGroupedByTask, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport } from './support.js';
+import { assertTaskIds, owned, parameterReport, runGroupedByTask, runStages } from 'mtlzoo/nn';
 
 const options = z.strictObject({});
 

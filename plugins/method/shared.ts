@@ -13,8 +13,17 @@ import type {
   TaskDependentFromFeatures,
 } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport, perTaskVariables, stackPerTask } from './support.js';
+import {
+  assertTaskIds,
+  gatherByTask,
+  initializers,
+  owned,
+  parameterReport,
+  perTaskVariables,
+  runStages,
+  stackPerTask,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   /** Per-task linear heads on the shared embedding. */

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { importUserModule } from '../util/user-module.js';
 
 export interface ConfigSource {
   /** Absolute path. */
@@ -113,52 +113,13 @@ function lineOfNode(
   return undefined;
 }
 
-/** The nearest package.json from `dir` up, and whether it declares `"type": "module"`. */
-async function packageType(dir: string): Promise<{ file?: string; module: boolean }> {
-  for (let current = dir; ; current = path.dirname(current)) {
-    const file = path.join(current, 'package.json');
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      try {
-        return { file, module: (JSON.parse(text) as { type?: unknown }).type === 'module' };
-      } catch {
-        return { file, module: false };
-      }
-    }
-    if (path.dirname(current) === current) return { module: false };
-  }
-}
-
-const ESM_SYNTAX = /^\s*(?:export\s+(?:default|const|let|var|function|class|\{|\*)|import\s+[\w*{'"])/m;
-
-/**
- * Why a script config failed to load, in its author's terms. The common case: ES module syntax in a `.js`
- * or `.ts` file that Node loads as CommonJS, because no package.json above it says `"type": "module"`.
- */
-async function scriptLoadProblem(file: string, error: Error): Promise<string> {
-  const extension = path.extname(file).toLowerCase();
-  if (extension === '.js' || extension === '.ts') {
-    const source = await readFile(file, 'utf8').catch(() => '');
-    const pkg = await packageType(path.dirname(file));
-    if (ESM_SYNTAX.test(source) && !pkg.module) {
-      const where = pkg.file ? `to ${pkg.file}` : 'to a package.json in its folder';
-      const rename = extension === '.js' ? '.mjs' : '.mts';
-      return (
-        `cannot load: it uses ES module syntax (export/import), but Node loads a ${extension} file as CommonJS ` +
-        `unless the nearest package.json says "type": "module"; add "type": "module" ${where}, or rename the file to ${rename}`
-      );
-    }
-  }
-  return `cannot load: ${firstLine(error.message)}`;
-}
-
 async function readScript(file: string, displayName: string): Promise<ConfigSource> {
   let moduleExports: Record<string, unknown>;
   try {
-    moduleExports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    moduleExports = await importUserModule(file);
   } catch (error) {
     throw new ConfigError([
-      { file: displayName, path: '', message: await scriptLoadProblem(file, error as Error) },
+      { file: displayName, path: '', message: `cannot load: ${firstLine((error as Error).message)}` },
     ]);
   }
   if (moduleExports.default === undefined) {

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, dottedPath } from '../errors.js';
+import { displayPath } from '../util/paths.js';
 import { readConfigSource, type ConfigSource } from './read.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -42,11 +43,6 @@ function normaliseRefs(data: Record<string, unknown>): Record<string, unknown> {
       out[key] = list.map((item) => (typeof item === 'string' ? { name: item } : item));
   }
   return out;
-}
-
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 type OriginOf = (keyPath: KeyPath) => ConfigSource;

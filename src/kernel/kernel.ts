@@ -14,7 +14,7 @@ import { resolveConfigPaths } from '../config/paths.js';
 import type { ExperimentConfig } from '../config/schema.js';
 import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
 import { defaultIssue, isSet, locateIssue, validateConfig } from '../config/validate.js';
-import { ConfigError, MtlzooError } from '../errors.js';
+import { ConfigError, MtlzooError, isMtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
 import { checkSplits } from '../data/check.js';
 import { describeOpened } from '../data/split.js';
@@ -103,7 +103,7 @@ export class Kernel {
       try {
         await this.loadPlugins(spec, baseDir);
       } catch (error) {
-        if (!(error instanceof MtlzooError) || error instanceof ConfigError) throw error;
+        if (!isMtlzooError(error) || error.code === 'CONFIG_INVALID') throw error;
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
     }
@@ -143,7 +143,7 @@ export class Kernel {
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
-    return this.registries.of('backbone').get(config.backbone.name).create(config.backbone.options, {});
+    return this.registries.build('backbone', config.backbone, {});
   }
 
   private datasetContext(config: ExperimentConfig) {
@@ -156,9 +156,8 @@ export class Kernel {
    * to learn the same.
    */
   async describeDataset(config: ExperimentConfig): Promise<DatasetDescription> {
-    const plugin = this.registries.of('dataset').get(config.dataset.name);
-    if (plugin.describe) return plugin.describe(config.dataset.options, this.datasetContext(config));
-    return describeOpened(await this.createDataset(config, await this.createBackbone(config)));
+    const described = await this.registries.describeDataset(config.dataset, this.datasetContext(config));
+    return described ?? describeOpened(await this.createDataset(config, await this.createBackbone(config)));
   }
 
   /** The configured dataset, at the input size of `backbone`; `described`: what describeDataset gave. */
@@ -168,14 +167,11 @@ export class Kernel {
     described?: DatasetDescription,
   ): Promise<Dataset> {
     const [height, width] = backbone.description.inputShape;
-    return this.registries
-      .of('dataset')
-      .get(config.dataset.name)
-      .create(config.dataset.options, {
-        ...this.datasetContext(config),
-        imageSize: [height, width],
-        described,
-      });
+    return this.registries.build('dataset', config.dataset, {
+      ...this.datasetContext(config),
+      imageSize: [height, width],
+      described,
+    });
   }
 
   /**
@@ -201,17 +197,13 @@ export class Kernel {
     backbone: BackboneFactory,
     taskCount: number,
   ): Promise<MtlModel> {
-    return this.registries.of('method').get(config.method.name).create(config.method.options, {
-      backbone,
-      taskCount,
-      seed: config.seed,
-    });
+    return this.registries.build('method', config.method, { backbone, taskCount, seed: config.seed });
   }
 
   async createEvaluators(config: ExperimentConfig): Promise<NamedEvaluator[]> {
     const evaluators: NamedEvaluator[] = [];
     for (const ref of config.evaluators) {
-      const evaluator = await this.registries.of('evaluator').get(ref.name).create(ref.options, {});
+      const evaluator = await this.registries.build('evaluator', ref, {});
       evaluators.push({ name: ref.name, evaluator });
     }
     return evaluators;
@@ -225,13 +217,12 @@ export class Kernel {
     const backend = await selectBackend(config.backend, registries);
 
     const backbone = await this.createBackbone(config);
-    const plugin = registries.of('dataset').get(config.dataset.name);
-    const described = plugin.describe ? await this.describeDataset(config) : undefined;
+    const described = await registries.describeDataset(config.dataset, this.datasetContext(config));
     if (described) this.checkDataset(loaded, described);
     const dataset = await this.createDataset(config, backbone, described);
     this.checkDataset(loaded, dataset);
     const model = await this.createModel(config, backbone, dataset.tasks.length);
-    const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
+    const loss = await registries.build('loss', config.loss, {});
     const evaluators = await this.createEvaluators(config);
 
     scope.registerInstance(TOKENS.loadedConfig, loaded);

@@ -4,7 +4,7 @@
  * maps to the TensorFlow op the tfjs converter executes with the same semantics; constants become `Const`
  * nodes whose values are the model's weights.
  */
-import { MtlzooError } from '../errors.js';
+import { isMtlzooError, MtlzooError } from '../errors.js';
 import type * as tf from '../tf.js';
 import type { TracedGraph, TracedNode } from './trace.js';
 
@@ -328,7 +328,7 @@ export function toGraphDef(
     try {
       name = emit(b, node, input);
     } catch (error) {
-      if (error instanceof MtlzooError) throw error;
+      if (isMtlzooError(error)) throw error;
       throw new MtlzooError('USAGE', `cannot export kernel ${node.kernel}: ${(error as Error).message}`);
     }
     b.bind(node.outputs[0]!, name);

@@ -1,7 +1,7 @@
 /** What `mtlzoo index info` shows: an index's provenance and contents, and whether it still checks out. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { MtlzooError } from '../errors.js';
+import { isMtlzooError } from '../errors.js';
 import { galleryDrift, listGallery, type GalleryDrift } from './gallery.js';
 import { IndexFolder } from './index-folder.js';
 import { readManifest, type IndexManifest } from './manifest.js';
@@ -25,7 +25,7 @@ export async function inspectIndex(dir: string): Promise<IndexInfo> {
   try {
     (await IndexFolder.open(root, { checkGallery: false })).dispose();
   } catch (error) {
-    if (!(error instanceof MtlzooError)) throw error;
+    if (!isMtlzooError(error)) throw error;
     integrityProblem = error.message;
   }
   const stored = manifest.tasks.flatMap((t) => [t.vectors.file, ...(t.hnsw ? [t.hnsw.file] : [])]);

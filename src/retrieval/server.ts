@@ -13,7 +13,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import sharp from 'sharp';
 import { z } from 'zod';
-import { MtlzooError } from '../errors.js';
+import { isMtlzooError } from '../errors.js';
 import type { Logger } from '../plugin/types.js';
 import { EmbeddingBatcher } from './batcher.js';
 import { exportArtifacts, type ExportedModel } from './export.js';
@@ -133,7 +133,7 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
   app.addHook('onClose', async () => batcher.dispose());
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     if (error instanceof RequestError) return reply.code(error.statusCode).send({ error: error.message });
-    if (error instanceof MtlzooError) {
+    if (isMtlzooError(error)) {
       const status = error.code === 'USAGE' || error.code === 'DATA_INVALID' ? 400 : 500;
       return reply.code(status).send({ error: error.message });
     }

@@ -35,10 +35,7 @@ export function registerParamsCommand(program: Command, cli: CliContext): void {
       const rows = await buildParamsTable({
         backbone,
         taskCount,
-        methods: kernel.registries
-          .of('method')
-          .list()
-          .map((e) => e.plugin),
+        registries: kernel.registries,
         seed: config.seed,
       });
       if (options.json) {
