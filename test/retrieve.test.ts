@@ -17,7 +17,7 @@ describe('retrieve', function () {
   let workspace: ReturnType<typeof tempDir>;
   let runDir: string;
   let gallery: string;
-  /** `mtlzoo retrieve` of the run against the gallery (the run has a last checkpoint only). */
+  /** `mtlzoo retrieve` of the run against the gallery (the run does not validate: a last checkpoint only). */
   const retrieve = (task: string, query: string, ...extra: string[]) =>
     runCli('retrieve', runDir, '--task', task, '--query', query, '--gallery', gallery, ...extra);
   const json = async (task: string, query: string, ...extra: string[]) => {
@@ -105,7 +105,11 @@ describe('retrieve', function () {
     );
     assert.equal(badQuery.code, 1);
     assert.match(badQuery.log, /config\.yaml: cannot read the query image: corrupt image/);
-    const noBest = await retrieve('shape', query);
+    // The run does not validate, so it has no best checkpoint: the default is its last one.
+    const byDefault = await retrieve('shape', query, '--json');
+    assert.equal(byDefault.code, 0, byDefault.log);
+    assert.equal((JSON.parse(byDefault.stdout) as RetrieveJson).hits[0]!.file, query);
+    const noBest = await retrieve('shape', query, '--checkpoint', 'best');
     assert.equal(noBest.code, 2);
     assert.match(noBest.log, /has no best checkpoint .*; pass --checkpoint last to use the last one/);
   });

@@ -47,3 +47,18 @@ export function tripletLosses(
     return loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
   });
 }
+
+/**
+ * Runs `fn` (forward passes in training mode, e.g. for extra gradients) and puts the model's state variables
+ * (BatchNorm moving statistics) back as they were, so the extra passes leave no trace in the weights.
+ */
+export function preservingState<T>(model: MtlModel, fn: () => T): T {
+  const state = model.parameters().filter((p) => !p.trainable);
+  const saved = state.map((p) => tf.clone(p.variable));
+  try {
+    return fn();
+  } finally {
+    state.forEach((p, i) => p.variable.assign(saved[i]!));
+    tf.dispose(saved);
+  }
+}

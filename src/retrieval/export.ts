@@ -5,9 +5,8 @@
  * as gallery images are (centre crop); output: the L2-normalised embedding `[batch, dim]` that the index
  * holds for that task. The graph is traced from the method's own forward pass, so every method exports.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../data/files.js';
+import { ensureDir, writeFileAtomic } from '../util/write.js';
 import { l2NormalizeRows } from '../engine/embedding.js';
 import * as tf from '../tf.js';
 import { toGraphDef } from './graph-def.js';
@@ -133,7 +132,7 @@ export async function exportModel(
   options: ExportOptions,
 ): Promise<string[]> {
   const { modelJson, shards } = exportArtifacts(source, options);
-  await fs.mkdir(out, { recursive: true });
+  await ensureDir(out);
   for (const [name, data] of shards) await writeFileAtomic(path.join(out, name), data);
   await writeFileAtomic(path.join(out, 'model.json'), `${JSON.stringify(modelJson)}\n`);
   return ['model.json', ...shards.keys()];

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { MtlzooError } from '../errors.js';
 import type { Logger } from '../plugin/types.js';
 import { Rng } from '../util/random.js';
+import { ensureDir, tempPathFor } from '../util/write.js';
 import { exactSearch } from './exact.js';
 import { HNSW_DEFAULTS, HnswGraph, hnswUnavailableReason, type HnswSettings } from './hnsw.js';
 import type { TaskContent } from './index-folder.js';
@@ -102,8 +103,8 @@ export async function finishGraph(
   task: string,
   log: Logger,
 ): Promise<NonNullable<TaskContent['hnsw']>> {
-  const temp = path.join(dir, `.tune-${process.pid}.usearch`);
-  await fs.mkdir(dir, { recursive: true });
+  await ensureDir(dir);
+  const temp = tempPathFor(path.join(dir, 'tune.usearch'));
   try {
     graph.save(temp);
     const tuned = await tuneExpansion(temp, matrix, ids, graph.settings, targetRecall);

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { tempPathFor, writeFileAtomic } from '../data/files.js';
+import { ensureDir, fileError, removePath, syncFile, tempPathFor, writeFileAtomic } from '../util/write.js';
 import { MtlzooError } from '../errors.js';
 import { galleryDrift } from './gallery.js';
 import { HnswGraph, type HnswSettings } from './hnsw.js';
@@ -181,15 +181,20 @@ async function storeBytes(dir: string, folder: string, stem: string, ext: string
   return { file, sha256: hash };
 }
 
+/** A graph under its content name: USearch saves it to a temp file, flushed, hashed, then renamed. */
 async function storeGraph(dir: string, stem: string, graph: HnswGraph) {
-  await fs.mkdir(path.join(dir, 'hnsw'), { recursive: true });
-  const temp = tempPathFor(path.join(dir, 'hnsw', stem));
+  const folder = path.join(dir, 'hnsw');
+  await ensureDir(folder);
+  const temp = tempPathFor(path.join(folder, stem));
   try {
     graph.save(temp);
+    await syncFile(temp);
     const hash = sha256(await fs.readFile(temp));
     const file = `hnsw/${stem}-${hash.slice(0, 16)}.usearch`;
     await fs.rename(temp, path.join(dir, file));
     return { file, sha256: hash };
+  } catch (error) {
+    throw await fileError('write', path.join(folder, `${stem}-….usearch`), error);
   } finally {
     await fs.rm(temp, { force: true });
   }
@@ -205,7 +210,7 @@ export async function writeIndex(
   tasks: readonly TaskContent[],
 ): Promise<IndexManifest> {
   const root = path.resolve(dir);
-  await fs.mkdir(root, { recursive: true });
+  await ensureDir(root);
   const entries: TaskEntry[] = [];
   for (const [position, task] of tasks.entries()) {
     const bytes = new Uint8Array(task.vectors.buffer, task.vectors.byteOffset, task.vectors.byteLength);
@@ -230,7 +235,7 @@ export async function writeIndex(
   const keep = new Set(entries.flatMap((e) => [e.vectors.file, ...(e.hnsw ? [e.hnsw.file] : [])]));
   for (const folder of ['vectors', 'hnsw']) {
     for (const name of await fs.readdir(path.join(root, folder)).catch(() => [] as string[])) {
-      if (!keep.has(`${folder}/${name}`)) await fs.rm(path.join(root, folder, name), { force: true });
+      if (!keep.has(`${folder}/${name}`)) await removePath(path.join(root, folder, name));
     }
   }
   return manifest;

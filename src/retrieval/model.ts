@@ -13,6 +13,7 @@ import { loadCheckpoint, readCheckpointMetadata } from '../engine/checkpoint.js'
 import { l2NormalizeRows } from '../engine/embedding.js';
 import { pixelsToTensor } from '../engine/pixels.js';
 import { RunDir } from '../engine/run-dir.js';
+import { loadRunConfig } from '../engine/run-config.js';
 
 export type CheckpointName = 'best' | 'last';
 
@@ -27,7 +28,7 @@ export interface RunIdentity {
 }
 
 export interface OpenRunOptions {
-  /** Which checkpoint (default `best`; a run without one needs `last` named). */
+  /** Which checkpoint (default: `best` when the run validates, else `last`; a missing `best` is an error). */
   checkpoint?: CheckpointName;
   /** A backend plugin name or `auto`; default: the run's configured backend. */
   backend?: string;
@@ -48,16 +49,13 @@ export class RunModel {
 
   static async open(kernel: Kernel, runDir: string, options: OpenRunOptions = {}): Promise<RunModel> {
     const run = await RunDir.open(runDir);
-    const checkpoint = options.checkpoint ?? 'best';
-    if (!(await run.hasCheckpoint(checkpoint))) {
-      throw new MtlzooError(
-        'USAGE',
-        `${run.dir} has no ${checkpoint} checkpoint (${run.path(checkpoint)})${checkpoint === 'best' ? '; pass --checkpoint last to use the last one' : ''}`,
-        2,
-      );
-    }
+    // A run folder is data: its config loads only the plugins the run recorded (unless the kernel trusts it).
+    const loaded = await loadRunConfig(kernel, run);
+    const checkpoint = await run.chooseCheckpoint(
+      options.checkpoint ?? 'auto',
+      loaded.config.train.evalEvery > 0,
+    );
     const metadata = await readCheckpointMetadata(run.path(checkpoint));
-    const loaded = await kernel.loadConfig(run.path('config'));
     if (metadata.configHash !== loaded.hash) {
       throw new MtlzooError(
         'CHECKPOINT_INVALID',

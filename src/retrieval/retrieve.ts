@@ -20,7 +20,10 @@ export interface RetrieveOptions {
   query: string;
   gallery: string;
   k: number;
+  /** Default: best when the run validates, else last. */
   checkpoint?: CheckpointName;
+  /** A backend plugin name or `auto`; default: the run's configured backend. */
+  backend?: string;
   log: Logger;
 }
 
@@ -87,6 +90,7 @@ export async function openRunIndex(
 export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promise<RetrievalResult> {
   const model = await RunModel.open(kernel, options.runDir, {
     ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+    ...(options.backend ? { backend: options.backend } : {}),
   });
   try {
     const { index, reused } = await openRunIndex(model, options.gallery, [options.task], {

@@ -2,10 +2,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { exportModel } from '../../retrieval/export.js';
-import { RunModel, type CheckpointName } from '../../retrieval/model.js';
 import { collect, positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
-import { modelOptions } from './gallery-index.js';
+import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 
 export function registerExportCommand(program: Command, cli: CliContext): void {
   modelOptions(
@@ -26,15 +25,10 @@ export function registerExportCommand(program: Command, cli: CliContext): void {
         out: string;
         task?: string[];
         batch?: number;
-        checkpoint?: CheckpointName;
-        backend?: string;
         json?: boolean;
-      },
+      } & ModelFlags,
     ) => {
-      const model = await RunModel.open(cli.createKernel(), runDir, {
-        ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
-        ...(flags.backend ? { backend: flags.backend } : {}),
-      });
+      const model = await openRunModel(cli, runDir, flags);
       try {
         const tasks = flags.task ?? [...model.identity.tasks];
         for (const task of tasks) model.taskIndex(task);

@@ -11,19 +11,13 @@ import {
 } from '../../retrieval/build.js';
 import { inspectIndex, type IndexInfo } from '../../retrieval/info.js';
 import { indexError, readManifest, type IndexManifest } from '../../retrieval/manifest.js';
-import { RunModel, type CheckpointName } from '../../retrieval/model.js';
 import { formatDuration } from '../../util/duration.js';
 import { collect, fraction, oneOf, positiveInt } from '../arguments.js';
+import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../output.js';
 
-export const CHECKPOINT_NAMES: readonly CheckpointName[] = ['best', 'last'];
 const ANN_CHOICES: readonly AnnChoice[] = ['auto', 'hnsw', 'none'];
-
-interface ModelFlags {
-  checkpoint?: CheckpointName;
-  backend?: string;
-}
 
 interface AnnFlags {
   ann?: AnnChoice;
@@ -31,13 +25,6 @@ interface AnnFlags {
   recall?: number;
   hnswM?: number;
   hnswEfConstruction?: number;
-}
-
-/** Options every command that loads a run's model takes. */
-export function modelOptions(command: Command): Command {
-  return command
-    .option('--checkpoint <which>', 'best or last (default: best)', oneOf('--checkpoint', CHECKPOINT_NAMES))
-    .option('--backend <name>', "backend plugin or auto (default: the run's configured backend)");
 }
 
 function annOptions(command: Command): Command {
@@ -154,7 +141,7 @@ export function registerIndexCommand(program: Command, cli: CliContext): void {
           json?: boolean;
         },
     ) => {
-      const model = await RunModel.open(cli.createKernel(), runDir, flags);
+      const model = await openRunModel(cli, runDir, flags);
       try {
         const out = flags.out ?? defaultIndexDir(model.identity.dir, flags.gallery);
         const manifest = await buildIndex(model, {
@@ -190,6 +177,7 @@ export function registerIndexCommand(program: Command, cli: CliContext): void {
         .option('--batch <n>', 'images per forward pass (default 64)', positiveInt('--batch'))
         .option('--json', 'print JSON'),
     ),
+    "the index's",
   ).action(
     async (
       indexDir: string,
@@ -197,10 +185,7 @@ export function registerIndexCommand(program: Command, cli: CliContext): void {
       flags: ModelFlags & AnnFlags & { run?: string; batch?: number; json?: boolean },
     ) => {
       const manifest = await readManifest(indexDir);
-      const model = await RunModel.open(cli.createKernel(), flags.run ?? manifest.run.dir, {
-        checkpoint: flags.checkpoint ?? manifest.run.checkpoint,
-        ...(flags.backend ? { backend: flags.backend } : {}),
-      });
+      const model = await openRunModel(cli, flags.run ?? manifest.run.dir, flags, manifest.run.checkpoint);
       try {
         const report = await addToIndex(model, indexDir, files, {
           log: cli.logger,

@@ -2,13 +2,12 @@
 import type { Command } from 'commander';
 import { MtlzooError } from '../../errors.js';
 import { IndexFolder } from '../../retrieval/index-folder.js';
-import { RunModel, type CheckpointName } from '../../retrieval/model.js';
 import { searchImageFiles } from '../../retrieval/query.js';
 import { SEARCH_MODES, type SearchMode } from '../../retrieval/search.js';
 import { collect, oneOf, positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../output.js';
-import { modelOptions } from './gallery-index.js';
+import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 
 /** The tasks asked for, or the index's only task; several tasks in the index need naming. */
 export function chooseTasks(index: IndexFolder, asked: readonly string[] | undefined): string[] {
@@ -34,6 +33,7 @@ export function registerSearchCommand(program: Command, cli: CliContext): void {
       )
       .option('--run <dir>', "the run that embeds the queries (default: the index's own)")
       .option('--json', 'print JSON'),
+    "the index's",
   ).action(
     async (
       indexDir: string,
@@ -43,18 +43,18 @@ export function registerSearchCommand(program: Command, cli: CliContext): void {
         k: number;
         mode: SearchMode;
         run?: string;
-        checkpoint?: CheckpointName;
-        backend?: string;
         json?: boolean;
-      },
+      } & ModelFlags,
     ) => {
       const index = await IndexFolder.open(indexDir);
       try {
         const tasks = chooseTasks(index, flags.task);
-        const model = await RunModel.open(cli.createKernel(), flags.run ?? index.manifest.run.dir, {
-          checkpoint: flags.checkpoint ?? index.manifest.run.checkpoint,
-          ...(flags.backend ? { backend: flags.backend } : {}),
-        });
+        const model = await openRunModel(
+          cli,
+          flags.run ?? index.manifest.run.dir,
+          flags,
+          index.manifest.run.checkpoint,
+        );
         try {
           const results = await searchImageFiles(index, model, flags.query, tasks, flags.k, flags.mode);
           if (flags.json) {

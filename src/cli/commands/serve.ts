@@ -5,22 +5,19 @@ import type { Command } from 'commander';
 import { MtlzooError } from '../../errors.js';
 import { IndexFolder } from '../../retrieval/index-folder.js';
 import { MANIFEST_FILE } from '../../retrieval/manifest.js';
-import { RunModel, type CheckpointName } from '../../retrieval/model.js';
 import { openRunIndex } from '../../retrieval/retrieve.js';
 import { DEFAULT_MAX_IMAGE_PIXELS, DEFAULT_MAX_UPLOAD_BYTES, startServer } from '../../retrieval/server.js';
 import { positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
-import { modelOptions } from './gallery-index.js';
+import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 
-interface ServeFlags {
+interface ServeFlags extends ModelFlags {
   gallery?: string;
   run?: string;
   host: string;
   port: number;
   maxUploadMb?: number;
   maxImagePixels?: number;
-  checkpoint?: CheckpointName;
-  backend?: string;
 }
 
 /** Opens what `serve` was given: an index folder (checked strictly) or a run with --gallery. */
@@ -31,10 +28,12 @@ async function open(cli: CliContext, target: string, flags: ServeFlags) {
   );
   if (isIndex) {
     const index = await IndexFolder.open(target);
-    const model = await RunModel.open(cli.createKernel(), flags.run ?? index.manifest.run.dir, {
-      checkpoint: flags.checkpoint ?? index.manifest.run.checkpoint,
-      ...(flags.backend ? { backend: flags.backend } : {}),
-    }).catch((error: unknown) => {
+    const model = await openRunModel(
+      cli,
+      flags.run ?? index.manifest.run.dir,
+      flags,
+      index.manifest.run.checkpoint,
+    ).catch((error: unknown) => {
       index.dispose();
       throw error;
     });
@@ -47,10 +46,7 @@ async function open(cli: CliContext, target: string, flags: ServeFlags) {
       2,
     );
   }
-  const model = await RunModel.open(cli.createKernel(), target, {
-    ...(flags.checkpoint ? { checkpoint: flags.checkpoint } : {}),
-    ...(flags.backend ? { backend: flags.backend } : {}),
-  });
+  const model = await openRunModel(cli, target, flags);
   try {
     const { index } = await openRunIndex(model, flags.gallery, model.identity.tasks, { log: cli.logger });
     return { index, model };
@@ -80,6 +76,7 @@ export function registerServeCommand(program: Command, cli: CliContext): void {
         `largest image in pixels (default ${DEFAULT_MAX_IMAGE_PIXELS})`,
         positiveInt('--max-image-pixels'),
       ),
+    "the index's; for a run, best when it validates, else last",
   ).action(async (target: string, flags: ServeFlags) => {
     const { index, model } = await open(cli, target, flags);
     const { app, url } = await startServer({
