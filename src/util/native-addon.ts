@@ -1,7 +1,7 @@
 /**
- * Loads an addon that `npm run build:native` builds into native/build/Release/, from the sources
- * (src/<folder>/) and from the compiled package (dist/src/<folder>/) alike. MTLZOO_NATIVE=0 turns every
- * native addon off.
+ * Loads an addon that the native build (native/install.js on `npm install`, or `npm run build:native`)
+ * puts into native/build/Release/, from the sources (src/<folder>/) and from the compiled package
+ * (dist/src/<folder>/) alike. MTLZOO_NATIVE=0 turns every native addon off.
  */
 import { createRequire } from 'node:module';
 
@@ -16,5 +16,7 @@ export function loadNativeAddon<T>(file: string): { addon: T } | { reason: strin
       errors.push((error as Error).message.split('\n')[0] ?? '');
     }
   }
-  return { reason: `native pack not built (${errors[0]})` };
+  return {
+    reason: `not built (${errors[0]}); npm install builds it where g++ and libdnnl-dev are installed`,
+  };
 }
