@@ -4,6 +4,7 @@
  * maps to the TensorFlow op the tfjs converter executes with the same semantics; constants become `Const`
  * nodes whose values are the model's weights.
  */
+import { ScaleShift } from '../backend/kernel-names.js';
 import { isMtlzooError, MtlzooError } from '../errors.js';
 import type * as tf from '../tf.js';
 import type { TracedGraph, TracedNode } from './trace.js';
@@ -160,6 +161,35 @@ const reduction =
     });
   };
 
+/** The activations a fused kernel may apply after its sum, each as its own TensorFlow op (none: linear). */
+const ACTIVATIONS: Readonly<Record<string, string | undefined>> = {
+  linear: undefined,
+  relu: 'Relu',
+  relu6: 'Relu6',
+  sigmoid: 'Sigmoid',
+  elu: 'Elu',
+};
+
+function activate(b: Builder, node: TracedNode, x: string, activation: unknown): string {
+  const name = String(activation ?? 'linear');
+  if (!(name in ACTIVATIONS)) throw new Error(`the fused activation ${name} is not supported`);
+  const op = ACTIVATIONS[name];
+  return op ? b.add(op, [x], T(node)) : x;
+}
+
+const conv2d: Emit = (b, node, input) => {
+  if (node.attrs['dataFormat'] === 'NCHW') throw new Error('NCHW convolutions are not supported');
+  const [sh, sw] = pair(node.attrs['strides']);
+  const [dh, dw] = pair(node.attrs['dilations'] ?? 1);
+  return b.add('Conv2D', [input('x'), input('filter')], {
+    ...T(node),
+    strides: ints([1, sh, sw, 1]),
+    dilations: ints([1, dh, dw, 1]),
+    data_format: str('NHWC'),
+    ...padding(node.attrs['pad']),
+  });
+};
+
 /** tfjs kernel → TensorFlow op(s). */
 const EMITTERS: Record<string, Emit> = {
   Add: binary('AddV2'),
@@ -229,17 +259,18 @@ const EMITTERS: Record<string, Emit> = {
       adj_x: { b: Boolean(node.attrs['transposeA']) },
       adj_y: { b: Boolean(node.attrs['transposeB']) },
     }),
-  Conv2D: (b, node, input) => {
-    if (node.attrs['dataFormat'] === 'NCHW') throw new Error('NCHW convolutions are not supported');
-    const [sh, sw] = pair(node.attrs['strides']);
-    const [dh, dw] = pair(node.attrs['dilations'] ?? 1);
-    return b.add('Conv2D', [input('x'), input('filter')], {
-      ...T(node),
-      strides: ints([1, sh, sw, 1]),
-      dilations: ints([1, dh, dw, 1]),
-      data_format: str('NHWC'),
-      ...padding(node.attrs['pad']),
-    });
+  Conv2D: conv2d,
+  // Written as the plain ops it fuses (conv, bias, activation): every TensorFlow.js loader runs those.
+  FusedConv2D: (b, node, input) => {
+    if (node.inputs.has('preluActivationWeights')) throw new Error('a PReLU activation is not supported');
+    const y = conv2d(b, node, input);
+    const biased = node.inputs.has('bias') ? b.add('AddV2', [y, input('bias')], T(node)) : y;
+    return activate(b, node, biased, node.attrs['activation']);
+  },
+  // mtlzoo's per-channel x·scale + shift (inference batch normalisation), then ReLU when asked.
+  [ScaleShift]: (b, node, input) => {
+    const y = b.add('AddV2', [b.add('Mul', [input('x'), input('scale')], T(node)), input('shift')], T(node));
+    return activate(b, node, y, node.attrs['relu'] ? 'relu' : 'linear');
   },
   MaxPool: (b, node, input) => {
     const [kh, kw] = pair(node.attrs['filterSize']);

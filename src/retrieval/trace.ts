@@ -64,8 +64,13 @@ export function traceGraph(shape: readonly number[], fn: (input: tf.Tensor) => t
       depth--;
     }
     if (depth > 0) return result;
+    // Optional inputs a kernel was not given (a fused convolution's bias) are absent, not tensors.
     const entries = Object.entries(inputs).flatMap(([key, value]) =>
-      Array.isArray(value) ? value.map((t, i) => [String(i), t] as const) : [[key, value] as const],
+      Array.isArray(value)
+        ? value.map((t, i) => [String(i), t] as const)
+        : value
+          ? [[key, value] as const]
+          : [],
     );
     if (!entries.some(([, t]) => live.has(t.id))) return result;
     const outputs = Array.isArray(result) ? result : [result];
