@@ -113,7 +113,7 @@ describe('bench', function () {
   it('reports a method the base config does not load, and bad method options, at the recipe before any run', async () => {
     const entry = path.join(workspace.dir, 'zoo', 'film');
     writeFiles(entry, {
-      'recipe.yaml': RECIPE.replace('method: separate', 'method: film').replace(
+      'recipe.yaml': RECIPE.replace('method: separate', 'method: embedding-film').replace(
         'masks: fixed',
         'masks: fixd',
       ),
@@ -124,7 +124,7 @@ describe('bench', function () {
     assert.equal(code, 2);
     assert.match(
       log,
-      /recipe\.yaml: methods\[1\]\.method: unknown method "film".*; the base config \.\/base\.yaml must list the plugin that provides it under plugins:/,
+      /recipe\.yaml: methods\[1\]\.method: unknown method "embedding-film".*; the base config \.\/base\.yaml must list the plugin that provides it under plugins:/,
     );
     // Another --out: a folder is bound to the plan (methods, seeds) of its first bench (bench-resume.test.ts).
     const csn = await runCli('bench', entry, '--out', `${out}-csn`, '--methods', 'csn');

@@ -107,11 +107,18 @@ describe('CLI', () => {
       throw new Error(`cannot load ${built} (run npm run build): ${error.message}`);
     })) as typeof Api;
     assert.deepEqual(new api.Kernel().registries.of('method').names(), [
+      'adapters',
+      'asen',
       'cross-stitch',
       'csn',
+      'film',
+      'mmoe',
       'modulation',
+      'mtan',
       'separate',
       'shared',
+      'task-bn',
+      'task-routing',
     ]);
     const { MTLZOO_VERSION } = (await import(path.join(ROOT, 'dist', 'src', 'engine', 'environment.js'))) as {
       MTLZOO_VERSION: string;

@@ -39,7 +39,18 @@ const METHOD_CASES: Record<string, readonly object[]> = {
   shared: [{}, { heads: true }],
   separate: [{}],
   'cross-stitch': [{}, { granularity: 'scalar', stages: ['conv2'] }],
-  csn: [{ masks: 'learned' }, { masks: 'fixed' }],
+  csn: [{ masks: 'learned' }, { masks: 'fixed', normalize: 'after-mask', embeddingNormWeight: 0 }],
+  film: [{}, { scale: 'relu', stages: ['conv1'] }],
+  'task-routing': [{}, { sigma: 0.25, stages: ['conv2', 'embedding'] }],
+  adapters: [{}, { stages: ['embedding'] }],
+  'task-bn': [{}],
+  mtan: [{}, { stages: ['conv2'] }],
+  mmoe: [{}, { experts: 2, from: 'conv1', gateInput: 'pool' }],
+  // Narrow attention widths keep the cpu backend fast; the defaults (512) are covered by the params test.
+  asen: [
+    { version: 1, spatialWidth: 8, channelWidth: 16 },
+    { version: 2, stage: 'conv2', spatialWidth: 8, channelWidth: 16, attributeWidth: 5 },
+  ],
 };
 
 const LOSS_CASES: Record<string, readonly object[]> = {
@@ -247,13 +258,67 @@ describe('contract harness', () => {
       );
     });
 
+    it("catches a method whose embeddings in inference depend on the batch's other samples", async () => {
+      const modulation = methodPlugins.find((p) => p.name === 'modulation')!;
+      const mixing = definePlugin({
+        kind: 'method',
+        name: 'mixing',
+        version: '0.0.0',
+        description: 'deliberately broken',
+        options: z.strictObject({}),
+        create: async (_o, context) => {
+          const model = await modulation.create(modulation.options.parse({}), context);
+          return {
+            ...model,
+            taskCount: model.taskCount,
+            embeddingDim: model.embeddingDim,
+            // As a BatchNorm using batch statistics in inference would.
+            embed: (images, taskIds, c) =>
+              tf.tidy(() => {
+                const y = model.embed(images, taskIds, c);
+                return tf.add(y, tf.mean(y, 0, true));
+              }),
+            parameters: () => model.parameters(),
+            report: () => model.report(),
+            dispose: () => model.dispose(),
+          };
+        },
+      });
+      await assert.rejects(checkMethodContract(mixing, {}, smallTiny(), 2), /routing mixes tasks/);
+    });
+
+    it('catches a backbone variable outside every stage name', () => {
+      const base = smallTiny();
+      const unnamed: BackboneFactory = {
+        description: base.description,
+        instantiate(scope, seed) {
+          const net = base.instantiate(scope, seed);
+          const stray = { name: `${scope}stray`, variable: tf.variable(tf.zeros([3])), trainable: false };
+          return {
+            ...net,
+            runStage: (i, x, c) => net.runStage(i, x, c),
+            variables: () => [...net.variables(), stray],
+            dispose: () => {
+              net.dispose();
+              stray.variable.dispose();
+            },
+          };
+        },
+      };
+      assert.throws(() => checkBackboneContract(unnamed), /"contract\/stray" is not under a stage's name/);
+    });
+
     it('catches a backbone variable that no gradient reaches', () => {
       const base = smallTiny();
       const unused: BackboneFactory = {
         description: base.description,
         instantiate(scope, seed) {
           const net = base.instantiate(scope, seed);
-          const orphan = { name: `${scope}orphan`, variable: tf.variable(tf.zeros([3])), trainable: true };
+          const orphan = {
+            name: `${scope}conv1/orphan`,
+            variable: tf.variable(tf.zeros([3])),
+            trainable: true,
+          };
           return {
             ...net,
             runStage: (i, x, c) => net.runStage(i, x, c),
@@ -265,7 +330,7 @@ describe('contract harness', () => {
           };
         },
       };
-      assert.throws(() => checkBackboneContract(unused), /no gradient reaches "contract\/orphan"/);
+      assert.throws(() => checkBackboneContract(unused), /no gradient reaches "contract\/conv1\/orphan"/);
     });
 
     /** The built-in triplet loss with `compute` replaced. */

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { selectBackend } from '../src/backend/select.js';
-import { l2NormalizeRows } from '../src/engine/embedding.js';
+import { normalisedEmbeddings } from '../src/engine/embedding.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { exportArtifacts } from '../src/retrieval/export.js';
 import type { RunIdentity } from '../src/retrieval/model.js';
@@ -23,6 +23,13 @@ const METHODS: readonly { name: string; options: object }[] = [
   { name: 'separate', options: {} },
   { name: 'cross-stitch', options: {} },
   { name: 'csn', options: {} },
+  { name: 'film', options: {} },
+  { name: 'task-routing', options: {} },
+  { name: 'adapters', options: {} },
+  { name: 'task-bn', options: {} },
+  { name: 'mtan', options: {} },
+  { name: 'mmoe', options: {} },
+  { name: 'asen', options: {} },
 ];
 
 /** Largest difference between the exported graph and the method's own embedding, over every task. */
@@ -71,7 +78,7 @@ async function exportGap(name: string, options: object): Promise<number> {
         const ids = new Int32Array(BATCH).fill(task);
         return [
           (graph.execute(input) as tf.Tensor).dataSync(),
-          l2NormalizeRows(model.embed(images, ids, { training: false })).dataSync(),
+          normalisedEmbeddings(model, images, ids, { training: false }).dataSync(),
         ];
       });
       graph.dispose();

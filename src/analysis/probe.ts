@@ -15,7 +15,7 @@ import type { Dataset } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { preservingState, tripletLosses } from '../engine/objective.js';
+import { preservingState, tripletLosses, withPenalty } from '../engine/objective.js';
 import { pixelsToTensor } from '../engine/pixels.js';
 import type { TrainerHook } from '../engine/hooks.js';
 import {
@@ -152,10 +152,17 @@ export class GradientProbe {
     const images = pixelsToTensor(pixels, dataset.imageShape);
     try {
       return gradientsOf(
-        () =>
-          tf.mean(
-            tripletLosses(model, loss, images, samples, loaded.config.train.mining, dataset.splits.train),
-          ) as tf.Scalar,
+        () => {
+          const objective = tripletLosses(
+            model,
+            loss,
+            images,
+            samples,
+            loaded.config.train.mining,
+            dataset.splits.train,
+          );
+          return withPenalty(tf.mean(objective.losses) as tf.Scalar, objective);
+        },
         this.shared.map((p) => p.variable),
       );
     } finally {

@@ -1,6 +1,7 @@
-/** Parsers for command-line option values: each throws a USAGE error naming the flag and what it expects. */
+/** Parsers for command-line option values, with errors that name the flag. */
 import { MtlzooError } from '../errors.js';
 
+/** `--flag <n>` as a positive integer. */
 export function positiveInt(flag: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -10,6 +11,7 @@ export function positiveInt(flag: string) {
   };
 }
 
+/** `--flag <x>` as one of `choices`. */
 export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) {

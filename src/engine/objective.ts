@@ -1,14 +1,15 @@
 /**
  * The triplet objective of one batch, shared by the trainer and the gradient probe so that what the probe
  * measures is exactly what training optimises: each (image, task) sample is embedded under its task and
- * L2-normalised, negatives are mined when asked, and the loss is computed per triplet.
+ * normalised (see embedding.ts), negatives are mined when asked, the loss is computed per triplet, and a
+ * method that trains with its own regularisation term contributes it.
  */
 import type { DatasetSplit } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import type { UniqueImages } from '../train/sampler.js';
-import { normalisedEmbeddings } from './embedding.js';
+import { normaliseFor } from './embedding.js';
 import { mineNegatives, type MiningMode } from './mining.js';
 
 /** Each sample's label for its own task (-1 where unknown), as mining needs. */
@@ -19,9 +20,17 @@ export function sampleLabels(split: DatasetSplit, batch: UniqueImages): Int32Arr
   );
 }
 
+/** One batch's objective: per-triplet losses and the method's own penalty, if it has one. */
+export interface BatchObjective {
+  /** `[triplets]`, in batch order. */
+  readonly losses: tf.Tensor1D;
+  /** The method's regularisation term (`MtlModel.embedWithPenalty`), added once to the combined loss. */
+  readonly penalty: tf.Scalar | undefined;
+}
+
 /**
- * Per-triplet losses `[triplets]` for `images` (the batch's distinct images, `[images, H, W, 3]`), in
- * training mode. Call inside a gradient function.
+ * Per-triplet losses for `images` (the batch's distinct images, `[images, H, W, 3]`), in training mode,
+ * and the method's penalty. Call inside a gradient function.
  */
 export function tripletLosses(
   model: MtlModel,
@@ -30,10 +39,14 @@ export function tripletLosses(
   batch: UniqueImages,
   mining: MiningMode,
   split: DatasetSplit,
-): tf.Tensor1D {
+): BatchObjective {
   return tf.tidy(() => {
     const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32')) as tf.Tensor4D;
-    const embeddings = normalisedEmbeddings(model, inputs, batch.sampleTask, { training: true });
+    const context = { training: true };
+    const forward = model.embedWithPenalty
+      ? model.embedWithPenalty(inputs, batch.sampleTask, context)
+      : { embeddings: model.embed(inputs, batch.sampleTask, context), penalty: undefined };
+    const embeddings = normaliseFor(model, forward.embeddings);
     const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     const negatives =
       mining === 'none'
@@ -44,8 +57,16 @@ export function tripletLosses(
             mining,
             loss.distance,
           );
-    return loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
+    return {
+      losses: loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives)),
+      penalty: forward.penalty?.({ anchor: batch.anchor, positive: batch.positive, negative: negatives }),
+    };
   });
+}
+
+/** The scalar a step minimises: `taskLoss` (the weighted task losses) plus the method's penalty. */
+export function withPenalty(taskLoss: tf.Scalar, objective: BatchObjective): tf.Scalar {
+  return objective.penalty ? tf.add(taskLoss, objective.penalty) : taskLoss;
 }
 
 /**

@@ -38,7 +38,7 @@ import { checkpointHook } from './hooks/checkpointing.js';
 import { metricsLogHook } from './hooks/metrics-log.js';
 import { timingHook } from './hooks/timing.js';
 import { validationHook } from './hooks/validation.js';
-import { preservingState, tripletLosses } from './objective.js';
+import { preservingState, tripletLosses, withPenalty } from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
 import type { TrainSummary } from './summary.js';
@@ -125,14 +125,23 @@ export class Trainer {
     let perTriplet: tf.Tensor1D | undefined;
     tf.tidy(() => {
       const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
-      const losses = () =>
+      const batchObjective = () =>
         tripletLosses(this.model, this.loss, images, batch, train.mining, this.dataset.splits.train);
+      // Per-task gradients are of the task losses alone; the method's penalty is not any task's.
+      const losses = () => batchObjective().losses;
       const objective = () => {
-        const values = losses();
-        perTriplet = tf.keep(values);
+        const parts = batchObjective();
+        perTriplet = tf.keep(parts.losses);
         // Equal weighting: the mean over tasks of each task's mean triplet loss.
-        const equal = tf.sum(tf.mul(values, tf.tensor1d(this.lossWeights))) as tf.Scalar;
-        return hooks.reduce('objective', equal, this.taskLosses(step, values, taskIds), context);
+        const equal = tf.sum(tf.mul(parts.losses, tf.tensor1d(this.lossWeights))) as tf.Scalar;
+        const combined = hooks.reduce(
+          'objective',
+          equal,
+          this.taskLosses(step, parts.losses, taskIds),
+          context,
+        );
+        // The method's own penalty (embedWithPenalty) is added once, after the task losses are combined.
+        return withPenalty(combined, parts);
       };
       const { grads } = tf.variableGrads(objective, this.trainables);
       const update =

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { ensureDir, writeFileAtomic } from '../util/write.js';
-import { l2NormalizeRows } from '../engine/embedding.js';
+import { normaliseFor } from '../engine/embedding.js';
 import * as tf from '../tf.js';
 import { toGraphDef } from './graph-def.js';
 import { MtlzooError } from '../errors.js';
@@ -58,7 +58,7 @@ export function exportArtifacts(source: ExportSource, options: ExportOptions): E
   const graph = traceGraph(inputShape, (pixels) => {
     // pixelsToTensor's mapping of [0, 255] to [-1, 1], as tensor ops.
     const images = tf.sub(tf.div(pixels, 127.5), 1) as tf.Tensor4D;
-    return l2NormalizeRows(model.embed(images, ids, { training: false }));
+    return normaliseFor(model, model.embed(images, ids, { training: false }));
   });
   const def = toGraphDef(graph, inputShape, { input: EXPORT_INPUT, output: EXPORT_OUTPUT });
   const bytes = new Uint8Array(def.weights.reduce((n, w) => n + w.values.byteLength, 0));

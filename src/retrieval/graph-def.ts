@@ -211,6 +211,12 @@ const EMITTERS: Record<string, Emit> = {
   Exp: unary('Exp'),
   Log: unary('Log'),
   Identity: unary('Identity'),
+  Softmax: (b, node, input) => {
+    const rank = node.outputShapes[0]!.length;
+    const dim = Number(node.attrs['dim'] ?? -1);
+    if (dim !== -1 && dim !== rank - 1) throw new Error('a softmax over an axis other than the last');
+    return b.add('Softmax', [input('logits')], T(node));
+  },
   Sum: reduction('Sum'),
   Mean: reduction('Mean'),
   Max: reduction('Max'),
@@ -234,6 +240,8 @@ const EMITTERS: Record<string, Emit> = {
     });
   },
   Reshape: (b, node, input) => b.add('Reshape', [input('x'), b.int32(node.outputShapes[0]!)], T(node)),
+  // A reshape to the traced output shape (the batch size is fixed at export).
+  ExpandDims: (b, node, input) => b.add('Reshape', [input('input'), b.int32(node.outputShapes[0]!)], T(node)),
   Transpose: (b, node, input) =>
     b.add('Transpose', [input('x'), b.int32(node.attrs['perm'] as number[])], T(node)),
   Tile: (b, node, input) => b.add('Tile', [input('x'), b.int32(node.attrs['reps'] as number[])], T(node)),

@@ -10,7 +10,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { taskDependenceOf, type MtlModel, type TaskDependence } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import { loadCheckpoint, readCheckpointMetadata } from '../engine/checkpoint.js';
-import { l2NormalizeRows } from '../engine/embedding.js';
+import { normaliseFor, normalisedEmbeddings } from '../engine/embedding.js';
 import { pixelsToTensor } from '../engine/pixels.js';
 import { RunDir } from '../engine/run-dir.js';
 import { loadRunConfig } from '../engine/run-config.js';
@@ -124,12 +124,15 @@ export class RunModel {
     return embedUnderTasks(this.model, this.inputShape, pixels, tasks, sharedPrefix);
   }
 
-  /** L2-normalised embeddings of a mixed-task batch: image i under task `taskIds[i]`, in one forward pass. */
+  /** Embeddings of a mixed-task batch (image i under task `taskIds[i]`) in one forward pass, as evaluated. */
   embedMixed(pixels: Uint8Array, taskIds: Int32Array): Float32Array {
     return tf.tidy(
       () =>
-        l2NormalizeRows(
-          this.model.embed(pixelsToTensor(pixels, this.inputShape), taskIds, INFERENCE),
+        normalisedEmbeddings(
+          this.model,
+          pixelsToTensor(pixels, this.inputShape),
+          taskIds,
+          INFERENCE,
         ).dataSync() as Float32Array,
     );
   }
@@ -140,8 +143,8 @@ export class RunModel {
 }
 
 /**
- * L2-normalised embeddings of `pixels` (decoded images back to back) under each task of `tasks`, one
- * row-major `[count, dim]` array per task. With `sharedPrefix` (the default) a method that declares where
+ * Embeddings of `pixels` (decoded images back to back) under each task of `tasks`, normalised as the
+ * method's evaluation normalises them, one row-major `[count, dim]` array per task. With `sharedPrefix` (the default) a method that declares where
  * its task dependence starts runs the shared stages once for all tasks.
  */
 export function embedUnderTasks(
@@ -163,7 +166,7 @@ export function embedUnderTasks(
         features && dependence.from === 'features'
           ? dependence.complete(features, ids, INFERENCE)
           : model.embed(images, ids, INFERENCE);
-      return l2NormalizeRows(raw).dataSync() as Float32Array;
+      return normaliseFor(model, raw).dataSync() as Float32Array;
     });
   });
 }

@@ -274,7 +274,9 @@ export async function createServer(options: ServerOptions): Promise<FastifyInsta
         );
       }
       if (body.embedding) {
-        query = normaliseRows(Float32Array.from(body.embedding), dim);
+        // Normalised as the model's own embeddings are (all but CSN's unnormalised form).
+        const given = Float32Array.from(body.embedding);
+        query = model.model.embeddingNorm === 'none' ? given : normaliseRows(given, dim);
         embeddedBy = 'client';
       } else {
         const row = index.rowOf.get(body.id!);

@@ -22,7 +22,7 @@ function values(variables: readonly NamedVariable[]): Float32Array[] {
 
 /**
  * Checks a backbone: description (stages end in `embedding` of `[embeddingDim]`), variable names (unique,
- * scoped), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
+ * scoped, each under its stage's name), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
  * every trainable variable, moving statistics updated in training only, no tensor leak, full disposal.
  */
 export function checkBackboneContract(factory: BackboneFactory, options?: ContractOptions): void;
@@ -68,6 +68,11 @@ export function checkBackboneContract(
       check(
         v.name.startsWith('contract/'),
         () => `${label}: variable "${v.name}" ignores the scope "contract/"`,
+      );
+      check(
+        names.some((stage) => v.name.startsWith(`contract/${stage}/`)),
+        () =>
+          `${label}: variable "${v.name}" is not under a stage's name (contract/<stage>/…; stages ${names.join(', ')})`,
       );
     }
     deepStrictEqual(

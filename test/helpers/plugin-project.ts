@@ -25,7 +25,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const PLUGINS = {
   backend: 'cpu-copy',
   backbone: 'small-cnn',
-  method: 'film',
+  method: 'embedding-film',
   loss: 'soft-margin',
   dataset: 'stripes',
   evaluator: 'mrr',
