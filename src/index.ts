@@ -66,3 +66,4 @@ export { RunModel } from './retrieval/model.js';
 export { searchIndex, type SearchHit, type SearchMode } from './retrieval/search.js';
 export { exactSearch, type Neighbours } from './retrieval/exact.js';
 export { Rng } from './util/random.js';
+export * from './weighting/index.js';

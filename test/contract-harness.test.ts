@@ -8,6 +8,7 @@ import { datasetPlugins } from '../plugins/dataset/index.js';
 import { evaluatorPlugins } from '../plugins/evaluator/index.js';
 import { lossPlugins } from '../plugins/loss/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
+import { weightingPlugins } from '../plugins/weighting/index.js';
 import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import type { AnyPluginOf, BackboneFactory, MtlModel, TripletLossFunction } from '../src/kinds/index.js';
 import { definePlugin } from '../src/plugin/define.js';
@@ -20,6 +21,7 @@ import {
   checkEvaluatorContract,
   checkLossContract,
   checkMethodContract,
+  checkWeightingContract,
 } from '../src/testing/index.js';
 import * as tf from '../src/tf.js';
 import { celebaImages, writeCelebaFixture } from './fixtures/celeba.js';
@@ -79,6 +81,25 @@ const EVALUATOR_CASES: Record<string, { options: object; perfect: Record<string,
   },
 };
 
+/** Options of each weighting strategy: the defaults, and the variants that take another path. */
+const WEIGHTING_CASES: Record<string, readonly object[]> = {
+  equal: [{}],
+  uncertainty: [{}, { lr: 0.1 }],
+  gradnorm: [{}],
+  mgda: [{}, { normalization: 'loss+' }, { upperBound: true }],
+  dwa: [{ window: 2 }],
+  pcgrad: [{}],
+  graddrop: [{}, { leak: 0.2 }],
+  gradvac: [{}, { groups: 'variable' }],
+  imtl: [{}, { lossScale: false }],
+  cagrad: [{}, { rescale: 2 }],
+  'nash-mtl': [{}, { updateWeightsEvery: 2 }],
+  rlw: [{}],
+  'aligned-mtl': [{}],
+  famo: [{}],
+  'db-mtl': [{}, { betaSigma: 0.5 }],
+};
+
 /** Whether each built-in backend loads here: tfjs-node's are optional and not installed. */
 const BACKEND_CASES: Record<string, boolean> = {
   cpu: true,
@@ -125,6 +146,7 @@ describe('contract harness', () => {
       dataset: Object.keys(datasetCases()),
       evaluator: Object.keys(EVALUATOR_CASES),
       backend: Object.keys(BACKEND_CASES),
+      weighting: Object.keys(WEIGHTING_CASES),
     };
     for (const kind of PLUGIN_KINDS) {
       const names = builtinPlugins.filter((p) => p.kind === kind).map((p) => p.name);
@@ -185,6 +207,15 @@ describe('contract harness', () => {
       assert.equal(report.available, BACKEND_CASES[plugin.name], JSON.stringify(report));
       assert.equal(tf.getBackend(), 'cpu', 'the active backend is restored');
     });
+  }
+
+  for (const plugin of weightingPlugins) {
+    for (const options of WEIGHTING_CASES[plugin.name] ?? []) {
+      it(`passes weighting ${plugin.name} ${JSON.stringify(options)}`, async () => {
+        const report = await checkWeightingContract(plugin, options);
+        assert.ok(report.last.every(Number.isFinite));
+      });
+    }
   }
 
   describe('fails broken plugins', () => {
@@ -359,6 +390,39 @@ describe('contract harness', () => {
         checkLossContract(doubled, {}),
         /loss broken: d\(loss\)\/d\(anchor\[\d, \d\]\) is .*, finite differences give/,
       );
+    });
+
+    it('catches a weighting that keeps state without saving it, and one that leaks a tensor per step', async () => {
+      const uncertainty = weightingPlugins.find((p) => p.name === 'uncertainty')!;
+      const forgetful = definePlugin({
+        ...uncertainty,
+        name: 'forgetful',
+        create: async (o, c) => {
+          const { state: _state, restore: _restore, ...rest } = await uncertainty.create(o, c);
+          return rest;
+        },
+      });
+      await assert.rejects(
+        checkWeightingContract(forgetful, {}),
+        /restored from the state saved at step 4 .*must expose state\(\) and restore\(\)/,
+      );
+      const pcgrad = weightingPlugins.find((p) => p.name === 'pcgrad')!;
+      const leaky = definePlugin({
+        ...pcgrad,
+        name: 'leaky',
+        create: async (o, c) => {
+          const strategy = await pcgrad.create(o, c);
+          if (strategy.uses !== 'gradients') throw new Error('pcgrad is gradient-based');
+          return {
+            ...strategy,
+            update: (gradients, step) => {
+              tf.keep(tf.zeros([1]));
+              return strategy.update(gradients, step);
+            },
+          };
+        },
+      });
+      await assert.rejects(checkWeightingContract(leaky, {}), /the tensor count changes from step to step/);
     });
 
     it('catches a loss that mixes the triplets of a batch', async () => {

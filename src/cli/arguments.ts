@@ -35,3 +35,16 @@ export function fraction(flag: string) {
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
+
+/** `--seeds <list>`: comma-separated non-negative integers. */
+export function seedList(value: string): number[] {
+  const seeds = value.split(',').map((s) => Number(s.trim()));
+  if (seeds.length === 0 || seeds.some((s) => !Number.isInteger(s) || s < 0)) {
+    throw new MtlzooError(
+      'USAGE',
+      `--seeds: expected comma-separated non-negative integers, got "${value}"`,
+      2,
+    );
+  }
+  return seeds;
+}

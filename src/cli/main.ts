@@ -17,6 +17,7 @@ import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerSearchCommand } from './commands/search.js';
 import { registerServeCommand } from './commands/serve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { MTLZOO_VERSION } from '../util/package.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
@@ -42,6 +43,7 @@ export function buildProgram(cli: CliContext): Command {
   registerServeCommand(program, cli);
   registerExportCommand(program, cli);
   registerRetrieveCommand(program, cli);
+  registerWorkerCommand(program, cli);
   registerNewCommand(program, cli);
   return program;
 }

@@ -28,6 +28,45 @@ export interface BatchObjective {
   readonly penalty: tf.Scalar | undefined;
 }
 
+/** The method's training forward of a batch: raw (unnormalised) sample embeddings and its penalty, if any. */
+export function batchForward(
+  model: MtlModel,
+  images: tf.Tensor4D,
+  batch: UniqueImages,
+): ReturnType<NonNullable<MtlModel['embedWithPenalty']>> | { embeddings: tf.Tensor2D; penalty: undefined } {
+  const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32')) as tf.Tensor4D;
+  const context = { training: true };
+  return model.embedWithPenalty
+    ? model.embedWithPenalty(inputs, batch.sampleTask, context)
+    : { embeddings: model.embed(inputs, batch.sampleTask, context), penalty: undefined };
+}
+
+/**
+ * Per-triplet losses `[triplets]` from the batch's raw sample embeddings (normalised as the model asks,
+ * negatives mined when asked), and the negatives used.
+ */
+export function tripletLossesOf(
+  model: MtlModel,
+  raw: tf.Tensor2D,
+  loss: TripletLossFunction,
+  batch: UniqueImages,
+  mining: MiningMode,
+  split: DatasetSplit,
+): { losses: tf.Tensor1D; negatives: Int32Array } {
+  const embeddings = normaliseFor(model, raw);
+  const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+  const negatives =
+    mining === 'none'
+      ? batch.negative
+      : mineNegatives(
+          embeddings,
+          { ...batch, sampleLabel: sampleLabels(split, batch) },
+          mining,
+          loss.distance,
+        );
+  return { losses: loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives)), negatives };
+}
+
 /**
  * Per-triplet losses for `images` (the batch's distinct images, `[images, H, W, 3]`), in training mode,
  * and the method's penalty. Call inside a gradient function.
@@ -41,24 +80,10 @@ export function tripletLosses(
   split: DatasetSplit,
 ): BatchObjective {
   return tf.tidy(() => {
-    const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32')) as tf.Tensor4D;
-    const context = { training: true };
-    const forward = model.embedWithPenalty
-      ? model.embedWithPenalty(inputs, batch.sampleTask, context)
-      : { embeddings: model.embed(inputs, batch.sampleTask, context), penalty: undefined };
-    const embeddings = normaliseFor(model, forward.embeddings);
-    const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
-    const negatives =
-      mining === 'none'
-        ? batch.negative
-        : mineNegatives(
-            embeddings,
-            { ...batch, sampleLabel: sampleLabels(split, batch) },
-            mining,
-            loss.distance,
-          );
+    const forward = batchForward(model, images, batch);
+    const { losses, negatives } = tripletLossesOf(model, forward.embeddings, loss, batch, mining, split);
     return {
-      losses: loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives)),
+      losses,
       penalty: forward.penalty?.({ anchor: batch.anchor, positive: batch.positive, negative: negatives }),
     };
   });

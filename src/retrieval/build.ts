@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MtlzooError } from '../errors.js';
 import type { Logger } from '../plugin/types.js';
-import { formatDuration } from '../util/duration.js';
+import { formatDuration } from '../util/eta.js';
 import { keyHash } from '../util/hash.js';
 import { embedGallery, type EmbedOptions, type EmbeddedGallery } from './embed-gallery.js';
 import { describeFiles, expandGalleryArguments, listGallery } from './gallery.js';

@@ -4,7 +4,7 @@
  * cannot be decoded are skipped and listed.
  */
 import type { Logger } from '../plugin/types.js';
-import { formatDuration } from '../util/duration.js';
+import { formatDuration } from '../util/eta.js';
 import { absoluteGalleryPath } from './gallery.js';
 import type { RunModel } from './model.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../../retrieval/build.js';
 import { inspectIndex, type IndexInfo } from '../../retrieval/info.js';
 import { indexError, readManifest, type IndexManifest } from '../../retrieval/manifest.js';
-import { formatDuration } from '../../util/duration.js';
+import { formatDuration } from '../../util/eta.js';
 import { collect, fraction, oneOf, positiveInt } from '../arguments.js';
 import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 import type { CliContext } from '../context.js';
