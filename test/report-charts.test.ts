@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { BenchResults } from '../src/bench/results.js';
 import { accuracyFigures } from '../src/report/charts/accuracy.js';
 import { gradientFigures } from '../src/report/charts/gradients.js';
 import { relatednessFigures } from '../src/report/charts/relatedness.js';
@@ -11,8 +13,31 @@ import { FIGURES, SECTIONS, buildFigures } from '../src/report/figures.js';
 import { renderChart } from '../src/report/render.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { createMemoryLogger } from '../src/util/logger.js';
+import { tempDir, writeFiles } from './helpers/files.js';
 
-const QUICKSTART = path.join(import.meta.dirname, '..', 'zoo', 'quickstart');
+const QUICKSTART = path.join(import.meta.dirname, '..', 'zoo', 'quickstart', 'results.json');
+
+/**
+ * The recorded quickstart entry as the repository holds it: results.json without its run folders. The
+ * recorded paths are moved into a temporary folder that holds nothing, so the test does not depend on
+ * whether this machine still has the recording's runs where they were written.
+ */
+async function recordedQuickstart(): Promise<ReportData> {
+  const workspace = tempDir();
+  try {
+    const results = JSON.parse(await fs.readFile(QUICKSTART, 'utf8')) as BenchResults;
+    const elsewhere = (dir: string) => path.join(workspace.dir, 'gone', ...dir.split(/[\\/]/).slice(-2));
+    const relocated = {
+      ...results,
+      rows: results.rows.map((r) => ({ ...r, runDirs: r.runDirs.map(elsewhere) })),
+    };
+    const bench = path.join(workspace.dir, 'quickstart');
+    writeFiles(bench, { 'results.json': JSON.stringify(relocated) });
+    return await loadReportData(new Kernel({ logger: createMemoryLogger() }), bench);
+  } finally {
+    workspace.cleanup();
+  }
+}
 
 interface SceneItem {
   readonly bounds: { x1: number; y1: number; x2: number; y2: number };
@@ -97,6 +122,7 @@ function benchOf(points: readonly (readonly [string, number, number])[]): Report
     },
     methods,
     missingRuns: [],
+    unreadableRuns: [],
   };
 }
 
@@ -126,7 +152,7 @@ describe('report charts', function () {
   this.timeout(60_000);
 
   it('labels the recorded quickstart scatter without overlaps (csn/modulation, separate/cross-stitch)', async () => {
-    const data = await loadReportData(new Kernel({ logger: createMemoryLogger() }), QUICKSTART);
+    const data = await recordedQuickstart();
     assert.deepEqual(
       data.methods.map((m) => m.label),
       ['modulation', 'modulation-matrix', 'shared', 'separate', 'cross-stitch', 'csn'],
@@ -175,12 +201,17 @@ describe('report charts', function () {
     }
   });
 
-  it('draws intervals from the statistics when a spread has its own, else ± 1 std over several seeds', async () => {
+  it("draws the bench's 95 % intervals where a cell has one, else ± 1 std over several seeds", async () => {
     assert.deepEqual(intervalOf({ n: 3, mean: 0.5, std: 0.1, min: 0.4, max: 0.6 }), { lo: 0.4, hi: 0.6 });
-    assert.deepEqual(intervalOf({ n: 3, mean: 0.5, std: 0.1, min: 0, max: 1, lo: 0.45, hi: 0.52 }), {
-      lo: 0.45,
-      hi: 0.52,
-    });
+    assert.deepEqual(
+      intervalOf({ n: 3, mean: 0.5, std: 0.1, min: 0, max: 1, ci: { low: 0.45, high: 0.52 } }),
+      { lo: 0.45, hi: 0.52 },
+    );
+    assert.deepEqual(
+      intervalOf({ n: 3, mean: 0.5, std: 0.1, min: 0, max: 1, ci: { low: NaN, high: NaN } }),
+      { lo: 0.4, hi: 0.6 },
+      'an interval never measured (null in results.json)',
+    );
     assert.deepEqual(intervalOf({ n: 1, mean: 0.5, std: 0, min: 0.5, max: 0.5 }), {});
     const data = benchOf([
       ['one', 1000, 0.8],
@@ -191,7 +222,7 @@ describe('report charts', function () {
       methods: data.methods.map((m) => ({
         ...m,
         metrics: {
-          'triplet-accuracy': { ...m.metrics['triplet-accuracy']!, lo: 0.7, hi: 0.95, level: 0.95 },
+          'triplet-accuracy': { ...m.metrics['triplet-accuracy']!, ci: { low: 0.7, high: 0.95 } },
         },
       })),
     };
@@ -212,7 +243,7 @@ describe('report charts', function () {
   });
 
   it('renders every built-in chart in Node without warnings', async () => {
-    const data = await loadReportData(new Kernel({ logger: createMemoryLogger() }), QUICKSTART);
+    const data = await recordedQuickstart();
     const charts = buildFigures(data).flatMap((s) => s.figures.filter((f) => f.kind === 'chart'));
     assert.deepEqual(
       charts.map((c) => c.name),

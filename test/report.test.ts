@@ -3,7 +3,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
 import type { BenchResults } from '../src/bench/bench.js';
 import { Kernel } from '../src/kernel/kernel.js';
@@ -13,19 +13,11 @@ import { FIGURES, SECTIONS, buildFigures } from '../src/report/figures.js';
 import { renderCharts } from '../src/report/html/index.js';
 import { renderPage } from '../src/report/html/page.js';
 import { createMemoryLogger } from '../src/util/logger.js';
+import { CHROMIUM, launchChromium } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
 import { smallConfig } from './helpers/experiment.js';
 import { tempDir, writeFiles } from './helpers/files.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 const TASKS = ['colour', 'shape', 'position'];
 const CHARTS = [
   'accuracy-params',
@@ -58,6 +50,16 @@ function chartsIn(html: string): ChartInPage[] {
     }
     return { name: name!, marks: Number(marks), byMark };
   });
+}
+
+/** The layers of a chart spec written beside the report, as far as the tests read them. */
+interface ChartLayers {
+  readonly layer: readonly {
+    readonly name?: string;
+    readonly mark: { readonly type: string };
+    readonly data?: { readonly values: readonly Record<string, unknown>[] };
+    readonly encoding: Record<string, unknown>;
+  }[];
 }
 
 /** The page without its scripts (Vega's code mentions URLs and attributes it never loads). */
@@ -122,6 +124,65 @@ methods:
     assert.match(page, /<code>modulation\/seed-0<\/code>/);
     assert.match(page, /bench folder <code>bench<\/code>/);
     assert.deepEqual((await fs.readdir(path.dirname(reportFile))).sort(), ['report.charts', 'report.html']);
+  });
+
+  it("shows the bench's intervals: under each figure, as error bars on the accuracy points and the angle curve", async () => {
+    const row = results.rows.find((r) => r.label === 'modulation')!;
+    const accuracy = row.metrics['triplet-accuracy']!;
+    const ci = accuracy.ci!;
+    assert.ok(ci.low <= accuracy.mean && accuracy.mean <= ci.high);
+    const under = (low: number, high: number, digits: number) =>
+      `<br><small>[${low.toFixed(digits)}, ${high.toFixed(digits)}]`;
+    assert.ok(html.includes(under(ci.low, ci.high, 3)), 'the interval under the comparison figure');
+    const delta = row.deltaM!;
+    assert.ok(
+      html.includes(
+        `${under(delta.ci!.low * 100, delta.ci!.high * 100, 2)}${delta.significant ? '' : ' n.s.'}</small>`,
+      ),
+      'Δm with its interval, n.s. when it contains 0',
+    );
+    assert.match(html, /bootstrap over seeds and test queries/);
+
+    const folder = path.join(path.dirname(reportFile), 'report.charts');
+    const layers = async (name: string) =>
+      (JSON.parse(await fs.readFile(path.join(folder, `${name}.vl.json`), 'utf8')) as ChartLayers).layer;
+    // The scatter: the point's interval is the bench's, drawn as a rule and listed in the tooltip.
+    const scatter = await layers('accuracy-params');
+    const point = scatter.find((l) => l.name === 'points')!;
+    const datum = point.data!.values.find((v) => v.method === 'modulation')!;
+    assert.deepEqual([datum.lo, datum.hi], [Number(ci.low.toFixed(6)), Number(ci.high.toFixed(6))]);
+    const tooltip = (point.encoding.tooltip as { field: string }[]).map((t) => t.field);
+    assert.ok(tooltip.includes('lo') && tooltip.includes('hi'), `the interval in the tooltip: ${tooltip}`);
+    assert.ok(scatter.some((l) => l.name === 'intervals' && l.mark.type === 'rule'));
+    const charts = chartsIn(html);
+    const marks = (chart: string, mark: string) => charts.find((c) => c.name === chart)!.byMark[mark];
+    assert.equal(marks('accuracy-params', 'intervals_marks'), 2, 'an error bar per method');
+    assert.match(html, /bars: 95 % interval, bootstrap over seeds and test queries/);
+
+    // The angle curve: at each probed step the bench's interval over seeds, and the within-task angle.
+    const curve = row.gradients!.curve;
+    const angleLayer = (await layers('gradient-angle')).find((l) => l.name === 'points')!;
+    const angle = angleLayer.data!.values.filter((v) => v.method === 'modulation');
+    assert.deepEqual(
+      angle.map((v) => [v.x, v.lo, v.hi]),
+      curve.steps.map((step, i) => [
+        step,
+        Number(curve.low[i]!.toFixed(6)),
+        Number(curve.high[i]!.toFixed(6)),
+      ]),
+    );
+    const within = (angleLayer.encoding.tooltip as { field: string; title?: string }[]).find((t) =>
+      t.title?.startsWith('within a task'),
+    )!;
+    assert.deepEqual(
+      angle.map((v) => v[within.field]),
+      curve.within.map((w) => Number(w.toFixed(2))),
+      'the noise floor in the tooltip',
+    );
+    assert.equal(marks('gradient-angle', 'intervals_marks'), curve.steps.length, 'a whisker per probed step');
+    assert.match(html, /bars: the 95 % interval over seeds/);
+    assert.match(html, /fixed set of validation triplets/);
+    assert.match(html, /within-task angle \(the noise floor/);
   });
 
   it('draws every chart with its marks: points, bars, angle curve, cosine and relatedness maps', () => {
@@ -209,7 +270,8 @@ methods:
       const page = await fs.readFile(path.join(alone, 'report.html'), 'utf8');
       assert.deepEqual(
         chartsIn(page).map((c) => c.name),
-        ['accuracy-params', 'accuracy-per-task'],
+        ['accuracy-params', 'accuracy-per-task', 'gradient-angle'],
+        'the angle curve from the statistics in results.json',
       );
       assert.match(
         page,
@@ -240,6 +302,68 @@ methods:
     assert.match(report.log, /results\.json: rows\[0\]\.params\.totalParams: /);
   });
 
+  it('names a checkpoint it cannot read (an earlier format) and reports the rest from the records', async () => {
+    const runDir = results.rows[0]!.runDirs[0]!;
+    const copy = path.join(workspace.dir, 'old-format-run');
+    await fs.cp(runDir, copy, { recursive: true });
+    const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
+    const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
+    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/1' }));
+    const out = path.join(workspace.dir, 'old-format-report.html');
+    const report = await runCli('report', copy, '--out', out);
+    assert.equal(report.code, 0, report.log);
+    const page = await fs.readFile(out, 'utf8');
+    assert.match(page, /modulation<\/b>: checkpoint not readable by this version: .*mtlzoo-checkpoint\/1/);
+    assert.ok(!withoutScripts(page).includes(workspace.dir), 'the error without paths of this machine');
+    assert.deepEqual(
+      chartsIn(page).map((c) => c.name),
+      ['accuracy-params', 'accuracy-per-task', 'gradient-angle', 'gradient-cosine'],
+      'tables and probe charts still drawn; no relatedness maps',
+    );
+  });
+
+  it('names run folders it cannot read (no config, torn summary or log) and reports the other runs', async () => {
+    // A copy whose results.json names its runs relative to it, so the originals are not found instead.
+    const copy = path.join(workspace.dir, 'torn', 'bench');
+    await fs.cp(benchDir, copy, { recursive: true });
+    const relative = {
+      ...results,
+      rows: results.rows.map((r) => ({ ...r, runDirs: r.runDirs.map((d) => path.relative(benchDir, d)) })),
+    };
+    await fs.writeFile(path.join(copy, 'results.json'), JSON.stringify(relative));
+    await fs.rm(path.join(copy, 'modulation', 'seed-1', 'config.yaml'));
+    const summary = path.join(copy, 'separate', 'seed-0', 'summary.json');
+    const text = await fs.readFile(summary, 'utf8');
+    await fs.writeFile(summary, text.slice(0, text.length / 2));
+    await fs.appendFile(path.join(copy, 'separate', 'seed-1', 'metrics.jsonl'), 'not json\n{}\n');
+
+    const report = await runCli('report', copy);
+    assert.equal(report.code, 0, report.log);
+    assert.match(
+      report.log,
+      /run folder modulation\/seed-1 not read \(modulation\/seed-1 has no config\.yaml\)/,
+    );
+    const page = await fs.readFile(path.join(copy, 'report.html'), 'utf8');
+    const reasons = [...page.matchAll(/<li><code>([^<]+)<\/code>: ([^<]+)<\/li>/g)].map(([, d, r]) => [d, r]);
+    assert.deepEqual(
+      reasons.map(([dir]) => dir),
+      ['modulation/seed-1', 'separate/seed-0', 'separate/seed-1'],
+    );
+    assert.match(reasons[1]![1]!, /^separate\/seed-0\/summary\.json: /);
+    assert.match(reasons[2]![1]!, /^separate\/seed-1\/metrics\.jsonl:\d+: not a JSON record/);
+    assert.ok(!withoutScripts(page).includes(workspace.dir), 'reasons without paths of this machine');
+    assert.match(page, /<code>separate\/seed-0<\/code> <small>\(not readable\)<\/small>/);
+    assert.match(page, /3 run folder\(s\) could not be read/);
+    // Tables from results.json; charts from the one run of each method that could be read.
+    for (const row of results.rows) assert.ok(page.includes(`<b>${row.label}</b>`));
+    const charts = chartsIn(page);
+    assert.deepEqual(
+      charts.map((c) => c.name),
+      CHARTS,
+    );
+    assert.equal(charts[0]!.byMark.singles_marks, 1, 'one seed of modulation; none of separate');
+  });
+
   describe('in headless Chromium', function () {
     let browser: Browser;
 
@@ -248,7 +372,7 @@ methods:
         console.log(`    skipped: ${CHROMIUM} is absent (apt-get install -y chromium; .ci/run installs it)`);
         this.skip();
       }
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+      browser = await launchChromium();
     });
     after(async () => browser?.close());
 

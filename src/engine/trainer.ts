@@ -25,7 +25,7 @@ import { TripletSampler, uniqueImages, type UniqueImages } from '../train/sample
 import { Rng } from '../util/random.js';
 import { checkpointWeightsHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
-import { evaluateSplit } from './evaluation.js';
+import { evaluateSplit, testSamples, withoutSamples } from './evaluation.js';
 import {
   HookDriver,
   type BackwardPass,
@@ -346,6 +346,7 @@ export class Trainer {
     return Array.from(sums, (s, t) => (counts[t]! > 0 ? s / counts[t]! : Number.NaN));
   }
 
+  /** Metrics of a split, with their per-query samples (logs and summaries keep them without). */
   async evaluate(split: 'val' | 'test'): Promise<Metric[]> {
     return evaluateSplit(this.model, this.dataset, split, this.evaluators);
   }
@@ -505,7 +506,10 @@ export class Trainer {
         return lastSavedStep;
       },
       evaluate: async (split, step) => {
-        const record: EvalRecord = { type: 'eval', step, split, metrics: await this.evaluate(split) };
+        const measured = await this.evaluate(split);
+        // The per-query values go to test-samples.json (for bench intervals), never into logs and summaries.
+        if (split === 'test') await run.writeJson('samples', testSamples(measured, step));
+        const record: EvalRecord = { type: 'eval', step, split, metrics: withoutSamples(measured) };
         await hooks.sequential('evaluated', record, context);
         return record;
       },

@@ -4,14 +4,20 @@
  * environment and config hashes. A run is shown as a bench of one method and one seed.
  *
  * results.json is read through a schema of the fields the report uses and nothing more, so fields other
- * tools add later pass through untouched; a spread that carries its own interval (`lo`, `hi`, optional
- * `level`) is drawn with that interval instead of ± 1 std.
+ * tools add later pass through untouched. A cell carries the bench's 95 % interval (`ci`, from the bootstrap
+ * over seeds and test queries, src/bench/statistics.ts) where the bench computed one; results recorded
+ * before intervals have none and are drawn with ± 1 std over seeds.
+ *
+ * A run folder of a bench that cannot be read (no config.yaml, a torn summary.json or log, a checkpoint of
+ * an earlier format) is named in the report, which goes on with the other runs: the tables come from
+ * results.json, the charts from the runs that could be read.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { probeRecordsOf, type ProbeRecord } from '../analysis/probe.js';
 import { runRelatedness, type RunRelatedness } from '../analysis/relatedness.js';
+import type { CellStats, DifferenceCell } from '../bench/statistics.js';
 import type { PluginRef } from '../config/schema.js';
 import type { Environment } from '../engine/environment.js';
 import { loadRunConfig } from '../engine/run-config.js';
@@ -24,13 +30,8 @@ import type { ParameterReport } from '../kinds/method.js';
 import type { Matrix } from '../metrics/gradients.js';
 import { meanAndSpread, type Spread } from '../metrics/summary.js';
 
-/** A mean over seeds with its spread; `lo`/`hi` when the statistics gave an interval of their own. */
-export interface ReportSpread extends Spread {
-  readonly lo?: number;
-  readonly hi?: number;
-  /** Coverage of [lo, hi], e.g. 0.95. */
-  readonly level?: number;
-}
+/** A difference (Δm) as the report reads it; `significant` is absent in results recorded before intervals. */
+export type ReportDifference = CellStats & Partial<Pick<DifferenceCell, 'significant'>>;
 
 export interface ReportRun {
   /** The run folder relative to the bench folder (a run report: the folder's name), never absolute. */
@@ -40,33 +41,50 @@ export interface ReportRun {
   readonly weightsSha256: string;
   /** Whether the run folder was found on this machine. */
   readonly here: boolean;
+  /** Why the folder, found here, could not be read; the report leaves the run out of its charts. */
+  readonly unreadable?: string;
   /** Test metrics from the run's summary.json; undefined when the run folder is not here. */
   readonly test?: readonly Metric[];
 }
 
-/** The mean across-task gradient angle at one probed step: mean over seeds and each seed's value. */
+/**
+ * The mean across-task gradient angle at one probed step: mean over seeds, each seed's value, and (from a
+ * bench's statistics) the 95 % interval of the mean over seeds and the within-task angle, the noise floor.
+ */
 export interface AnglePoint {
   readonly step: number;
   readonly degrees: number;
   readonly seeds: readonly { readonly seed: number; readonly degrees: number }[];
+  readonly low?: number;
+  readonly high?: number;
+  readonly within?: number;
 }
 
 export interface ReportMethod {
   readonly label: string;
   /** Method name with its options, e.g. `modulation (form="vector")`. */
   readonly method: string;
-  readonly metrics: Readonly<Record<string, ReportSpread>>;
-  readonly perTask: Readonly<Record<string, Readonly<Record<string, ReportSpread>>>>;
-  readonly deltaM?: ReportSpread;
+  /** Mean ± std over seeds, with the 95 % interval where the bench computed one. */
+  readonly metrics: Readonly<Record<string, CellStats>>;
+  readonly perTask: Readonly<Record<string, Readonly<Record<string, CellStats>>>>;
+  readonly deltaM?: ReportDifference;
   readonly params: ParameterReport;
-  readonly msPerStep: ReportSpread;
+  readonly msPerStep: Spread;
   readonly runs: readonly ReportRun[];
   /** Mean across-task gradient angle over all shared parameters per probed step. */
   readonly angle: readonly AnglePoint[];
   /** Task × task gradient cosine at the last probed step, mean over seeds. */
   readonly cosine?: { readonly step: number; readonly matrix: Matrix };
-  /** Learned relatedness of the first seed's run found here; undefined when it could not be read. */
+  /** Learned relatedness of the first seed's run found here; undefined when it has no checkpoint. */
   readonly relatedness?: RunRelatedness;
+  /** Why that run's relatedness could not be read (e.g. a checkpoint of an earlier format), when it could not. */
+  readonly relatednessError?: string;
+}
+
+/** A run folder found here that could not be read, relative to the bench folder, and why. */
+export interface UnreadableRun {
+  readonly dir: string;
+  readonly reason: string;
 }
 
 export interface ReportData {
@@ -88,6 +106,8 @@ export interface ReportData {
   readonly methods: readonly ReportMethod[];
   /** Runs listed in results.json whose folders are not on this machine (relative paths). */
   readonly missingRuns: readonly string[];
+  /** Runs listed in results.json whose folders are here but could not be read. */
+  readonly unreadableRuns: readonly UnreadableRun[];
 }
 
 export function methodDisplay(
@@ -104,18 +124,17 @@ const measured = z
   .nullable()
   .transform((v) => v ?? Number.NaN);
 
-const spreadSchema = z.looseObject({
+const cellSchema = z.looseObject({
   n: z.number(),
   mean: measured,
   std: measured,
   min: measured,
   max: measured,
-  lo: measured.optional(),
-  hi: measured.optional(),
-  level: z.number().optional(),
+  ci: z.looseObject({ low: measured, high: measured }).optional(),
 });
 
-const spreads = z.record(z.string(), spreadSchema);
+const cells = z.record(z.string(), cellSchema);
+const series = z.array(measured);
 
 /** The fields of results.json (see BenchResults) that the report reads. */
 const resultsSchema = z.looseObject({
@@ -150,9 +169,20 @@ const resultsSchema = z.looseObject({
         z.looseObject({ name: z.string(), options: z.record(z.string(), z.unknown()).optional() }),
       ]),
       seeds: z.array(z.number()),
-      metrics: spreads,
-      perTask: z.record(z.string(), spreads),
-      deltaM: spreadSchema.optional(),
+      metrics: cells,
+      perTask: z.record(z.string(), cells),
+      deltaM: cellSchema.extend({ significant: z.boolean().optional() }).optional(),
+      gradients: z
+        .looseObject({
+          curve: z.looseObject({
+            steps: z.array(z.number()),
+            mean: series,
+            low: series,
+            high: series,
+            within: series.optional(),
+          }),
+        })
+        .optional(),
       params: z.looseObject({
         sharedParams: z.number(),
         paramsPerTask: z.number(),
@@ -160,7 +190,7 @@ const resultsSchema = z.looseObject({
         bytes: z.number(),
         galleryPasses: z.number(),
       }),
-      msPerStep: spreadSchema,
+      msPerStep: cellSchema,
       configHashes: z.array(z.string()),
       weightsSha256: z.array(z.string()),
       runDirs: z.array(z.string()),
@@ -202,6 +232,23 @@ interface ProbedRun {
   readonly records: readonly ProbeRecord[];
 }
 
+type AngleCurve = NonNullable<ResultsFile['rows'][number]['gradients']>['curve'];
+
+/**
+ * The bench's angle curve (mean over seeds, its 95 % interval, the within-task angle) as report points,
+ * with each seed's value from the runs read here.
+ */
+function withIntervals(curve: AngleCurve, fromRuns: readonly AnglePoint[]): AnglePoint[] {
+  return curve.steps.map((step, i) => ({
+    step,
+    degrees: curve.mean[i] ?? Number.NaN,
+    seeds: fromRuns.find((a) => a.step === step)?.seeds ?? [],
+    low: curve.low[i] ?? Number.NaN,
+    high: curve.high[i] ?? Number.NaN,
+    ...(curve.within ? { within: curve.within[i] ?? Number.NaN } : {}),
+  }));
+}
+
 /** Angle curve and final cosine matrix, each averaged over the runs (seeds) that probed that step. */
 function probeSummary(runs: readonly ProbedRun[]): Pick<ReportMethod, 'angle' | 'cosine'> {
   const steps = [...new Set(runs.flatMap((r) => r.records.map((p) => p.step)))].sort((a, b) => a - b);
@@ -221,39 +268,73 @@ function probeSummary(runs: readonly ProbedRun[]): Pick<ReportMethod, 'angle' | 
   return { angle, cosine: { step: last.step, matrix } };
 }
 
-/** Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables) shows none. */
-async function relatednessOf(kernel: Kernel, dir: string): Promise<RunRelatedness | undefined> {
-  const run = new RunDir(dir);
-  if (!(await run.hasCheckpoint('best')) && !(await run.hasCheckpoint('last'))) return undefined;
-  return runRelatedness(kernel, dir);
+/** `error`'s message with the run's folder as the report shows it (never a path of this machine). */
+function reasonOf(error: unknown, dir: string, shown: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split(dir).join(shown);
+}
+
+/**
+ * Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables)
+ * shows none, and a checkpoint this version cannot read (an earlier format) or a run it cannot rebuild is
+ * named, not fatal: the rest of the report comes from the run's records.
+ */
+async function relatednessOf(
+  kernel: Kernel,
+  run: { readonly dir: string; readonly shown: string } | undefined,
+): Promise<Pick<ReportMethod, 'relatedness' | 'relatednessError'>> {
+  if (!run) return {};
+  const folder = new RunDir(run.dir);
+  if (!(await folder.hasCheckpoint('best')) && !(await folder.hasCheckpoint('last'))) return {};
+  try {
+    return { relatedness: await runRelatedness(kernel, run.dir) };
+  } catch (error) {
+    if (!(error instanceof MtlzooError)) throw error;
+    const why = error.code === 'CHECKPOINT_INVALID' ? 'checkpoint not readable by this version' : 'not read';
+    return { relatednessError: `${why}: ${reasonOf(error, run.dir, run.shown)}` };
+  }
 }
 
 /** What the report reads from one run folder on this machine. */
 interface RunContents {
   readonly dir: string;
+  /** The folder as the report prints it. */
+  readonly shown: string;
   readonly seed: number;
-  readonly summary?: TrainSummary;
+  readonly summary: TrainSummary;
   readonly probes: readonly ProbeRecord[];
 }
 
-async function readRun(dir: string, seed: number): Promise<RunContents> {
+/** A run folder's summary and probe records; throws (with the file) when they cannot be read. */
+async function readRun(dir: string, shown: string, seed: number): Promise<RunContents> {
   const run = new RunDir(dir);
-  const summary = (await isFile(run.path('summary')))
-    ? ((await readJson(run.path('summary'))) as TrainSummary)
-    : undefined;
-  return { dir, seed, ...(summary ? { summary } : {}), probes: probeRecordsOf(await run.readMetrics()) };
+  if (!(await isFile(run.path('config')))) {
+    throw new MtlzooError('DATA_INVALID', `${dir} has no ${path.basename(run.path('config'))}`);
+  }
+  if (!(await isFile(run.path('summary')))) {
+    throw new MtlzooError('DATA_INVALID', `${dir} has no ${path.basename(run.path('summary'))}`);
+  }
+  const summary = (await readJson(run.path('summary'))) as TrainSummary;
+  if (!Array.isArray(summary?.test)) {
+    throw new MtlzooError('DATA_INVALID', `${run.path('summary')}: test: expected the run's test metrics`);
+  }
+  return { dir, shown, seed, summary, probes: probeRecordsOf(await run.readMetrics()) };
 }
 
-/** Probe summary and relatedness of a method from the run folders found (the first one for relatedness). */
+/**
+ * Probe summary and relatedness of a method from the run folders read (the first one for relatedness);
+ * a bench's angle curve, where results.json has one, brings its intervals and the within-task angle.
+ */
 async function fromRunContents(
   kernel: Kernel,
   found: readonly RunContents[],
-): Promise<Pick<ReportMethod, 'angle' | 'cosine' | 'relatedness'>> {
-  const first = found[0];
-  const relatedness = first ? await relatednessOf(kernel, first.dir) : undefined;
+  curve?: AngleCurve,
+): Promise<Pick<ReportMethod, 'angle' | 'cosine' | 'relatedness' | 'relatednessError'>> {
+  const probed = probeSummary(found.map((r) => ({ seed: r.seed, records: r.probes })));
   return {
-    ...probeSummary(found.map((r) => ({ seed: r.seed, records: r.probes }))),
-    ...(relatedness ? { relatedness } : {}),
+    ...probed,
+    ...(curve ? { angle: withIntervals(curve, probed.angle) } : {}),
+    ...(await relatednessOf(kernel, found[0])),
   };
 }
 
@@ -265,8 +346,9 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
     throw new MtlzooError('USAGE', `${run.dir} has no summary.json: the run has not finished`, 2);
   }
   const loaded = await loadRunConfig(kernel, run);
-  const contents = await readRun(run.dir, loaded.config.seed);
-  const summary = contents.summary!;
+  const folder = path.basename(run.dir);
+  const contents = await readRun(run.dir, folder, loaded.config.seed);
+  const { summary } = contents;
   // The bench's default columns: the checkpoint-selection metric, then mAP at every k evaluated.
   const { selectBy } = loaded.config.train;
   const names = new Set(summary.test.filter((m) => m.task !== undefined).map((m) => m.name));
@@ -284,7 +366,6 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
       ),
     ]),
   );
-  const folder = path.basename(run.dir);
   const method: ReportMethod = {
     label: summary.method,
     method: methodDisplay(loaded.config.method),
@@ -318,6 +399,7 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
     environment: summary.environment,
     methods: [method],
     missingRuns: [],
+    unreadableRuns: [],
   };
 }
 
@@ -349,14 +431,24 @@ function locateRuns(
   });
 }
 
+async function isFolder(dir: string): Promise<boolean> {
+  return fs.stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+}
+
+/** The candidate holding a run (its config), else the first that is a folder at all; undefined: not here. */
 async function findRun(candidates: readonly string[]): Promise<string | undefined> {
   for (const dir of candidates) if (await isFile(new RunDir(dir).path('config'))) return dir;
+  for (const dir of candidates) if (await isFolder(dir)) return dir;
   return undefined;
 }
 
 async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Promise<ReportData> {
   const methods: ReportMethod[] = [];
   const missingRuns: string[] = [];
+  const unreadableRuns: UnreadableRun[] = [];
   const places = locateRuns(
     dir,
     results.rows.flatMap((r) => r.runDirs),
@@ -369,16 +461,27 @@ async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Pro
       const place = places[next + i];
       if (!place) break;
       const located = await findRun(place.candidates);
-      const contents = located ? await readRun(located, seed) : undefined;
-      if (contents) found.push(contents);
-      else missingRuns.push(place.shown);
+      let contents: RunContents | undefined;
+      let unreadable: string | undefined;
+      if (located) {
+        try {
+          contents = await readRun(located, place.shown, seed);
+          found.push(contents);
+        } catch (error) {
+          unreadable = reasonOf(error, located, place.shown);
+          unreadableRuns.push({ dir: place.shown, reason: unreadable });
+        }
+      } else {
+        missingRuns.push(place.shown);
+      }
       runs.push({
         dir: place.shown,
         seed,
         configHash: row.configHashes[i] ?? '',
         weightsSha256: row.weightsSha256[i] ?? '',
-        here: contents !== undefined,
-        ...(contents?.summary ? { test: contents.summary.test } : {}),
+        here: located !== undefined,
+        ...(unreadable !== undefined ? { unreadable } : {}),
+        ...(contents ? { test: contents.summary.test } : {}),
       });
     }
     methods.push({
@@ -390,7 +493,7 @@ async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Pro
       params: row.params,
       msPerStep: row.msPerStep,
       runs,
-      ...(await fromRunContents(kernel, found)),
+      ...(await fromRunContents(kernel, found, row.gradients?.curve)),
     });
     next += row.runDirs.length;
   }
@@ -410,6 +513,7 @@ async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Pro
     environment: results.environment,
     methods,
     missingRuns,
+    unreadableRuns,
   };
 }
 

@@ -18,8 +18,9 @@ export const SECTIONS: readonly Section[] = [
     title: 'Gradient directions across tasks',
     intro: () =>
       `<p>The paper's argument: a method that lets tasks modulate shared features makes the tasks' gradients ` +
-      `on the shared weights agree more (smaller angles). Per-task gradients of ${ALL_SHARED}, from same-size ` +
-      `per-task batches (<code>train.probe</code>).</p>`,
+      `on the shared weights agree more (smaller angles). Per-task gradients of ${ALL_SHARED}, on a fixed set ` +
+      `of validation triplets per task (<code>train.probe</code>); read them against the within-task angle ` +
+      `(the noise floor: two halves of one task's triplets), in the tooltips and in the bench's results.md.</p>`,
   },
   {
     id: 'relatedness',

@@ -67,6 +67,28 @@ function shownMethods(data: Methods, rows: readonly Row[]): string[] {
   return data.methods.map((m) => m.label).filter((label) => present.has(label));
 }
 
+/**
+ * The error bars of a per-method chart: a rule from `lo` (the `low` encoding) to `hi` for each row that has
+ * an interval, in its method's colour; no layer when no row has one.
+ */
+function errorBars(rows: readonly Row[], x: object, low: object, colour: ReturnType<typeof methodColour>) {
+  if (!hasInterval(rows)) return [];
+  return [
+    {
+      name: 'intervals',
+      data: { values: rows },
+      mark: { type: 'rule', strokeWidth: 1.4 },
+      encoding: {
+        x,
+        y: low,
+        y2: { field: 'hi' },
+        color: withoutLegend(colour),
+        opacity: pickedOpacity(0.8, 0.06),
+      },
+    },
+  ];
+}
+
 export interface ScatterPoint extends MethodDatum {
   readonly x: number;
   readonly y: number;
@@ -181,22 +203,7 @@ export function scatterChart(data: Methods, spec: ScatterChart): ChartSpec | und
     height,
     resolve: ONE_LEGEND,
     layer: [
-      ...(hasInterval(rows)
-        ? [
-            {
-              name: 'intervals',
-              data: { values: rows },
-              mark: { type: 'rule', strokeWidth: 1.5 },
-              encoding: {
-                x: ex('x'),
-                y: ey('lo'),
-                y2: { field: 'hi' },
-                color: withoutLegend(colour),
-                opacity: pickedOpacity(),
-              },
-            },
-          ]
-        : []),
+      ...errorBars(rows, ex('x'), ey('lo'), colour),
       ...(singleRows.length > 0
         ? [
             {
@@ -336,7 +343,10 @@ export interface LineChart {
   readonly height?: number;
 }
 
-/** One line per method with a point at every datum, a band where points have intervals, a reference line. */
+/**
+ * One line per method with a point at every datum, an error bar (whisker) where a point has an interval, a
+ * reference line.
+ */
 export function lineChart(data: Methods, spec: LineChart): ChartSpec | undefined {
   const points = spec.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
   if (points.length === 0) return undefined;
@@ -362,22 +372,7 @@ export function lineChart(data: Methods, spec: LineChart): ChartSpec | undefined
     height: spec.height ?? 300,
     resolve: ONE_LEGEND,
     layer: [
-      ...(hasInterval(rows)
-        ? [
-            {
-              name: 'band',
-              data: { values: rows },
-              mark: { type: 'area' },
-              encoding: {
-                x,
-                y: { ...y, field: 'lo' },
-                y2: { field: 'hi' },
-                color: withoutLegend(colour),
-                opacity: pickedOpacity(0.18, 0.03),
-              },
-            },
-          ]
-        : []),
+      ...errorBars(rows, x, { ...y, field: 'lo' }, colour),
       {
         name: 'lines',
         data: { values: rows },

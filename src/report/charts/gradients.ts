@@ -1,5 +1,5 @@
 /** Gradient directions across tasks: the mean angle over training, and the task × task cosine at the end. */
-import type { ReportData } from '../data.js';
+import type { AnglePoint, ReportData } from '../data.js';
 import type { Figure, FigureSource, NoteFigure } from '../figure.js';
 import { escapeHtml as esc } from '../html/escape.js';
 import { lineChart } from './builders.js';
@@ -7,20 +7,40 @@ import { chart, exact, heatmapLayers, matrixRows, perSeedText } from './spec.js'
 
 const CELL = 34;
 
-/** Why a section that needs run folders is empty or partial; undefined when every run was found. */
+/** `<code>a</code>, <code>b</code>` and how many more, of run folders. */
+function folderList(dirs: readonly string[]): string {
+  const shown = dirs.slice(0, 4).map((d) => `<code>${esc(d)}</code>`);
+  return `${shown.join(', ')}${dirs.length > 4 ? ` and ${dirs.length - 4} more` : ''}`;
+}
+
+/** Why a section that needs run folders is empty or partial; undefined when every run was read. */
 export function missingRunsNote(data: ReportData, what: string): NoteFigure | undefined {
-  if (data.missingRuns.length === 0) return undefined;
-  const shown = data.missingRuns.slice(0, 4).map((d) => `<code>${esc(d)}</code>`);
-  const more = data.missingRuns.length > 4 ? ` and ${data.missingRuns.length - 4} more` : '';
-  return {
-    kind: 'note',
-    html:
-      `${data.missingRuns.length} run folder(s) named in results.json are not here (${shown.join(', ')}${more}), ` +
-      `so ${what} leave them out. Keep the bench folder whole, or copy the run folders beside results.json.`,
-  };
+  const { missingRuns, unreadableRuns } = data;
+  if (missingRuns.length === 0 && unreadableRuns.length === 0) return undefined;
+  const missing =
+    missingRuns.length > 0
+      ? `${missingRuns.length} run folder(s) named in results.json are not here (${folderList(missingRuns)}), ` +
+        `so ${what} leave them out. Keep the bench folder whole, or copy the run folders beside results.json.`
+      : '';
+  const unreadable =
+    unreadableRuns.length > 0
+      ? `${unreadableRuns.length} run folder(s) could not be read (${folderList(unreadableRuns.map((r) => r.dir))}; ` +
+        `why: under Comparison), so ${what} leave them out.`
+      : '';
+  return { kind: 'note', html: [missing, unreadable].filter(Boolean).join(' ') };
+}
+
+/** A point's interval: the bench's 95 % interval over seeds, else the range over the seeds read here. */
+function angleInterval(a: AnglePoint): { lo?: number; hi?: number; kind?: 'ci' | 'range' } {
+  if (a.low !== undefined && a.high !== undefined && Number.isFinite(a.low) && Number.isFinite(a.high)) {
+    return { lo: a.low, hi: a.high, kind: 'ci' };
+  }
+  const values = a.seeds.map((s) => s.degrees).filter(Number.isFinite);
+  return values.length > 1 ? { lo: Math.min(...values), hi: Math.max(...values), kind: 'range' } : {};
 }
 
 function angleChart(data: ReportData): Figure[] {
+  const kinds = new Set<string>();
   const spec = lineChart(data, {
     description: 'Mean across-task gradient angle over training, one curve per method',
     x: { title: 'training step', integer: true },
@@ -28,26 +48,35 @@ function angleChart(data: ReportData): Figure[] {
     reference: { y: 90, label: 'orthogonal (90°)' },
     points: data.methods.flatMap((m) =>
       m.angle.map((a) => {
-        const values = a.seeds.map((s) => s.degrees).filter(Number.isFinite);
+        const { kind, ...interval } = angleInterval(a);
+        if (kind && Number.isFinite(a.degrees)) kinds.add(kind);
         return {
           method: m.label,
           x: a.step,
           y: a.degrees,
-          ...(values.length > 1 ? { lo: Math.min(...values), hi: Math.max(...values) } : {}),
+          ...interval,
           tooltip: {
             step: a.step,
             'mean angle (°), mean over seeds': exact(a.degrees, 2),
-            'per seed': perSeedText(
-              a.seeds.map((s) => ({ seed: s.seed, value: s.degrees })),
-              1,
-            ),
+            ...(a.within !== undefined ? { 'within a task (°), the noise floor': exact(a.within, 2) } : {}),
+            ...(a.seeds.length > 0
+              ? {
+                  'per seed': perSeedText(
+                    a.seeds.map((s) => ({ seed: s.seed, value: s.degrees })),
+                    1,
+                  ),
+                }
+              : {}),
           },
         };
       }),
     ),
   });
   if (!spec) return [];
-  const band = data.methods.some((m) => m.angle.some((a) => a.seeds.length > 1));
+  const bars = [
+    ...(kinds.has('ci') ? ['the 95 % interval over seeds'] : []),
+    ...(kinds.has('range') ? ['the range over seeds'] : []),
+  ];
   const unprobed = data.methods.filter((m) => m.angle.length === 0).map((m) => esc(m.label));
   return [
     {
@@ -56,7 +85,7 @@ function angleChart(data: ReportData): Figure[] {
       spec,
       caption:
         `Mean across-task gradient angle over training${data.seeds.length > 1 ? ', mean over seeds' : ''}` +
-        `${band ? ' (band: range over seeds)' : ''}.` +
+        `${bars.length > 0 ? ` (bars: ${bars.join('; ')})` : ''}.` +
         (unprobed.length > 0
           ? ` Not probed (no shared parameters or probe off): ${unprobed.join(', ')}.`
           : ''),

@@ -26,8 +26,11 @@ function digitsFor([lo, hi]: readonly [number, number]): number {
 function methodFigures(data: ReportData, method: ReportMethod): Figure[] {
   const r = method.relatedness;
   const label = `<b>${esc(method.label)}</b>`;
+  if (method.relatednessError) {
+    return [{ kind: 'note', html: `${label}: ${esc(method.relatednessError)}` }];
+  }
   if (!r) {
-    return method.runs.some((run) => run.here)
+    return method.runs.some((run) => run.here && !run.unreadable)
       ? [{ kind: 'note', html: `${label}: no checkpoint to read.` }]
       : [];
   }

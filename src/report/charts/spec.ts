@@ -4,7 +4,8 @@
  * with its data inlined, so the same object renders in Node, in the page and in the Vega editor.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { ReportData, ReportSpread } from '../data.js';
+import type { CellStats } from '../../bench/statistics.js';
+import type { ReportData } from '../data.js';
 
 export type ChartSpec = TopLevelSpec;
 
@@ -85,24 +86,29 @@ export function pickedOpacity(on = 1, off = 0.12) {
   return { condition: { param: PICK, value: on }, value: off } as const;
 }
 
-/** `lo`/`hi` of a spread: its own interval when it has one, else mean ± 1 std when there are several seeds. */
-export function intervalOf(spread: ReportSpread | undefined): Interval {
-  if (!spread || !Number.isFinite(spread.mean)) return {};
-  if (spread.lo !== undefined && spread.hi !== undefined && Number.isFinite(spread.lo + spread.hi)) {
-    return { lo: spread.lo, hi: spread.hi };
-  }
-  return spread.n > 1 && Number.isFinite(spread.std)
-    ? { lo: spread.mean - spread.std, hi: spread.mean + spread.std }
+const hasCi = (cell: CellStats): cell is CellStats & Required<Pick<CellStats, 'ci'>> =>
+  cell.ci !== undefined && Number.isFinite(cell.ci.low) && Number.isFinite(cell.ci.high);
+
+/**
+ * `lo`/`hi` of a cell: the bench's 95 % interval when it has one, else mean ± 1 std when there are several
+ * seeds (results recorded before intervals).
+ */
+export function intervalOf(cell: CellStats | undefined): Interval {
+  if (!cell || !Number.isFinite(cell.mean)) return {};
+  if (hasCi(cell)) return { lo: cell.ci.low, hi: cell.ci.high };
+  return cell.n > 1 && Number.isFinite(cell.std)
+    ? { lo: cell.mean - cell.std, hi: cell.mean + cell.std }
     : {};
 }
 
-/** What the error bars of these spreads mean, for captions. */
-export function intervalMeaning(spreads: readonly (ReportSpread | undefined)[]): string | undefined {
-  const drawn = spreads.filter((s) => s && Object.keys(intervalOf(s)).length > 0) as ReportSpread[];
+/** The bench's intervals, for captions. */
+export const CI_MEANING = '95 % interval, bootstrap over seeds and test queries';
+
+/** What the error bars of these cells mean, for captions. */
+export function intervalMeaning(cells: readonly (CellStats | undefined)[]): string | undefined {
+  const drawn = cells.filter((c): c is CellStats => c !== undefined && Object.keys(intervalOf(c)).length > 0);
   if (drawn.length === 0) return undefined;
-  const own = drawn.find((s) => s.lo !== undefined && s.hi !== undefined);
-  if (own) return own.level ? `${Math.round(own.level * 100)} % interval` : 'interval of the statistics';
-  return '± 1 std over seeds';
+  return drawn.some(hasCi) ? CI_MEANING : '± 1 std over seeds';
 }
 
 export const hasInterval = (rows: readonly Row[]) =>

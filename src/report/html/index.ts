@@ -51,6 +51,9 @@ export async function writeReport(
 ): Promise<WrittenReport> {
   const file = path.resolve(out);
   const data = await loadReportData(kernel, dir);
+  for (const run of data.unreadableRuns) {
+    log?.warn(`run folder ${run.dir} not read (${run.reason}): the report's charts leave it out`);
+  }
   const sections = buildFigures(data);
   const rendered = await renderCharts(sections);
   for (const [name, chart] of rendered) for (const w of chart.warnings) log?.warn(`chart ${name}: ${w}`);

@@ -5,8 +5,8 @@
  */
 import { methodLabelOf } from '../../bench/recipe.js';
 import { MTLZOO_VERSION } from '../../engine/environment.js';
-import { formatSpread } from '../../metrics/summary.js';
-import type { ReportData, ReportSpread } from '../data.js';
+import { formatSpread, type Spread } from '../../metrics/summary.js';
+import type { ReportData, ReportDifference } from '../data.js';
 import type { ChartFigure, Figure, ImageFigure } from '../figure.js';
 import type { SectionFigures } from '../figures.js';
 import type { RenderedChart } from '../render.js';
@@ -32,9 +32,18 @@ const STYLE = `
   .vg-tip td.key { color: #666; }
 `;
 
-function cell(spread: ReportSpread | undefined, digits = 3, scale = 1): string {
-  if (!spread || spread.n === 0 || !Number.isFinite(spread.mean)) return '–';
-  return formatSpread({ ...spread, mean: spread.mean * scale, std: spread.std * scale }, digits);
+/** `mean ± std`, with the 95 % interval below it where the bench computed one (and n.s. when it is a difference containing 0). */
+function cell(
+  stats: (Spread & Partial<Pick<ReportDifference, 'ci' | 'significant'>>) | undefined,
+  digits = 3,
+  scale = 1,
+): string {
+  if (!stats || stats.n === 0 || !Number.isFinite(stats.mean)) return '–';
+  const shown = formatSpread({ ...stats, mean: stats.mean * scale, std: stats.std * scale }, digits);
+  const ci = stats.ci;
+  if (!ci || !Number.isFinite(ci.low) || !Number.isFinite(ci.high)) return shown;
+  const range = `[${(ci.low * scale).toFixed(digits)}, ${(ci.high * scale).toFixed(digits)}]`;
+  return `${shown}<br><small>${range}${stats.significant === false ? ' n.s.' : ''}</small>`;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -77,8 +86,24 @@ function comparison(data: ReportData): string {
     data.seeds.length > 1
       ? `mean ± std over seeds ${data.seeds.join(', ')}`
       : `seed ${data.seeds.join(', ')}`;
+  const intervals = data.methods.some((m) => Object.values(m.metrics).some((c) => c.ci))
+    ? `; below each figure its 95 % interval, from a bootstrap over seeds and test queries (n.s.: a Δm whose interval contains 0)`
+    : '';
   return (
-    `<h2>Comparison</h2><p class="meta">Test split, ${seeds}.</p>` + table(headers, rows) + perTask.join('')
+    `<h2>Comparison</h2><p class="meta">Test split, ${seeds}${intervals}.</p>` +
+    unreadableNote(data) +
+    table(headers, rows) +
+    perTask.join('')
+  );
+}
+
+/** The run folders found here that could not be read, and why: the tables come from results.json. */
+function unreadableNote(data: ReportData): string {
+  if (data.unreadableRuns.length === 0) return '';
+  const items = data.unreadableRuns.map((r) => `<li><code>${esc(r.dir)}</code>: ${esc(r.reason)}</li>`);
+  return (
+    `<div class="note"><p>Run folders that could not be read; the tables come from results.json, the charts ` +
+    `leave these runs out:</p><ul>${items.join('')}</ul></div>`
   );
 }
 
@@ -158,7 +183,7 @@ function environment(data: ReportData): string {
     m.runs.map((r) => [
       esc(m.label),
       String(r.seed),
-      `<code>${esc(r.dir)}</code>${r.here ? '' : ' <small>(not here)</small>'}`,
+      `<code>${esc(r.dir)}</code>${r.here ? (r.unreadable ? ' <small>(not readable)</small>' : '') : ' <small>(not here)</small>'}`,
       `<span class="hash">${esc(r.configHash)}</span>`,
       `<span class="hash">${esc(r.weightsSha256.slice(0, 16))}…</span>`,
     ]),
