@@ -81,17 +81,22 @@ export function gradientStatistics(gradients: TaskGradients): GradientStatistics
 }
 
 /**
- * Gradient of `objective` with respect to each variable, read back to the host and not applied; zeros for
- * a variable the objective does not reach.
+ * Gradient of `objective` with respect to each variable, read back to the host (asynchronously: a GPU engine
+ * has no synchronous read) and not applied; zeros for a variable the objective does not reach.
  */
-export function gradientsOf(objective: () => tf.Scalar, variables: readonly tf.Variable[]): Float32Array[] {
+export async function gradientsOf(
+  objective: () => tf.Scalar,
+  variables: readonly tf.Variable[],
+): Promise<Float32Array[]> {
   const { value, grads } = tf.variableGrads(objective, [...variables]);
   try {
-    return variables.map((v) => {
-      const grad = grads[v.name];
-      // A copy: some backends hand out views of memory that is reused once the tensor is gone.
-      return grad ? Float32Array.from(grad.dataSync()) : new Float32Array(v.size);
-    });
+    return await Promise.all(
+      variables.map(async (v) => {
+        const grad = grads[v.name];
+        // A copy: some backends hand out views of memory that is reused once the tensor is gone.
+        return grad ? Float32Array.from(await grad.data()) : new Float32Array(v.size);
+      }),
+    );
   } finally {
     value.dispose();
     tf.dispose(grads);
@@ -145,7 +150,7 @@ export class GradientProbe {
       for (let t = 0; t < dataset.tasks.length; t++) {
         const samples = uniqueImages(taskSlice(batch, t));
         const pixels = await dataset.splits.train.pixels(Array.from(samples.images));
-        values.push(this.taskGradient(samples, pixels));
+        values.push(await this.taskGradient(samples, pixels));
       }
       return { names: this.shared.map((p) => p.name), values };
     } finally {
@@ -155,11 +160,11 @@ export class GradientProbe {
     }
   }
 
-  private taskGradient(samples: UniqueImages, pixels: Uint8Array): Float32Array[] {
+  private async taskGradient(samples: UniqueImages, pixels: Uint8Array): Promise<Float32Array[]> {
     const { dataset, model, loss, loaded } = this.parts;
     const images = pixelsToTensor(pixels, dataset.imageShape);
     try {
-      return gradientsOf(
+      return await gradientsOf(
         () =>
           tf.mean(
             tripletLosses(model, loss, images, samples, loaded.config.train.mining, dataset.splits.train),

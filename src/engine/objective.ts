@@ -34,7 +34,8 @@ export function tripletLosses(
   return tf.tidy(() => {
     const inputs = tf.gather(images, tf.tensor1d(batch.sampleImage, 'int32')) as tf.Tensor4D;
     const embeddings = normalisedEmbeddings(model, inputs, batch.sampleTask, { training: true });
-    const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+    const pick = (rows: Int32Array | tf.Tensor1D) =>
+      tf.gather(embeddings, rows instanceof Int32Array ? tf.tensor1d(rows, 'int32') : rows) as tf.Tensor2D;
     const negatives =
       mining === 'none'
         ? batch.negative

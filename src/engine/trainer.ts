@@ -132,7 +132,7 @@ export class Trainer {
   }
 
   /** One optimiser update on the batch of `step` (0-based); returns the per-triplet losses. */
-  private applyStep(step: number, batch: UniqueImages, pixels: Uint8Array): Float32Array {
+  private async applyStep(step: number, batch: UniqueImages, pixels: Uint8Array): Promise<Float32Array> {
     const { train } = this.loaded.config;
     this.optimizer.setLearningRate(learningRateAt(train.optimizer.lr, train.schedule, step, train.steps));
     let perTriplet: tf.Tensor1D | undefined;
@@ -154,9 +154,12 @@ export class Trainer {
       const clipped = train.clipNorm === undefined ? grads : clipByGlobalNorm(grads, train.clipNorm);
       this.optimizer.applyGradients(clipped);
     });
-    const values = perTriplet!.dataSync() as Float32Array;
-    perTriplet!.dispose();
-    return values;
+    // Read back asynchronously: a GPU engine (webgpu) has no synchronous read.
+    try {
+      return (await perTriplet!.data()) as Float32Array;
+    } finally {
+      perTriplet!.dispose();
+    }
   }
 
   private taskMeans(perTriplet: Float32Array, taskIds: Int32Array): number[] {
@@ -233,7 +236,7 @@ export class Trainer {
       // Decode the next batch while this one trains.
       next = step + 1 < train.steps ? prepare(step + 1) : undefined;
       const started = performance.now();
-      const perTriplet = this.applyStep(step, current.unique, pixels);
+      const perTriplet = await this.applyStep(step, current.unique, pixels);
       const ms = performance.now() - started;
       if (step - start >= WARMUP_STEPS) {
         timedMs += ms;

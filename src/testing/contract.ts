@@ -1,7 +1,8 @@
 /**
  * Contract checks for backbone and method plugins, for the project's own tests and for third-party plugin
- * authors' (call them from any test runner: they throw AssertionError and use no runner globals). Each check
- * runs forward passes, one gradient per trainable variable, and counts tensors to catch leaks.
+ * authors' (call them from any test runner: they reject with AssertionError and use no runner globals). Each
+ * check runs forward passes, one gradient per trainable variable, and counts tensors to catch leaks, on the
+ * active backend. Values are read back asynchronously, so the checks run on GPU engines (webgpu) too.
  */
 import { AssertionError, deepStrictEqual } from 'node:assert';
 import type { BackboneFactory, ForwardContext, NamedVariable } from '../kinds/backbone.js';
@@ -26,8 +27,8 @@ function seededTensor(shape: readonly number[], seed: number): tf.Tensor {
   return tf.tensor(values, [...shape]);
 }
 
-function assertFinite(label: string, tensor: tf.Tensor): void {
-  const values = tensor.dataSync();
+async function assertFinite(label: string, tensor: tf.Tensor): Promise<void> {
+  const values = await tensor.data();
   for (let i = 0; i < values.length; i++) {
     check(Number.isFinite(values[i]!), () => `${label}: non-finite value ${values[i]} at ${i}`);
   }
@@ -52,40 +53,62 @@ function assertUniqueNames(label: string, variables: readonly NamedVariable[]): 
  * One training step's gradient: d(Σ embedding ⊙ r)/dθ for every trainable variable, with r fixed. Every
  * gradient must have its variable's shape, be finite, and not be all zeros.
  */
-function assertGradients(label: string, variables: readonly NamedVariable[], embed: () => tf.Tensor): void {
+async function assertGradients(
+  label: string,
+  variables: readonly NamedVariable[],
+  embed: () => tf.Tensor,
+): Promise<void> {
   const trainable = variables.filter((v) => v.trainable);
   check(trainable.length > 0, () => `${label}: no trainable variables`);
-  tf.tidy(() => {
-    let weights: tf.Tensor | undefined;
-    const { value, grads } = tf.variableGrads(
-      () => {
-        const embedding = embed();
-        weights ??= seededTensor(embedding.shape, 99);
-        return tf.sum(tf.mul(embedding, weights)) as tf.Scalar;
-      },
-      trainable.map((v) => v.variable),
-    );
-    assertFinite(`${label}: loss`, value);
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const embedding = embed();
+      return tf.sum(tf.mul(embedding, seededTensor(embedding.shape, 99))) as tf.Scalar;
+    },
+    trainable.map((v) => v.variable),
+  );
+  try {
+    await assertFinite(`${label}: loss`, value);
     for (const v of trainable) {
       const grad = grads[v.variable.name];
       check(grad !== undefined, () => `${label}: no gradient reaches "${v.name}"`);
       assertShape(`${label}: gradient of "${v.name}"`, grad.shape, v.variable.shape);
-      assertFinite(`${label}: gradient of "${v.name}"`, grad);
-      check(tf.max(tf.abs(grad)).dataSync()[0]! > 0, () => `${label}: gradient of "${v.name}" is all zeros`);
+      await assertFinite(`${label}: gradient of "${v.name}"`, grad);
+      const values = await grad.data();
+      check(
+        values.some((x) => x !== 0),
+        () => `${label}: gradient of "${v.name}" is all zeros`,
+      );
     }
-  });
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
 }
 
 /** Runs `step` (already run once, so lazily created state exists) and fails if the tensor count grew. */
-function assertNoLeak(label: string, step: () => void): void {
+async function assertNoLeak(label: string, step: () => Promise<void>): Promise<void> {
   const before = tf.memory().numTensors;
-  step();
+  await step();
   const after = tf.memory().numTensors;
   check(after === before, () => `${label}: ${after - before} tensors leaked by one call`);
 }
 
-function values(variables: readonly NamedVariable[]): Float32Array[] {
-  return variables.map((v) => v.variable.dataSync() as Float32Array);
+async function values(variables: readonly NamedVariable[]): Promise<Float32Array[]> {
+  return Promise.all(variables.map(async (v) => (await v.variable.data()) as Float32Array));
+}
+
+/** Runs `forward` under tf.tidy, then checks each tensor it returns is finite and disposes them. */
+async function assertFiniteOutputs(forward: () => [string, tf.Tensor][]): Promise<void> {
+  let outputs: [string, tf.Tensor][] = [];
+  tf.tidy(() => {
+    outputs = forward();
+    return outputs.map(([, t]) => t);
+  });
+  try {
+    for (const [label, tensor] of outputs) await assertFinite(label, tensor);
+  } finally {
+    tf.dispose(outputs.map(([, t]) => t));
+  }
 }
 
 export interface ContractOptions {
@@ -99,7 +122,10 @@ export interface ContractOptions {
  * scoped), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
  * every trainable variable, moving statistics updated in training only, no tensor leak, full disposal.
  */
-export function checkBackboneContract(factory: BackboneFactory, options: ContractOptions = {}): void {
+export async function checkBackboneContract(
+  factory: BackboneFactory,
+  options: ContractOptions = {},
+): Promise<void> {
   const d = factory.description;
   const label = `backbone ${d.name}`;
   const batch = options.batchSize ?? 2;
@@ -129,9 +155,13 @@ export function checkBackboneContract(factory: BackboneFactory, options: Contrac
       variables.map((v) => v.name),
       `${label}: two instances list different variables`,
     );
-    deepStrictEqual(values(twin.variables()), values(variables), `${label}: same seed, different weights`);
-    const mine = values(variables.filter((v) => v.trainable));
-    const theirs = values(other.variables().filter((v) => v.trainable));
+    deepStrictEqual(
+      await values(twin.variables()),
+      await values(variables),
+      `${label}: same seed, different weights`,
+    );
+    const mine = await values(variables.filter((v) => v.trainable));
+    const theirs = await values(other.variables().filter((v) => v.trainable));
     check(
       mine.some((m, i) => m.some((x, j) => x !== theirs[i]![j])),
       () => `${label}: a different seed gives the same weights`,
@@ -145,24 +175,27 @@ export function checkBackboneContract(factory: BackboneFactory, options: Contrac
   const runAll = (context: ForwardContext): tf.Tensor =>
     tf.tidy(() => d.stages.reduce<tf.Tensor>((x, _, i) => net.runStage(i, x, context), images));
   try {
-    tf.tidy(() => {
+    await assertFiniteOutputs(() => {
       let x: tf.Tensor = images;
-      d.stages.forEach((stage, i) => {
+      return d.stages.map((stage, i): [string, tf.Tensor] => {
         x = net.runStage(i, x, { training: false });
         assertShape(`${label}: output of stage ${stage.name}`, x.shape, [batch, ...stage.outputShape]);
-        assertFinite(`${label}: output of stage ${stage.name}`, x);
+        return [`${label}: output of stage ${stage.name}`, x];
       });
     });
     const state = net.variables().filter((v) => !v.trainable);
-    const stateBefore = values(state);
+    const stateBefore = await values(state);
     tf.dispose(runAll({ training: false }));
-    deepStrictEqual(values(state), stateBefore, `${label}: inference changed state variables`);
-    assertGradients(label, net.variables(), () => runAll({ training: true }));
+    deepStrictEqual(await values(state), stateBefore, `${label}: inference changed state variables`);
+    await assertGradients(label, net.variables(), () => runAll({ training: true }));
+    const stateAfter = await values(state);
     check(
-      state.length === 0 || values(state).some((v, i) => v.some((x, j) => x !== stateBefore[i]![j])),
+      state.length === 0 || stateAfter.some((v, i) => v.some((x, j) => x !== stateBefore[i]![j])),
       () => `${label}: training did not update any state variable (BatchNorm moving statistics)`,
     );
-    assertNoLeak(label, () => assertGradients(label, net.variables(), () => runAll({ training: true })));
+    await assertNoLeak(label, () =>
+      assertGradients(label, net.variables(), () => runAll({ training: true })),
+    );
   } finally {
     images.dispose();
     net.dispose();
@@ -257,15 +290,15 @@ export async function checkMethodContract(
     const taskIds = Int32Array.from({ length: batch }, (_, i) => i % taskCount);
     const images = seededTensor([batch, ...d.inputShape], 3) as tf.Tensor4D;
     try {
-      tf.tidy(() => {
+      await assertFiniteOutputs(() => {
         const out = model.embed(images, taskIds, { training: false });
         assertShape(`${label}: embeddings`, out.shape, [batch, model.embeddingDim]);
-        assertFinite(`${label}: embeddings`, out);
+        return [[`${label}: embeddings`, out]];
       });
       const step = () =>
         assertGradients(label, entries, () => model.embed(images, taskIds, { training: true }));
-      step();
-      assertNoLeak(label, step);
+      await step();
+      await assertNoLeak(label, step);
     } finally {
       images.dispose();
     }
