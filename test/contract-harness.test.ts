@@ -2,33 +2,11 @@ import { strict as assert, AssertionError } from 'node:assert';
 import { z } from 'zod';
 import { backbonePlugins } from '../plugins/backbone/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
-import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import type { AnyPluginOf, BackboneFactory, MtlModel } from '../src/kinds/index.js';
 import { definePlugin } from '../src/plugin/define.js';
 import { checkBackboneContract, checkMethodContract } from '../src/testing/index.js';
 import * as tf from '../src/tf.js';
-
-/** The smallest inputs each backbone allows, so the cpu backend stays fast. */
-const BACKBONE_CASES: Record<string, readonly object[]> = {
-  tiny: [{}],
-  'facenet-small': [{ inputSize: 48, embeddingDim: 16 }],
-  // layer3 differs by a row of the layer table; the parameter-count test covers it.
-  resnet18: [{ depth: 'layer4', inputSize: 32, embeddingDim: 8 }],
-};
-
-const METHOD_CASES: Record<string, readonly object[]> = {
-  modulation: [{ form: 'vector' }, { form: 'matrix', stages: ['conv1', 'embedding'] }],
-  shared: [{}, { heads: true }],
-  separate: [{}],
-  'cross-stitch': [{}, { granularity: 'scalar', stages: ['conv2'] }],
-  csn: [{ masks: 'learned' }, { masks: 'fixed' }],
-};
-
-const smallTiny = (): BackboneFactory => tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 });
-
-async function createBackbone(plugin: AnyPluginOf<'backbone'>, options: object): Promise<BackboneFactory> {
-  return plugin.create(plugin.options.parse(options), {});
-}
+import { BACKBONE_CASES, METHOD_CASES, createBackbone, smallTiny } from './helpers/contract-cases.js';
 
 describe('contract harness', () => {
   it('has a case for every registered backbone and method', () => {

@@ -4,6 +4,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import type { BackendChoice } from '../backend/select.js';
+import { formatAdapter } from '../backend/webgpu/adapter.js';
+import type { GpuAdapterDescription } from '../kinds/backend.js';
 import { nativePackUnavailableReason } from '../backend/wasm-native.js';
 import * as tf from '../tf.js';
 
@@ -17,8 +19,10 @@ export interface Environment {
   cpu: string;
   cores: number;
   memoryGiB: number;
-  /** GPU model when a GPU backend runs; null otherwise. */
+  /** GPU model when a GPU backend runs (a software adapter says so); null otherwise. */
   gpu: string | null;
+  /** With the webgpu backend: the adapter it ran on (vendor, architecture, description, fallback or not). */
+  adapter: GpuAdapterDescription | null;
   /** With the wasm backend: whether the native kernel pack ran the large convolutions. */
   nativePack: boolean;
 }
@@ -49,7 +53,12 @@ export function describeEnvironment(backend: BackendChoice): Environment {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    gpu: backend.name === 'tensorflow-gpu' ? gpuModel() : null,
+    gpu: backend.adapter
+      ? formatAdapter(backend.adapter)
+      : backend.name === 'tensorflow-gpu'
+        ? gpuModel()
+        : null,
+    adapter: backend.adapter ?? null,
     nativePack: backend.name === 'wasm' && nativePackUnavailableReason() === undefined,
   };
 }

@@ -59,6 +59,6 @@ export function formatBenchMarkdown(results: BenchResults): string {
     rows.map((r) => `| ${r.join(' | ')} |`).join('\n') +
     '\n' +
     perTask.join('') +
-    `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${env.nativePack ? ' with the native pack' : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}.\n`
+    `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${env.nativePack ? ' with the native pack' : ''}${env.gpu ? ` on ${env.gpu}` : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}.\n`
   );
 }
