@@ -15,6 +15,10 @@ if [ "${VERSION_CODENAME:-}" = bookworm ]; then
   suite=bookworm-backports
   if ! grep -rqs "$suite" /etc/apt/sources.list /etc/apt/sources.list.d/; then
     src=/etc/apt/sources.list.d/debian.sources
+    if [ ! -r "$src" ]; then
+      echo "install-vulkan-software: $src is missing: add $suite to apt's sources by hand" >&2
+      exit 1
+    fi
     # The stanza that carries the release itself (Suites: bookworm …): its URIs and Signed-By serve backports too.
     entry=$(awk -v RS= -v suite="$suite" '
       /(^|\n)Suites:([^\n]* )?bookworm( |\n|$)/ {
