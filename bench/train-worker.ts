@@ -6,6 +6,7 @@ import { backbonePlugins } from '../plugins/backbone/index.js';
 import { backendPlugins } from '../plugins/backend/index.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BackboneNet } from '../src/kinds/backbone.js';
+import type { GpuAdapterDescription } from '../src/kinds/backend.js';
 import { runStages } from '../src/nn/staged.js';
 import * as tf from '../src/tf.js';
 import { Rng } from '../src/util/random.js';
@@ -36,6 +37,8 @@ export interface WorkerResult {
   peakRssMB: number;
   /** Whether the native pack's convolutions ran (wasm only). */
   nativeUsed: boolean;
+  /** The GPU adapter the engine ran on (webgpu only). */
+  adapter: GpuAdapterDescription | null;
 }
 
 const MARGIN = 0.2;
@@ -57,18 +60,19 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function time(fn: () => void, warmup: number, steps: number): number[] {
-  for (let i = 0; i < warmup; i++) fn();
+/** Each call ends by reading its result back (asynchronously: a GPU engine has no synchronous read). */
+async function time(fn: () => Promise<void>, warmup: number, steps: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - start);
   }
   return times;
 }
 
-async function profileStep(step: () => void): Promise<void> {
+async function profileStep(step: () => Promise<void>): Promise<void> {
   const info = await tf.profile(step);
   const byKernel = new Map<string, number>();
   for (const k of info.kernels)
@@ -77,13 +81,14 @@ async function profileStep(step: () => void): Promise<void> {
   console.error(top.map(([name, ms]) => `  ${name.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms`).join('\n'));
 }
 
-async function activate(backendName: string): Promise<void> {
+async function activate(backendName: string): Promise<GpuAdapterDescription | null> {
   const plugin = backendPlugins.find((p) => p.name === backendName);
   if (!plugin) throw new Error(`unknown backend ${backendName}`);
   const engine = await plugin.create(plugin.options.parse({}), {});
   const loaded = await engine.load();
   if (!loaded.available) throw new Error(`backend ${backendName} unavailable: ${loaded.reason}`);
   if (!(await tf.setBackend(engine.tfBackendName))) throw new Error(`backend ${backendName} failed to start`);
+  return loaded.adapter ?? null;
 }
 
 function build(c: BenchCase): BackboneNet {
@@ -95,7 +100,7 @@ function build(c: BenchCase): BackboneNet {
 }
 
 export async function runCase(c: BenchCase): Promise<WorkerResult> {
-  await activate(c.backend);
+  const adapter = await activate(c.backend);
   const net = build(c);
   const [h, w, ch] = net.description.inputShape;
   const rng = new Rng(2);
@@ -108,28 +113,28 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     .filter((v) => v.trainable)
     .map((v) => v.variable);
   const optimizer = tf.train.adam(1e-3);
-  const trainStep = () => {
+  const trainStep = async () => {
     const loss = optimizer.minimize(
       () => tripletLoss(runStages(net, images, { training: true }) as tf.Tensor2D),
       true,
       trainable,
     );
-    loss!.dataSync();
+    await loss!.data();
     loss!.dispose();
   };
-  const embed = () => {
+  const embed = async () => {
     const e = runStages(net, images, { training: false });
-    e.dataSync();
+    await e.data();
     e.dispose();
   };
 
-  for (let i = 0; i < c.warmup; i++) trainStep();
+  for (let i = 0; i < c.warmup; i++) await trainStep();
   const tensorsAfterWarmup = tf.memory().numTensors;
   const rssAfterWarmupMB = process.memoryUsage().rss / 2 ** 20;
-  const trainTimes = time(trainStep, 0, c.steps);
+  const trainTimes = await time(trainStep, 0, c.steps);
   const tensorsAfterSteps = tf.memory().numTensors;
   const rssAfterStepsMB = process.memoryUsage().rss / 2 ** 20;
-  const embedTimes = time(embed, 1, c.steps);
+  const embedTimes = await time(embed, 1, c.steps);
   if (c.profile) await profileStep(trainStep);
 
   const result: WorkerResult = {
@@ -144,6 +149,7 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     rssAfterStepsMB,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     nativeUsed: c.backend === 'wasm' && nativePackUnavailableReason() === undefined,
+    adapter,
   };
   optimizer.dispose();
   images.dispose();

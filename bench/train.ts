@@ -12,6 +12,8 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backendPlugins } from '../plugins/backend/index.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
+import { formatAdapter } from '../src/backend/webgpu/adapter.js';
+import type { GpuAdapterDescription } from '../src/kinds/backend.js';
 import type { BenchCase, WorkerResult } from './train-worker.js';
 
 interface Size {
@@ -69,6 +71,8 @@ export interface BenchResult {
   rssAfterStepsMB: number;
   tensorsAfterWarmup: number;
   tensorsAfterSteps: number;
+  /** The GPU adapter (webgpu): a software one's figures are CPU figures. */
+  adapter: GpuAdapterDescription | null;
 }
 
 interface TorchResult {
@@ -95,15 +99,19 @@ function parseArgs(argv: string[]) {
   };
 }
 
-async function availableBackends(): Promise<string[]> {
+/** Backends that load, and those among them on a software GPU adapter (llvmpipe: as slow as `cpu`). */
+async function availableBackends(): Promise<{ names: string[]; software: Set<string> }> {
   const names: string[] = [];
+  const software = new Set<string>();
   for (const plugin of backendPlugins) {
     const engine = await plugin.create(plugin.options.parse({}), {});
-    if (!(await engine.load()).available) continue;
+    const loaded = await engine.load();
+    if (!loaded.available) continue;
     if (plugin.name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
+    if (loaded.adapter?.isFallbackAdapter) software.add(plugin.name);
     names.push(plugin.name);
   }
-  return names;
+  return { names, software };
 }
 
 function hasTorch(): boolean {
@@ -154,12 +162,13 @@ function formatRow(r: BenchResult): string {
     fixed(r.embedRatioVsTorch, 2).padStart(6),
     `${fixed(r.rssAfterWarmupMB, 0)}→${fixed(r.rssAfterStepsMB, 0)} (${fixed(r.peakRssMB, 0)})`.padStart(17),
     `${r.tensorsAfterWarmup}→${r.tensorsAfterSteps}`.padStart(9),
+    r.adapter ? ` ${formatAdapter(r.adapter)}` : '',
   ].join(' ');
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const available = await availableBackends();
+  const { names: available, software } = await availableBackends();
   const torch = args.torch && hasTorch();
   const log = (line: string) => console.log(line);
   log(
@@ -169,16 +178,17 @@ async function main(): Promise<void> {
   const nativeAbsent = nativePackUnavailableReason();
   if (nativeAbsent) log(`${NATIVE}: ${nativeAbsent}`);
   log(
-    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)      tensors',
+    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)      tensors   adapter',
   );
   const torchCache = new Map<string, TorchResult>();
   const results: BenchResult[] = [];
   for (const size of SIZES.filter((s) => !args.backbones || args.backbones.includes(s.backbone))) {
+    const isSlow = (b: string) => SLOW_BACKENDS.has(b) || software.has(b);
     const backends = available.filter((b) =>
-      args.backends ? args.backends.includes(b) : !SLOW_BACKENDS.has(b) || size.backbone === 'tiny',
+      args.backends ? args.backends.includes(b) : !isSlow(b) || size.backbone === 'tiny',
     );
     for (const backend of backends) {
-      const slow = SLOW_BACKENDS.has(backend);
+      const slow = isSlow(backend);
       const steps = args.steps ?? (slow ? 2 : size.steps);
       const warmup = slow ? 1 : size.warmup;
       const threads = THREADS[backend] ?? availableParallelism();
@@ -215,6 +225,7 @@ async function main(): Promise<void> {
         rssAfterStepsMB: w.rssAfterStepsMB,
         tensorsAfterWarmup: w.tensorsAfterWarmup,
         tensorsAfterSteps: w.tensorsAfterSteps,
+        adapter: w.adapter,
       };
       results.push(result);
       log(formatRow(result));

@@ -88,9 +88,13 @@ export async function findAdapter(powerPreference: PowerPreference): Promise<Ada
   };
 }
 
-/** One line naming the adapter: `llvmpipe: Mesa 25.0.7 (mesa, software, fallback adapter)`. */
+/** One line naming the adapter: `llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) [vendor mesa, architecture software, fallback]`. */
 export function formatAdapter(adapter: GpuAdapterDescription): string {
-  const kind = [adapter.vendor, adapter.architecture].filter((s) => s !== '').join(', ');
   const name = adapter.description || adapter.device || 'unnamed adapter';
-  return `${name} (${kind}${adapter.isFallbackAdapter ? `${kind ? ', ' : ''}software fallback adapter` : ''})`;
+  const facts = [
+    adapter.vendor && `vendor ${adapter.vendor}`,
+    adapter.architecture && `architecture ${adapter.architecture}`,
+    adapter.isFallbackAdapter && 'fallback',
+  ].filter(Boolean);
+  return facts.length > 0 ? `${name} [${facts.join(', ')}]` : name;
 }
