@@ -2,8 +2,7 @@
  * One benchmark case of `npm run bench:train`, in its own process so that peak RSS and the wasm heap (which
  * never shrinks) belong to this case alone. Reads the case as JSON from argv[2]; prints one JSON line.
  */
-import { backbonePlugins } from '../plugins/backbone/index.js';
-import { backendPlugins } from '../plugins/backend/index.js';
+import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BackboneNet } from '../src/kinds/backbone.js';
 import type { GpuAdapterDescription } from '../src/kinds/backend.js';
@@ -81,10 +80,10 @@ async function profileStep(step: () => Promise<void>): Promise<void> {
   console.error(top.map(([name, ms]) => `  ${name.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms`).join('\n'));
 }
 
+const registries = new Kernel().registries;
+
 async function activate(backendName: string): Promise<GpuAdapterDescription | null> {
-  const plugin = backendPlugins.find((p) => p.name === backendName);
-  if (!plugin) throw new Error(`unknown backend ${backendName}`);
-  const engine = await plugin.create(plugin.options.parse({}), {});
+  const engine = await registries.build('backend', { name: backendName }, {});
   const loaded = await engine.load();
   if (!loaded.available) throw new Error(`backend ${backendName} unavailable: ${loaded.reason}`);
   if (!(await tf.setBackend(engine.tfBackendName))) throw new Error(`backend ${backendName} failed to start`);
@@ -92,11 +91,9 @@ async function activate(backendName: string): Promise<GpuAdapterDescription | nu
 }
 
 function build(c: BenchCase): BackboneNet {
-  const plugin = backbonePlugins.find((p) => p.name === c.backbone);
-  if (!plugin) throw new Error(`unknown backbone ${c.backbone}`);
-  const factory = plugin.create(plugin.options.parse(c.options), {});
-  if (factory instanceof Promise) throw new Error(`backbone ${c.backbone} has an asynchronous factory`);
-  return factory.instantiate('bench/', 1);
+  return registries
+    .buildSync('backbone', { name: c.backbone, options: c.options }, {})
+    .instantiate('bench/', 1);
 }
 
 export async function runCase(c: BenchCase): Promise<WorkerResult> {

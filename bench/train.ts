@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { backendPlugins } from '../plugins/backend/index.js';
+import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import { formatAdapter } from '../src/backend/webgpu/adapter.js';
 import type { GpuAdapterDescription } from '../src/kinds/backend.js';
@@ -103,13 +103,14 @@ function parseArgs(argv: string[]) {
 async function availableBackends(): Promise<{ names: string[]; software: Set<string> }> {
   const names: string[] = [];
   const software = new Set<string>();
-  for (const plugin of backendPlugins) {
-    const engine = await plugin.create(plugin.options.parse({}), {});
+  const registries = new Kernel().registries;
+  for (const name of registries.of('backend').names()) {
+    const engine = await registries.build('backend', { name }, {});
     const loaded = await engine.load();
     if (!loaded.available) continue;
-    if (plugin.name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
-    if (loaded.adapter?.isFallbackAdapter) software.add(plugin.name);
-    names.push(plugin.name);
+    if (name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
+    if (loaded.adapter?.isFallbackAdapter) software.add(name);
+    names.push(name);
   }
   return { names, software };
 }
@@ -136,7 +137,7 @@ function runTorch(size: Size, threads: number, steps: number): TorchResult {
 function runWorker(c: BenchCase, native: boolean): WorkerResult {
   const out = execFileSync(
     process.execPath,
-    ['--import', 'tsx', here('./train-worker.ts'), JSON.stringify(c)],
+    ['--import', 'tsx', '--conditions=mtlzoo-source', here('./train-worker.ts'), JSON.stringify(c)],
     {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -3,18 +3,23 @@
  * renders once. Config problems carry `file: dotted.path: what was expected`.
  */
 
-export type ErrorCode =
-  | 'CONFIG_INVALID'
-  | 'CONFIG_NOT_FOUND'
-  | 'PLUGIN_UNKNOWN'
-  | 'PLUGIN_DUPLICATE'
-  | 'PLUGIN_LOAD'
-  | 'PLUGIN_INVALID'
-  | 'BACKEND_UNAVAILABLE'
-  | 'DATA_INVALID'
-  | 'CHECKPOINT_INVALID'
-  | 'TRAINING_DIVERGED'
-  | 'USAGE';
+/** Every code an `MtlzooError` may carry; the CLI recognises mtlzoo's errors by these. */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'CONFIG_NOT_FOUND',
+  'PLUGIN_UNKNOWN',
+  'PLUGIN_DUPLICATE',
+  'PLUGIN_LOAD',
+  'PLUGIN_INVALID',
+  'PLUGIN_FAILED',
+  'BACKEND_UNAVAILABLE',
+  'DATA_INVALID',
+  'CHECKPOINT_INVALID',
+  'TRAINING_DIVERGED',
+  'USAGE',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class MtlzooError extends Error {
   constructor(
@@ -22,10 +27,22 @@ export class MtlzooError extends Error {
     message: string,
     /** Process exit code the CLI uses for this error. */
     readonly exitCode = 1,
+    /** `cause`: the error this one reports (shown with `--debug`). */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = 'MtlzooError';
   }
+}
+
+/**
+ * Whether `value` is an mtlzoo error, recognised by its code rather than its class: a plugin may throw
+ * the `MtlzooError` of another copy of mtlzoo (one installed in its own node_modules, say).
+ */
+export function isMtlzooError(value: unknown): value is MtlzooError {
+  if (!(value instanceof Error)) return false;
+  const { code, exitCode } = value as Partial<MtlzooError>;
+  return (ERROR_CODES as readonly unknown[]).includes(code) && Number.isInteger(exitCode);
 }
 
 /** One problem in a config file, located by file and dotted key path. */
@@ -87,6 +104,11 @@ export function closestMatch(name: string, candidates: readonly string[]): strin
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 2)) ? best : undefined;
 }
 
+/** `loss` → `losses`, `method` → `methods`. */
+function plural(noun: string): string {
+  return /(?:s|x|ch|sh)$/.test(noun) ? `${noun}es` : `${noun}s`;
+}
+
 /** Message factories: one place that words each error. */
 export const errors = {
   unknownPlugin(kind: string, name: string, known: readonly string[]): string {
@@ -94,7 +116,7 @@ export const errors = {
     return (
       `unknown ${kind} "${name}"` +
       (hint ? ` (did you mean "${hint}"?)` : '') +
-      `; known ${kind}s: ${known.length ? known.join(', ') : '(none registered)'}`
+      `; known ${plural(kind)}: ${known.length ? known.join(', ') : '(none registered)'}`
     );
   },
   duplicatePlugin(kind: string, name: string, firstSource: string, secondSource: string): string {

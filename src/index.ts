@@ -1,8 +1,9 @@
 /**
  * mtlzoo's public API. Plugin authors need `definePlugin`, `z` (the schema library option schemas are
- * written in), `tf` (the same TensorFlow.js engine mtlzoo runs on) and the kind contracts; programs that
- * embed mtlzoo use the Kernel and the run functions (train, resume, evaluate, bench, retrieve), the same
- * ones the CLI calls. The plugin contract-test harness is at `mtlzoo/testing`.
+ * written in), `tf` (the same TensorFlow.js engine mtlzoo runs on), the kind contracts and the building
+ * blocks of `mtlzoo/nn` (re-exported here); programs that embed mtlzoo use the Kernel and the run functions
+ * (train, resume, evaluate, bench, retrieve), the same ones the CLI calls. The plugin contract-test
+ * harnesses are at `mtlzoo/testing`.
  */
 export { z } from 'zod';
 export * as tf from './tf.js';
@@ -16,7 +17,17 @@ export { Kernel, type Experiment, type KernelOptions } from './kernel/kernel.js'
 export { TOKENS } from './kernel/tokens.js';
 export type { LoadedConfig } from './config/load.js';
 export type { ExperimentConfig, PluginRef } from './config/schema.js';
-export { ConfigError, MtlzooError, type ConfigIssue, type ErrorCode } from './errors.js';
+export { configRelativePath } from './config/paths.js';
+export { checkSplits, splitProblems } from './data/check.js';
+export {
+  ConfigError,
+  ERROR_CODES,
+  MtlzooError,
+  isMtlzooError,
+  type ConfigIssue,
+  type ErrorCode,
+} from './errors.js';
+export * from './nn/index.js';
 export { selectBackend, type BackendChoice } from './backend/select.js';
 export { trainRun, resumeRun, evaluateRun, type RunEvaluation, type TrainRunOptions } from './engine/run.js';
 export {

@@ -5,12 +5,28 @@
  * loads them. Import nothing from tfjs-core's `dist/` folders: those are ES-module builds that would load
  * a second copy of the library.
  */
-import { findBackend } from '@tensorflow/tfjs';
+import { MathBackendCPU, findBackend, getBackend, registerBackend, removeBackend } from '@tensorflow/tfjs';
 import { registerReductionGradients } from './backend/reduction-gradients.js';
 
-// mtlzoo says which backend it picked and why; tfjs's "install tfjs-node" banner on first cpu use would
-// only repeat part of that, in the middle of other output.
-(findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+/**
+ * mtlzoo says which backend it picked and why; tfjs's cpu engine would add its "install tfjs-node" banner at
+ * its first tensor, in the middle of other output (`mtlzoo params`, which selects no backend, printed it).
+ * tfjs creates a new cpu engine whenever it picks a default backend, so the quiet one is registered as the
+ * factory (at tfjs's own priority, 1) rather than set on one instance.
+ */
+function quietCpu(): MathBackendCPU {
+  const engine = new MathBackendCPU();
+  (engine as unknown as { firstUse: boolean }).firstUse = false;
+  return engine;
+}
+
+if (getBackend() === 'cpu') {
+  // tfjs already runs on cpu (a program that used it before importing mtlzoo): keep that engine and its tensors.
+  (findBackend('cpu') as unknown as { firstUse: boolean }).firstUse = false;
+} else {
+  removeBackend('cpu');
+  registerBackend('cpu', quietCpu, 1);
+}
 registerReductionGradients();
 
 export * from '@tensorflow/tfjs';

@@ -109,4 +109,27 @@ describe('bench', function () {
     assert.equal(second.code, 2);
     assert.match(second.log, /no zoo recipe here/);
   });
+
+  it('reports a method the base config does not load, and bad method options, at the recipe before any run', async () => {
+    const entry = path.join(workspace.dir, 'zoo', 'film');
+    writeFiles(entry, {
+      'recipe.yaml': RECIPE.replace('method: separate', 'method: film').replace(
+        'masks: fixed',
+        'masks: fixd',
+      ),
+      'base.yaml': smallConfig(),
+    });
+    const out = path.join(workspace.dir, 'film-out');
+    const { code, log } = await runCli('bench', entry, '--out', out);
+    assert.equal(code, 2);
+    assert.match(
+      log,
+      /recipe\.yaml: methods\[1\]\.method: unknown method "film".*; the base config \.\/base\.yaml must list the plugin that provides it under plugins:/,
+    );
+    const csn = await runCli('bench', entry, '--out', out, '--methods', 'csn');
+    assert.match(csn.log, /recipe\.yaml: methods\[2\]\.method\.options\.masks: .*"learned".*"fixed"/);
+    // Nothing trained: only the generated input configs exist.
+    const written = await fs.readdir(path.join(out, 'modulation'));
+    assert.deepEqual(written.sort(), ['seed-0.input.yaml', 'seed-1.input.yaml']);
+  });
 });

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { MtlzooError } from '../src/errors.js';
 import { ConfigError } from '../src/errors.js';
 import { Kernel } from '../src/kernel/kernel.js';
@@ -384,4 +386,159 @@ describe('config: malformed files name the file, the key path and what was expec
     // Plugin options are checked even when the config's own shape has errors.
     assert.deepEqual(issues.map((i) => i.path).sort(), ['method.options.form', 'seed', 'train.steps']);
   });
+});
+
+describe('config: messages say what is wrong, where, and how to fix it', () => {
+  it('refuses a trailing comma in JSON, with its line', () =>
+    expectIssue(
+      { 'exp.json': '{\n  "backbone": "tiny",\n  "method": "modulation",\n  "dataset": "shapes",\n}\n' },
+      'exp.json',
+      '',
+      /invalid JSON at line 4: a trailing comma \(JSON allows none\)/,
+      'exp.json',
+    ));
+
+  it('names NaN and infinities as such', async () => {
+    const { issues } = await issuesOf({
+      'exp.yaml': VALID.replace('seed: 3', 'seed: .nan').replace('steps: 10', 'clipNorm: .inf'),
+    });
+    assert.match(issues.find((i) => i.path === 'seed')!.message, /got NaN \(not a number\)/);
+    assert.match(
+      issues.find((i) => i.path === 'train.clipNorm')!.message,
+      /got Infinity \(not a finite number\)/,
+    );
+  });
+
+  it('refuses batch weights that are all zero at load time', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'steps: 10\n  batch: { weights: [0, 0, 0] }') },
+      'exp.yaml',
+      'train.batch.weights',
+      /expected at least one weight above 0/,
+    ));
+
+  it('bounds numbers that size memory, naming the bound', async () => {
+    const { issues } = await issuesOf({
+      'exp.yaml':
+        VALID.replace(
+          'backbone: tiny',
+          'backbone: { name: tiny, options: { inputSize: 1000000, embeddingDim: 100000 } }',
+        )
+          .replace('dataset: shapes', 'dataset: { name: shapes, options: { counts: { train: 1e9 } } }')
+          .replace(
+            'steps: 10',
+            'steps: 10\n  batch: { tripletsPerTask: 1e9 }\n  probe: { tripletsPerTask: 1e9 }',
+          ) + 'evaluators: [{ name: triplet-accuracy, options: { tripletsPerTask: 1e9 } }]\n',
+    });
+    const message = (p: string) => issues.find((i) => i.path === p)?.message ?? `no issue at ${p}`;
+    assert.match(message('backbone.options.inputSize'), /expected at most 1,024 pixels, got number 1000000/);
+    assert.match(message('backbone.options.embeddingDim'), /expected at most 4,096 channels/);
+    assert.match(
+      message('train.batch.tripletsPerTask'),
+      /expected at most 4,096 triplets per task in a batch/,
+    );
+    assert.match(message('train.probe.tripletsPerTask'), /expected at most 4,096 triplets per task/);
+    assert.match(
+      message('evaluators[0].options.tripletsPerTask'),
+      /expected at most 1,000,000 triplets per task/,
+    );
+    assert.match(message('dataset.options.counts.train'), /expected at most 1,000,000 per split/);
+  });
+
+  it('does not blame a base file for a default; says it is the default and how to set it', async () => {
+    const { issues } = await issuesOf({
+      'base.yaml': 'train:\n  steps: 5\n',
+      'exp.yaml':
+        'extends: ./base.yaml\nbackbone: tiny\nmethod: modulation\ndataset: shapes\nevaluators: [storage]\n',
+    });
+    assert.equal(issues.length, 1);
+    assert.equal(path.basename(issues[0]!.file), 'exp.yaml');
+    assert.equal(issues[0]!.path, 'train.selectBy');
+    assert.match(
+      issues[0]!.message,
+      /not set, so it is the default "triplet-accuracy": no evaluator reports it \(they report params\.total.*\); set train\.selectBy in this file/,
+    );
+  });
+
+  it('says what is wrong with a script config: no default export', () =>
+    expectIssue(
+      { 'exp.mjs': 'export const config = { backbone: "tiny", method: "modulation", dataset: "shapes" };\n' },
+      'exp.mjs',
+      '',
+      /the module has no default export: .*export default \{ … \}.*; it exports only: config/,
+      'exp.mjs',
+    ));
+
+  it('says what is wrong with a script config: ES module syntax without "type": "module"', async () => {
+    const dir = path.join(workspace.dir, 'esm');
+    writeFiles(dir, {
+      'exp.js': 'export default { backbone: "tiny", method: "modulation", dataset: "shapes" };\n',
+    });
+    // Loaded as bin/mtlzoo.js loads configs (tsx's ESM hooks only), in a process of its own: the tests'
+    // own loader would accept the file.
+    const script = `
+      import { register } from 'tsx/esm/api';
+      register({ tsconfig: 'tsconfig.json' });
+      const { readConfigSource } = await import('./src/config/read.ts');
+      await readConfigSource(process.argv[1], 'exp.js').then(() => console.log('loaded'), (e) => console.log(e.message));
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '--eval', script, path.join(dir, 'exp.js')],
+      { cwd: path.join(import.meta.dirname, '..') },
+    );
+    assert.match(
+      stdout,
+      /exp\.js: cannot load: it uses ES module syntax \(export\/import\), but Node loads a \.js file as CommonJS .*add "type": "module" .*or rename the file to \.mjs/,
+    );
+  });
+
+  it('lists the presets for an unknown one, and refuses an attribute listed twice', async () => {
+    await expectIssue(
+      {
+        'exp.yaml': VALID.replace(
+          'dataset: shapes',
+          'dataset: { name: celeba, options: { root: x, attributes: paper8 } }',
+        ),
+      },
+      'exp.yaml',
+      'dataset.options.attributes',
+      /expected "all", a preset \(paper7\) or a list of attribute names, got string "paper8"/,
+    );
+    await expectIssue(
+      {
+        'exp.yaml': VALID.replace(
+          'dataset: shapes',
+          'dataset: { name: celeba, options: { root: x, attributes: [Smiling, Bald, Smiling] } }',
+        ),
+      },
+      'exp.yaml',
+      'dataset.options.attributes',
+      /^attribute "Smiling" is listed twice; list each attribute once \(line \d+\)$/,
+    );
+  });
+
+  it('lists an optimiser type’s keys for an unknown one', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('steps: 10', 'steps: 10\n  optimizer: { type: adam, learningRate: 0.1 }') },
+      'exp.yaml',
+      'train.optimizer.learningRate',
+      /unknown key; expected one of: type, lr, beta1, beta2, epsilon/,
+    ));
+
+  it('says a plugin without options takes none', () =>
+    expectIssue(
+      { 'exp.yaml': VALID.replace('name: modulation', 'name: separate') },
+      'exp.yaml',
+      'method.options.form',
+      /unknown key: method "separate" takes no options/,
+    ));
+
+  it('spells plural kinds right', () =>
+    expectIssue(
+      { 'exp.yaml': `${VALID}loss: tripplet\n` },
+      'exp.yaml',
+      'loss.name',
+      /unknown loss "tripplet" \(did you mean "triplet"\?\); known losses: margin-ranking, triplet/,
+    ));
 });

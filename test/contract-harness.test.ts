@@ -1,17 +1,107 @@
 import { strict as assert, AssertionError } from 'node:assert';
+import path from 'node:path';
 import { z } from 'zod';
+import { builtinPlugins } from '../plugins/index.js';
 import { backbonePlugins } from '../plugins/backbone/index.js';
+import { backendPlugins } from '../plugins/backend/index.js';
+import { datasetPlugins } from '../plugins/dataset/index.js';
+import { evaluatorPlugins } from '../plugins/evaluator/index.js';
+import { lossPlugins } from '../plugins/loss/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
-import type { AnyPluginOf, BackboneFactory, MtlModel } from '../src/kinds/index.js';
+import type { AnyPluginOf, BackboneFactory, MtlModel, TripletLossFunction } from '../src/kinds/index.js';
+import { findAdapter } from '../src/backend/webgpu/adapter.js';
 import { definePlugin } from '../src/plugin/define.js';
-import { checkBackboneContract, checkMethodContract } from '../src/testing/index.js';
+import { PLUGIN_KINDS } from '../src/plugin/types.js';
+import {
+  CONTRACT_REPORT,
+  checkBackboneContract,
+  checkBackendContract,
+  checkDatasetContract,
+  checkEvaluatorContract,
+  checkLossContract,
+  checkMethodContract,
+} from '../src/testing/index.js';
 import * as tf from '../src/tf.js';
 import { BACKBONE_CASES, METHOD_CASES, createBackbone, smallTiny } from './helpers/contract-cases.js';
+import { celebaImages, writeCelebaFixture } from './fixtures/celeba.js';
+import { shoes, writeZapposFixture } from './fixtures/zappos.js';
+import { tempDir } from './helpers/files.js';
+
+const LOSS_CASES: Record<string, readonly object[]> = {
+  triplet: [{}, { margin: 0.5 }],
+  'margin-ranking': [{}],
+};
+
+/** Options, and the values the evaluator must give on perfect embeddings (the harness's known answers). */
+const EVALUATOR_CASES: Record<string, { options: object; perfect: Record<string, number> }> = {
+  'triplet-accuracy': {
+    options: { tripletsPerTask: 50 },
+    perfect: { 'triplet-accuracy': 1, 'triplet-accuracy/colour': 1, 'triplet-accuracy/shape': 1 },
+  },
+  // Colour has 8 images a label: 7 relevant to each query, 5 of them in the top 5.
+  retrieval: {
+    options: { k: [1, 5] },
+    perfect: { 'mAP@5': 1, 'precision@5': 1, 'recall@5/colour': 5 / 7, 'skipped-queries/colour': 0 },
+  },
+  storage: {
+    options: {},
+    perfect: {
+      'params.total': CONTRACT_REPORT.totalParams,
+      bytes: CONTRACT_REPORT.bytes,
+      'gallery-passes': CONTRACT_REPORT.galleryPasses,
+    },
+  },
+};
+
+/**
+ * Whether each built-in backend loads here: tfjs-node's are optional and not installed; webgpu loads where
+ * Dawn finds an adapter (in CI Mesa's software driver, installed by .ci/run).
+ */
+const BACKEND_CASES: Record<string, boolean> = {
+  cpu: true,
+  wasm: true,
+  tensorflow: false,
+  'tensorflow-gpu': false,
+  webgpu: (await findAdapter('high-performance')).adapter !== null,
+};
 
 describe('contract harness', () => {
-  it('has a case for every registered backbone and method', () => {
-    assert.deepEqual(backbonePlugins.map((p) => p.name).sort(), Object.keys(BACKBONE_CASES).sort());
-    assert.deepEqual(methodPlugins.map((p) => p.name).sort(), Object.keys(METHOD_CASES).sort());
+  let workspace: ReturnType<typeof tempDir>;
+  before(async () => {
+    workspace = tempDir();
+    await writeCelebaFixture(path.join(workspace.dir, 'celeba'), celebaImages(30));
+    await writeZapposFixture(path.join(workspace.dir, 'zappos'), shoes(60));
+  });
+  after(() => workspace.cleanup());
+
+  /** Options per built-in dataset: small counts, and the fixtures written above for real-data loaders. */
+  const datasetCases = (): Record<string, object> => ({
+    shapes: { counts: { train: 24, val: 8, test: 8 } },
+    faces: { counts: { train: 12, val: 4, test: 4 } },
+    celeba: { root: path.join(workspace.dir, 'celeba'), attributes: 'paper7' },
+    'ut-zappos50k': {
+      root: path.join(workspace.dir, 'zappos'),
+      triplets: 'generate',
+      generator: {
+        counts: { train: 40, val: 10, test: 10 },
+        fractions: { train: 0.5, val: 0.25, test: 0.25 },
+      },
+    },
+  });
+
+  it('has a case for every registered plugin of every kind', () => {
+    const cases: Record<string, readonly string[]> = {
+      backbone: Object.keys(BACKBONE_CASES),
+      method: Object.keys(METHOD_CASES),
+      loss: Object.keys(LOSS_CASES),
+      dataset: Object.keys(datasetCases()),
+      evaluator: Object.keys(EVALUATOR_CASES),
+      backend: Object.keys(BACKEND_CASES),
+    };
+    for (const kind of PLUGIN_KINDS) {
+      const names = builtinPlugins.filter((p) => p.kind === kind).map((p) => p.name);
+      assert.deepEqual([...names].sort(), [...(cases[kind] ?? [])].sort(), kind);
+    }
   });
 
   for (const plugin of backbonePlugins) {
@@ -22,12 +112,51 @@ describe('contract harness', () => {
     }
   }
 
+  it('checks a backbone plugin through the build door, options included', async () => {
+    const tiny = backbonePlugins.find((p) => p.name === 'tiny')!;
+    await checkBackboneContract(tiny, { inputSize: 16, channels: [4], embeddingDim: 4 });
+    await assert.rejects(checkBackboneContract(tiny, { channel: [4] }), /backbone tiny: options rejected/);
+  });
+
   for (const plugin of methodPlugins) {
     for (const options of METHOD_CASES[plugin.name] ?? []) {
       it(`passes method ${plugin.name} ${JSON.stringify(options)} with 3 tasks`, async () => {
         await checkMethodContract(plugin, options, smallTiny(), 3);
       });
     }
+  }
+
+  for (const plugin of lossPlugins) {
+    for (const options of LOSS_CASES[plugin.name] ?? []) {
+      it(`passes loss ${plugin.name} ${JSON.stringify(options)}, gradient against finite differences`, async () => {
+        const { compared } = await checkLossContract(plugin, options);
+        assert.ok(compared >= 48, `${compared} coordinates compared`);
+      });
+    }
+  }
+
+  for (const plugin of datasetPlugins) {
+    it(`passes dataset ${plugin.name}`, async () => {
+      const report = await checkDatasetContract(plugin, datasetCases()[plugin.name], {
+        cacheDir: path.join(workspace.dir, 'cache'),
+      });
+      assert.ok(report.sizes.train > 0 && report.tasks.length > 0);
+    });
+  }
+
+  for (const plugin of evaluatorPlugins) {
+    it(`passes evaluator ${plugin.name} with its known answers`, async () => {
+      const { options, perfect } = EVALUATOR_CASES[plugin.name]!;
+      await checkEvaluatorContract(plugin, options, { expectPerfect: perfect });
+    });
+  }
+
+  for (const plugin of backendPlugins) {
+    it(`passes backend ${plugin.name}`, async () => {
+      const report = await checkBackendContract(plugin, {});
+      assert.equal(report.available, BACKEND_CASES[plugin.name], JSON.stringify(report));
+      assert.equal(tf.getBackend(), 'cpu', 'the active backend is restored');
+    });
   }
 
   describe('fails broken plugins', () => {
@@ -92,6 +221,105 @@ describe('contract harness', () => {
         },
       };
       await assert.rejects(checkBackboneContract(unused), /no gradient reaches "contract\/orphan"/);
+    });
+
+    /** The built-in triplet loss with `compute` replaced. */
+    function brokenLoss(compute: (loss: TripletLossFunction) => TripletLossFunction['compute']) {
+      const triplet = lossPlugins.find((p) => p.name === 'triplet')!;
+      return definePlugin({
+        ...triplet,
+        name: 'broken',
+        create: async (o, c) => {
+          const loss = await triplet.create(o, c);
+          return { distance: loss.distance, compute: compute(loss) };
+        },
+      });
+    }
+
+    it('catches a loss whose gradient is not its derivative', async () => {
+      // The value is right; the gradient flowing back is doubled.
+      const doubled = brokenLoss((loss) => (a, p, n) => {
+        const f = tf.customGrad((...inputs) => ({
+          value: tf.clone(inputs[0] as tf.Tensor),
+          gradFunc: (dy: tf.Tensor) => tf.mul(dy, 2),
+        }));
+        return tf.tidy(() => f(loss.compute(a, p, n)) as tf.Tensor1D);
+      });
+      await assert.rejects(
+        checkLossContract(doubled, {}),
+        /loss broken: d\(loss\)\/d\(anchor\[\d, \d\]\) is .*, finite differences give/,
+      );
+    });
+
+    it('catches a loss that mixes the triplets of a batch', async () => {
+      const centred = brokenLoss(
+        (loss) => (a, p, n) =>
+          tf.tidy(() => {
+            const values = loss.compute(a, p, n);
+            return tf.sub(values, tf.mean(values)) as tf.Tensor1D;
+          }),
+      );
+      await assert.rejects(checkLossContract(centred, {}), /triplet 0 costs .* in a batch and .* alone/);
+    });
+
+    it('catches a dataset whose splits share an image, and one that changes under the same seed', async () => {
+      const shapes = datasetPlugins.find((p) => p.name === 'shapes')!;
+      const options = { counts: { train: 12, val: 4, test: 4 } };
+      const leaky = definePlugin({
+        ...shapes,
+        name: 'leaky',
+        create: async (o, c) => {
+          const dataset = await shapes.create(o, c);
+          const test = { ...dataset.splits.test, source: (i: number) => dataset.splits.train.source(i) };
+          return { ...dataset, splits: { ...dataset.splits, test } };
+        },
+      });
+      await assert.rejects(
+        checkDatasetContract(leaky, options),
+        /shapes.* is in both the train and the test split/,
+      );
+      let calls = 0;
+      const drifting = definePlugin({
+        ...shapes,
+        name: 'drifting',
+        create: (o, c) => shapes.create(o, { ...c, seed: c.seed + calls++ }),
+      });
+      await assert.rejects(checkDatasetContract(drifting, options), /same seed, different train labels/);
+    });
+
+    it('catches an evaluator that scores perfect embeddings worse than random ones', async () => {
+      const retrieval = evaluatorPlugins.find((p) => p.name === 'retrieval')!;
+      const upsideDown = definePlugin({
+        ...retrieval,
+        name: 'upside-down',
+        create: async (o, c) => {
+          const evaluator = await retrieval.create(o, c);
+          return {
+            evaluate: async (context) =>
+              (await evaluator.evaluate(context)).map((m) => ({ ...m, higherIsBetter: !m.higherIsBetter })),
+          };
+        },
+      });
+      await assert.rejects(
+        checkEvaluatorContract(upsideDown, {}),
+        /mAP@1\/colour scores perfect embeddings 1, worse than random ones/,
+      );
+    });
+
+    it('catches a backend whose load throws instead of reporting absence', async () => {
+      const cpu = backendPlugins.find((p) => p.name === 'cpu')!;
+      const throwing = definePlugin({
+        ...cpu,
+        name: 'throwing',
+        create: () => ({
+          tfBackendName: 'throwing',
+          load: () => Promise.reject(new Error('libtensorflow.so: cannot open shared object file')),
+        }),
+      });
+      await assert.rejects(
+        checkBackendContract(throwing, {}),
+        /backend throwing: load\(\) threw \(report absence as \{ available: false, reason \}\): libtensorflow/,
+      );
     });
   });
 });

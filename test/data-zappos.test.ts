@@ -5,13 +5,17 @@ import path from 'node:path';
 import { writeFileAtomic } from '../src/data/files.js';
 import {
   cidOfImage,
+  compareHeel,
   generateTripletLists,
+  parseHeelHeight,
   parseMetadata,
   type GeneratorOptions,
 } from '../src/data/zappos.js';
 import { utZappos50kDataset } from '../plugins/dataset/ut-zappos50k.js';
-import { recordingLogger } from './fixtures/data-log.js';
+import { assertNothingDecoded, recordingLogger } from './fixtures/data-log.js';
 import {
+  csnPath,
+  HEEL_INCHES,
   imagePath,
   metadataText,
   shoes,
@@ -23,8 +27,10 @@ import {
 const SHOES = shoes(80);
 const SPLITS = ['train', 'val', 'test'] as const;
 const CONDITIONS = ['class', 'closure', 'gender', 'heel'] as const;
-/** Heel wordings in height order, as the fixture writes them; the test's own reference for ranks. */
-const HEEL_ORDER = ['Flat', 'Under 1in', '1in - 1 3/4in', '2in - 2 3/4in', '3in - 3 3/4in'];
+/** Rank of each heel wording among the fixture's heights, from the fixture's own inch values. */
+const HEEL_RANK = new Map(
+  [...HEEL_INCHES].sort((a, b) => a[1] - b[1]).map(([wording], rank) => [wording, rank]),
+);
 
 function open(root: string, cacheDir: string, options: Record<string, unknown> = {}) {
   const log = recordingLogger();
@@ -95,9 +101,9 @@ describe('data: ut-zappos50k', () => {
     );
   });
 
-  it('reads CSN lists in (anchor, far, close) order as (anchor, positive, negative)', async () => {
+  it('reads the official CSN layout: filenames.json relative to ut-zap50k-images/, lines `a b c` as (a, c, b)', async () => {
     const protocol = path.join(dir, 'official');
-    const filenames = SHOES.slice(0, 12).map(imagePath);
+    const filenames = SHOES.slice(0, 12).map(csnPath);
     // Shoes 0, 4 and 8 are `Shoes`, 1 and 5 are `Boots`: in `0 1 4`, 0 is closer to 4 than to 1.
     const lists = Object.fromEntries(
       CONDITIONS.flatMap((c) =>
@@ -113,7 +119,7 @@ describe('data: ut-zappos50k', () => {
     const train = ds.splits.train;
     assert.deepEqual(
       [...train.triplets![0]!].map((i) => train.source(i)),
-      [0, 4, 1, 5, 1, 0].map((i) => path.join(root, filenames[i]!)),
+      [0, 4, 1, 5, 1, 0].map((i) => path.join(root, 'ut-zap50k-images', filenames[i]!)),
     );
     const labels = train.labels[0]!;
     const [a, p, n] = train.triplets![0]!;
@@ -128,19 +134,75 @@ describe('data: ut-zappos50k', () => {
     assert.ok(!ds.tasks[3]!.labelNames.includes(''));
   });
 
+  it('also reads lists whose paths already start with ut-zap50k-images/', async () => {
+    const protocol = path.join(dir, 'prefixed');
+    const lists = Object.fromEntries(
+      CONDITIONS.flatMap((c) => SPLITS.map((s) => [`${c}_tripletlist_${s}`, ['0 1 4', '8 2 4']])),
+    );
+    await writeProtocol(protocol, SHOES.slice(0, 12).map(imagePath), lists);
+    const ds = await open(root, path.join(dir, 'cache'), { protocolDir: protocol }).dataset;
+    assert.equal(ds.splits.test.source(0), path.join(root, imagePath(SHOES[0]!)));
+  });
+
+  it('parses every heel wording, in either vocabulary, and orders heights', () => {
+    const inches = (text: string) => parseHeelHeight(text, 'meta-data.csv', 7);
+    for (const [wording, height] of HEEL_INCHES)
+      assert.deepEqual(inches(wording), { low: height, high: height });
+    assert.deepEqual(inches('Under 1in'), { low: 0, high: 1 });
+    assert.deepEqual(inches('1in - 1 3/4in'), { low: 1, high: 1.75 });
+    assert.deepEqual(inches('5in & over'), { low: 5, high: Infinity });
+    assert.deepEqual(inches('1 - 1 1/2 inch'), { low: 1, high: 1.5 });
+    assert.deepEqual(inches('2 1/4 inches'), { low: 2.25, high: 2.25 });
+    assert.deepEqual(inches('2.5"'), { low: 2.5, high: 2.5 });
+    assert.deepEqual(inches('3½ inch'), { low: 3.5, high: 3.5 });
+    const order = [
+      'Flat',
+      'Under 1in',
+      '1/2 inch',
+      '1 inch',
+      '1in - 1 3/4in',
+      '1 1/2 inch',
+      '3 1/2 inch',
+      '5in & over',
+    ];
+    assert.deepEqual(
+      [...order].reverse().sort((a, b) => compareHeel(inches(a), inches(b))),
+      order,
+    );
+    assert.throws(() => inches('Sky high'), /meta-data\.csv:7: heel height "Sky high": expected Flat/);
+    assert.throws(() => inches('3 - 1 inch'), /meta-data\.csv:7: heel height "3 - 1 inch"/);
+  });
+
+  it('labels heels in height order', async () => {
+    const protocol = path.join(dir, 'heels');
+    const lists = Object.fromEntries(
+      CONDITIONS.flatMap((c) => SPLITS.map((s) => [`${c}_tripletlist_${s}`, ['0 1 4', '8 2 4']])),
+    );
+    await writeProtocol(protocol, SHOES.map(csnPath), lists);
+    const ds = await open(root, path.join(dir, 'cache'), { protocolDir: protocol }).dataset;
+    const heel = ds.tasks[3]!.labelNames;
+    assert.deepEqual(
+      heel,
+      [...HEEL_INCHES].sort((a, b) => a[1] - b[1]).map(([wording]) => wording),
+    );
+  });
+
   it('reports out-of-range indices, malformed lines and missing protocol files with file and line', async () => {
     const protocol = path.join(dir, 'broken');
-    const filenames = SHOES.slice(0, 12).map(imagePath);
+    const filenames = SHOES.slice(0, 12).map(csnPath);
     const lists = Object.fromEntries(
       CONDITIONS.flatMap((c) => SPLITS.map((s) => [`${c}_tripletlist_${s}`, ['0 1 4']])),
     );
     await writeProtocol(protocol, filenames, { ...lists, class_tripletlist_val: ['0 1 4', '0 1 12'] });
+    // A val list's error is found before the train split is decoded: nothing is decoded at all.
+    const early = open(root, path.join(dir, 'broken-cache'), { protocolDir: protocol });
     await rejectsWith(
-      open(root, path.join(dir, 'cache'), { protocolDir: protocol }).dataset,
+      early.dataset,
       'class_tripletlist_val.txt:2',
       'image index 12 is out of range',
       'filenames.json has 12 entries',
     );
+    await assertNothingDecoded(early.log, path.join(dir, 'broken-cache'));
     await writeProtocol(protocol, filenames, { ...lists, heel_tripletlist_test: ['0 1 4', '', '0 1'] });
     await rejectsWith(
       open(root, path.join(dir, 'cache'), { protocolDir: protocol }).dataset,
@@ -183,9 +245,11 @@ describe('data: ut-zappos50k', () => {
     };
     await generateTripletLists(root, out, options);
     const filenames = (await fs.readFile(path.join(out, 'filenames.json'), 'utf8')).trim().split('\n');
-    assert.deepEqual([...filenames].sort(), SHOES.map(imagePath).sort());
-    const shoeOf = new Map(SHOES.map((s) => [imagePath(s), s]));
+    // CSN's form: paths relative to ut-zap50k-images/.
+    assert.deepEqual([...filenames].sort(), SHOES.map(csnPath).sort());
+    const shoeOf = new Map(SHOES.map((s) => [csnPath(s), s]));
     const splitOf = new Map<number, string>();
+    let heelChecked = 0;
     for (const condition of CONDITIONS) {
       for (const split of SPLITS) {
         const text = await fs.readFile(
@@ -207,10 +271,12 @@ describe('data: ut-zappos50k', () => {
             ShoeFixture,
           ];
           if (condition === 'heel') {
-            const rank = (s: ShoeFixture) => HEEL_ORDER.indexOf(s.heel);
+            // Against the fixture's own inch values: same height as the close one, ≥ 2 heights from the far.
+            const rank = (s: ShoeFixture) => HEEL_RANK.get(s.heel)!;
             assert.ok(rank(sa) >= 0 && rank(sf) >= 0 && rank(sc) >= 0, line);
             assert.equal(rank(sa), rank(sc), `${condition}: ${line}`);
             assert.ok(Math.abs(rank(sa) - rank(sf)) >= 2, `${condition}: ${line}`);
+            heelChecked++;
           } else {
             const va = valueSet(sa, condition);
             assert.ok(va.length > 0, line);
@@ -223,6 +289,7 @@ describe('data: ut-zappos50k', () => {
         }
       }
     }
+    assert.equal(heelChecked, 420);
     const again = path.join(dir, 'generated-again');
     await generateTripletLists(root, again, options);
     const list = 'tripletlists/closure_tripletlist_train.txt';
@@ -266,7 +333,7 @@ describe('data: ut-zappos50k', () => {
 
   it('skips a corrupt image under onBadImage: skip, dropping the triplets that use it', async () => {
     const protocol = path.join(dir, 'skip');
-    const filenames = SHOES.slice(0, 12).map(imagePath);
+    const filenames = SHOES.slice(0, 12).map(csnPath);
     const lists = Object.fromEntries(
       CONDITIONS.flatMap((c) => SPLITS.map((s) => [`${c}_tripletlist_${s}`, ['0 1 4', '5 0 1', '8 9 4']])),
     );

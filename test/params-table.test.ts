@@ -2,18 +2,38 @@ import { strict as assert } from 'node:assert';
 import { facenetSmallBackbone } from '../plugins/backbone/facenet-small.js';
 import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import { methodPlugins } from '../plugins/method/index.js';
-import { buildParamsTable, formatParamsTable } from '../src/report/params-table.js';
+import { Kernel } from '../src/kernel/kernel.js';
+import { PluginRegistries } from '../src/plugin/registry.js';
+import {
+  buildParamsTable,
+  formatParamsTable,
+  isFailedRow,
+  type ParamsCostRow,
+  type ParamsRow,
+} from '../src/report/params-table.js';
 import * as tf from '../src/tf.js';
+
+const registries = () => new Kernel().registries;
+
+/** Every row built; fails the test on a marked one. */
+function costs(rows: readonly ParamsRow[]): ParamsCostRow[] {
+  return rows.map((row) => {
+    assert.ok(!isFailedRow(row), `${row.label} failed: ${isFailedRow(row) ? row.error : ''}`);
+    return row;
+  });
+}
 
 describe('params table', () => {
   it('gives the closed-form costs of every variant on facenet-small at 150 px, 2 tasks', async () => {
     const T = 2;
     const before = tf.memory().numTensors;
-    const rows = await buildParamsTable({
-      backbone: facenetSmallBackbone({ inputSize: 150, embeddingDim: 256 }),
-      taskCount: T,
-      methods: methodPlugins,
-    });
+    const rows = costs(
+      await buildParamsTable({
+        backbone: facenetSmallBackbone({ inputSize: 150, embeddingDim: 256 }),
+        taskCount: T,
+        registries: registries(),
+      }),
+    );
     assert.equal(tf.memory().numTensors, before, 'every model is disposed');
     const B = 2_953_664; // trainable facenet-small (see backbones.test.ts)
     const state = 2 * (32 + 3 * 64 + 9 * 128 + 256); // BatchNorm moving mean and variance
@@ -40,7 +60,7 @@ describe('params table', () => {
     const rows = await buildParamsTable({
       backbone: tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 }),
       taskCount: 3,
-      methods: methodPlugins,
+      registries: registries(),
       variants: [
         { label: 'modulation (vector)', method: 'modulation', options: {} },
         { label: 'separate', method: 'separate', options: {} },
@@ -66,37 +86,81 @@ describe('params table', () => {
 
   it('adds a row for every method outside the paper variants, with its defaults', async () => {
     const shared = methodPlugins.find((m) => m.name === 'shared')!;
-    const thirdParty = { ...shared, name: 'shared-again' };
-    const rows = await buildParamsTable({
-      backbone: tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 }),
-      taskCount: 3,
-      methods: [...methodPlugins, thirdParty],
-    });
+    const withThirdParty = registries();
+    withThirdParty.register({ ...shared, name: 'shared-again' }, 'path:/plugins/shared-again.mjs');
+    const rows = costs(
+      await buildParamsTable({
+        backbone: tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 }),
+        taskCount: 3,
+        registries: withThirdParty,
+      }),
+    );
     const added = rows.at(-1)!;
     assert.equal(added.label, 'shared-again');
     assert.equal(added.totalParams, rows.find((r) => r.label === 'shared')!.totalParams);
     assert.equal(rows.length, 7);
   });
 
-  it('names unknown methods and invalid variants', async () => {
+  it('marks a variant its plugin refuses or fails to create, and goes on', async () => {
+    const shared = methodPlugins.find((m) => m.name === 'shared')!;
+    const withBroken = new PluginRegistries();
+    withBroken.register(shared, 'builtin');
+    withBroken.register(
+      {
+        ...shared,
+        name: 'film',
+        create: () => {
+          throw new Error('no FiLM for you');
+        },
+      },
+      'path:/plugins/film.mjs',
+    );
+    const before = tf.memory().numTensors;
+    const rows = await buildParamsTable({
+      backbone: tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 }),
+      taskCount: 2,
+      registries: withBroken,
+      variants: [
+        { label: 'film', method: 'film', options: {} },
+        { label: 'shared', method: 'shared', options: {} },
+        { label: 'shared (typo)', method: 'shared', options: { head: true } },
+      ],
+    });
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(
+      rows.map((r) => (isFailedRow(r) ? r.error : r.totalParams)),
+      [
+        'method "film" (/plugins/film.mjs): create failed: no FiLM for you',
+        1194,
+        'method "shared" (built-in): invalid options: (options): Unrecognized key: "head"',
+      ],
+    );
+    const table = formatParamsTable(rows);
+    assert.match(table, /^film \(failed\)\s+-\s+-/m);
+    assert.match(table, /\n\nfilm: method "film" .*: create failed: no FiLM for you\n/);
+  });
+
+  it('names unknown methods and marks invalid variants', async () => {
     const backbone = tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 });
     await assert.rejects(
       buildParamsTable({
         backbone,
         taskCount: 2,
-        methods: methodPlugins,
+        registries: registries(),
         variants: [{ label: 'x', method: 'modulaton', options: {} }],
       }),
       /unknown method "modulaton" \(did you mean "modulation"\?\)/,
     );
-    await assert.rejects(
-      buildParamsTable({
-        backbone,
-        taskCount: 2,
-        methods: methodPlugins,
-        variants: [{ label: 'bad', method: 'modulation', options: { stages: ['res9'] } }],
-      }),
-      /bad: expected a stage of backbone tiny \(conv1, conv2, embedding\), got "res9"/,
+    const [row] = await buildParamsTable({
+      backbone,
+      taskCount: 2,
+      registries: registries(),
+      variants: [{ label: 'bad', method: 'modulation', options: { stages: ['res9'] } }],
+    });
+    assert.ok(row && isFailedRow(row));
+    assert.match(
+      row.error,
+      /stages\[0\]: expected a stage of backbone tiny \(conv1, conv2, embedding\), got "res9"/,
     );
   });
 });

@@ -49,7 +49,7 @@ describe('plugin registries', () => {
     assert.equal(error.code, 'PLUGIN_UNKNOWN');
     assert.match(
       error.message,
-      /unknown loss "triplett" \(did you mean "triplet"\?\); known losss?: .*margin-ranking.*triplet/,
+      /unknown loss "triplett" \(did you mean "triplet"\?\); known losses: .*margin-ranking.*triplet/,
     );
   });
 

@@ -6,6 +6,7 @@
  * ReLU, no biases, weights from a truncated normal with stddev 0.1. About 2.95 M weights at 150×150.
  */
 import { z } from 'zod';
+import { inputSizeOption, widthOption } from '../../src/config/bounds.js';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription, BackboneFactory, StageDescription } from '../../src/kinds/backbone.js';
 import * as tf from '../../src/tf.js';
@@ -33,8 +34,8 @@ export const FACENET_SMALL_MIN_INPUT = 48;
 
 const options = z.strictObject({
   /** Square input side; 150 is the size the parameter count in the paper refers to. */
-  inputSize: z.number().int().min(FACENET_SMALL_MIN_INPUT).default(150),
-  embeddingDim: z.number().int().positive().default(256),
+  inputSize: inputSizeOption(FACENET_SMALL_MIN_INPUT).default(150),
+  embeddingDim: widthOption().default(256),
 });
 
 export type FacenetSmallOptions = z.output<typeof options>;

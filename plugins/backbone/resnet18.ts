@@ -6,6 +6,7 @@
  * momentum 0.1 and epsilon 1e-5, PyTorch's default uniform init for the linear layer.
  */
 import { z } from 'zod';
+import { inputSizeOption, widthOption } from '../../src/config/bounds.js';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription, BackboneFactory, StageDescription } from '../../src/kinds/backbone.js';
 import * as tf from '../../src/tf.js';
@@ -38,8 +39,8 @@ export const RESNET18_LAYERS = [
 const options = z.strictObject({
   /** Last layer kept: `layer3` is the CSN protocol. */
   depth: z.enum(['layer4', 'layer3']).default('layer4'),
-  inputSize: z.number().int().min(32).default(112),
-  embeddingDim: z.number().int().positive().default(64),
+  inputSize: inputSizeOption(32).default(112),
+  embeddingDim: widthOption().default(64),
 });
 
 export type Resnet18Options = z.output<typeof options>;

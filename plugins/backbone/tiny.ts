@@ -3,6 +3,7 @@
  * Each stage is 3×3 conv (same) → BatchNorm → ReLU → 2×2 max-pool; then flatten → linear embedding.
  */
 import { z } from 'zod';
+import { inputSizeOption, widthOption } from '../../src/config/bounds.js';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription, BackboneFactory } from '../../src/kinds/backbone.js';
 import type * as tf from '../../src/tf.js';
@@ -23,10 +24,10 @@ const BN: BatchNormSpec = { decay: 0.9, epsilon: 1e-5, scale: true };
 const options = z
   .strictObject({
     /** Square input side in pixels. */
-    inputSize: z.number().int().min(2).default(32),
+    inputSize: inputSizeOption(2).default(32),
     /** Output channels of each conv stage; each stage halves the spatial size. */
-    channels: z.array(z.number().int().positive()).min(1).default([8, 16, 32]),
-    embeddingDim: z.number().int().positive().default(32),
+    channels: z.array(widthOption()).min(1).default([8, 16, 32]),
+    embeddingDim: widthOption().default(32),
   })
   .refine((o) => o.inputSize >> o.channels.length >= 1, {
     path: ['inputSize'],

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
-import { createFacesDataset, FACE_TASK_NAMES, type FaceTaskName } from '../../src/data/faces.js';
+import {
+  createFacesDataset,
+  describeFaces,
+  FACE_TASK_NAMES,
+  type FaceTaskName,
+} from '../../src/data/faces.js';
 import { splitCounts, taskList } from './options.js';
 
 export const facesDataset = definePlugin({
@@ -15,6 +20,7 @@ export const facesDataset = definePlugin({
     /** Fixes the data independently of the run seed. */
     seed: z.number().int().nonnegative().optional(),
   }),
+  describe: (options, context) => Promise.resolve(describeFaces(options, options.seed ?? context.seed)),
   create: (options, context) =>
     createFacesDataset(options, {
       seed: options.seed ?? context.seed,

@@ -3,6 +3,7 @@ import { definePlugin } from '../../src/plugin/define.js';
 import {
   createShapesDataset,
   DEFAULT_SHAPE_TASKS,
+  describeShapes,
   SHAPE_TASK_NAMES,
   type ShapeTaskName,
 } from '../../src/data/shapes.js';
@@ -20,6 +21,7 @@ export const shapesDataset = definePlugin({
     /** Fixes the data independently of the run seed. */
     seed: z.number().int().nonnegative().optional(),
   }),
+  describe: (options, context) => Promise.resolve(describeShapes(options, options.seed ?? context.seed)),
   create: (options, context) =>
     Promise.resolve(createShapesDataset(options, options.seed ?? context.seed, context.imageSize)),
 });

@@ -1,22 +1,24 @@
 import { z } from 'zod';
-import { createZapposDataset, ZAPPOS_CONDITIONS } from '../../src/data/zappos.js';
+import { createZapposDataset, describeZappos, ZAPPOS_CONDITIONS } from '../../src/data/zappos.js';
 import { definePlugin } from '../../src/plugin/define.js';
-import { fit, onBadImage, root, splitCounts, taskList } from './options.js';
+import { dataPath, fit, onBadImage, splitCounts, taskList } from './options.js';
 
-const fraction = z.number().nonnegative();
+const fraction = z.number().positive('expected a share above 0: every split needs images');
 
 export const utZappos50kDataset = definePlugin({
   kind: 'dataset',
   name: 'ut-zappos50k',
-  version: '1.0.0',
+  version: '1.1.0',
   description:
     'UT-Zappos50K with the CSN triplet protocol (class, closure, gender, heel), official or generated lists',
   options: z.strictObject({
-    root,
+    /** The folder holding ut-zap50k-images/ and ut-zap50k-data/, relative to the config file. */
+    root: dataPath('the folder UT-Zappos50K was unpacked into'),
     conditions: taskList(ZAPPOS_CONDITIONS, ZAPPOS_CONDITIONS),
     /** `official`: filenames.json and tripletlists/ in protocolDir; `generate`: made from meta-data.csv. */
     triplets: z.enum(['official', 'generate']).default('official'),
-    protocolDir: z.string().min(1).optional(),
+    /** Folder of filenames.json and tripletlists/ (default: root), relative to the config file. */
+    protocolDir: dataPath('the folder of filenames.json and tripletlists/').optional(),
     generator: z
       .strictObject({
         seed: z.number().int().nonnegative().optional(),
@@ -27,7 +29,6 @@ export const utZappos50kDataset = definePlugin({
             val: fraction.default(0.1),
             test: fraction.default(0.2),
           })
-          .refine((f) => f.train + f.val + f.test > 0, 'fractions must not all be 0')
           .default({ train: 0.7, val: 0.1, test: 0.2 }),
         heel: z
           .strictObject({
@@ -45,11 +46,13 @@ export const utZappos50kDataset = definePlugin({
     fit: fit('contain'),
     onBadImage,
   }),
+  describe: (options, context) => describeZappos(options, context),
   create: (options, context) =>
     createZapposDataset(options, {
       size: context.imageSize,
       cacheDir: context.cacheDir,
       log: context.log,
       seed: context.seed,
+      described: context.described,
     }),
 });

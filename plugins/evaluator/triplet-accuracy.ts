@@ -5,6 +5,7 @@
  * own seed, so every method and run is scored on the same triplets.
  */
 import { z } from 'zod';
+import { boundedInt, MAX_DRAWN_TRIPLETS_PER_TASK } from '../../src/config/bounds.js';
 import type { EvaluationContext, Metric, TaskInfo } from '../../src/kinds/index.js';
 import { squaredDistance, tripletAccuracy } from '../../src/metrics/index.js';
 import { MtlzooError } from '../../src/errors.js';
@@ -70,7 +71,7 @@ export const tripletAccuracyEvaluator = definePlugin({
   description: 'Fraction of triplets with d(a,p) < d(a,n) (ties wrong), per task and averaged over tasks',
   options: z.strictObject({
     /** Triplets per task when drawn from labels (tasks without a fixed list). */
-    tripletsPerTask: z.number().int().positive().default(1000),
+    tripletsPerTask: boundedInt(1, MAX_DRAWN_TRIPLETS_PER_TASK, 'triplets per task').default(1000),
     /** Seed of the drawn triplets; fixed by default so all runs share them. */
     seed: z.number().int().nonnegative().default(0),
   }),

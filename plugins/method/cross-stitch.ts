@@ -10,17 +10,20 @@ import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, selectPerSample, type Initializer } from '../../src/nn/index.js';
 import {
+  assertTaskIds,
   checkStages,
   convStages,
+  type Initializer,
   owned,
   parameterReport,
   perTaskVariables,
   resolveStages,
+  selectPerSample,
   stageChannels,
   stagesOption,
-} from './support.js';
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   /** Stages followed by a mixing unit; default: every stage but the embedding. */

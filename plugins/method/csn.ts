@@ -10,8 +10,17 @@ import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport, perTaskVariables, stackPerTask } from './support.js';
+import {
+  assertTaskIds,
+  gatherByTask,
+  initializers,
+  owned,
+  parameterReport,
+  perTaskVariables,
+  runStages,
+  stackPerTask,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   masks: z.enum(['learned', 'fixed']).default('learned'),

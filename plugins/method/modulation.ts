@@ -15,18 +15,22 @@ import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
 import {
+  assertTaskIds,
   checkStages,
   convStages,
+  gatherByTask,
+  initializers,
   owned,
   parameterReport,
   perTaskVariables,
   resolveStages,
+  runStages,
   stackPerTask,
   stageChannels,
   stagesOption,
-} from './support.js';
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   form: z.enum(['vector', 'matrix']).default('vector'),

@@ -7,8 +7,7 @@ import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import type * as tf from '../../src/tf.js';
-import { assertTaskIds, runGroupedByTask, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport } from './support.js';
+import { assertTaskIds, owned, parameterReport, runGroupedByTask, runStages } from 'mtlzoo/nn';
 
 const options = z.strictObject({});
 

@@ -8,8 +8,17 @@ import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
 import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
-import { VariableStore, assertTaskIds, gatherByTask, initializers, runStages } from '../../src/nn/index.js';
-import { owned, parameterReport, perTaskVariables, stackPerTask } from './support.js';
+import {
+  assertTaskIds,
+  gatherByTask,
+  initializers,
+  owned,
+  parameterReport,
+  perTaskVariables,
+  runStages,
+  stackPerTask,
+  VariableStore,
+} from 'mtlzoo/nn';
 
 const options = z.strictObject({
   /** Per-task linear heads on the shared embedding. */

@@ -2,10 +2,9 @@
  * Chooses the engine a run uses. `auto` walks the backends fastest-first and takes the first that loads and
  * passes the training smoke test; every backend passed over is reported with its reason.
  */
-import { MtlzooError } from '../errors.js';
+import { MtlzooError, isMtlzooError } from '../errors.js';
 import type { PluginRef } from '../config/schema.js';
-import { AUTO_BACKEND } from '../config/schema.js';
-import type { GpuAdapterDescription } from '../kinds/backend.js';
+import { AUTO_BACKEND, type BackendEngine, type GpuAdapterDescription } from '../kinds/backend.js';
 import type { PluginRegistries } from '../plugin/registry.js';
 import * as tf from '../tf.js';
 import { explainFailure, runBackendSmokeTest } from './smoke-test.js';
@@ -49,8 +48,14 @@ async function tryBackend(
   | { ok: true; tfBackendName: string; detail: string; adapter?: GpuAdapterDescription }
   | { ok: false; reason: string }
 > {
-  const plugin = registries.of('backend').get(name);
-  const engine = await plugin.create(plugin.options.parse(options), {});
+  let engine: BackendEngine;
+  try {
+    engine = await registries.build('backend', { name, options }, {});
+  } catch (error) {
+    // A backend that cannot even be created is passed over like one that does not load.
+    if (!isMtlzooError(error) || error.code === 'PLUGIN_UNKNOWN') throw error;
+    return { ok: false, reason: error.message };
+  }
   const loaded = await engine.load();
   if (!loaded.available) return { ok: false, reason: loaded.reason };
   if (auto && loaded.notForAuto !== undefined) return { ok: false, reason: loaded.notForAuto };

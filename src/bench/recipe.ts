@@ -8,7 +8,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { readConfigSource } from '../config/read.js';
 import { zodIssues } from '../config/issues.js';
-import { displayPath } from '../config/resolve.js';
+import { displayPath } from '../util/paths.js';
 import { ConfigError, dottedPath } from '../errors.js';
 
 export const RECIPE_FILE = 'recipe.yaml';

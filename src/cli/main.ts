@@ -1,6 +1,6 @@
 /** The `mtlzoo` command line. Errors are rendered once, here, with the exit code their kind carries. */
 import { Command, CommanderError } from 'commander';
-import { MtlzooError } from '../errors.js';
+import { isMtlzooError } from '../errors.js';
 import { registerAnalyzeCommand } from './commands/analyze.js';
 import { registerBackendCommand } from './commands/backend.js';
 import { registerBenchCommand } from './commands/bench.js';
@@ -8,18 +8,19 @@ import { registerDataCommand } from './commands/data.js';
 import { registerParamsCommand } from './commands/params.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerEvalCommand } from './commands/eval.js';
+import { registerNewCommand } from './commands/new.js';
 import { registerPluginsCommand } from './commands/plugins.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { MTLZOO_VERSION } from '../util/package.js';
 import { defaultCliContext, type CliContext } from './context.js';
-
-const VERSION = '0.1.0';
 
 export function buildProgram(cli: CliContext): Command {
   const program = new Command('mtlzoo')
     .description('model zoo for multi-task learning in image retrieval on TensorFlow.js')
-    .version(VERSION)
+    .version(MTLZOO_VERSION)
+    .option('--debug', 'on an error, also print its stack trace (and those of its causes)')
     .exitOverride()
     .configureOutput({ writeErr: (text) => cli.logger.info(text.trimEnd()) });
   registerPluginsCommand(program, cli);
@@ -33,6 +34,7 @@ export function buildProgram(cli: CliContext): Command {
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
   registerRetrieveCommand(program, cli);
+  registerNewCommand(program, cli);
   return program;
 }
 
@@ -47,10 +49,28 @@ export async function main(argv: readonly string[], cli: CliContext = defaultCli
       // Help and version are successful exits; commander already printed its message.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof MtlzooError) {
+    const debug = program.opts<{ debug?: boolean }>().debug === true;
+    if (isMtlzooError(error)) {
       cli.logger.info(`mtlzoo: ${error.message}`);
+      if (debug) cli.logger.info(stackTrace(error));
       return error.exitCode;
     }
-    throw error;
+    // Not an error mtlzoo worded for a user: a bug here or in a plugin. One line still, and the stack on
+    // request (a plugin's minified source can make Node's own report of it tens of kilobytes long).
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    cli.logger.info(
+      `mtlzoo: unexpected error: ${message}${debug ? '' : ' (run with --debug for the stack trace)'}`,
+    );
+    if (debug) cli.logger.info(stackTrace(error));
+    return 1;
   }
+}
+
+/** The stack of `error` and of each error in its `cause` chain. */
+function stackTrace(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e !== undefined && parts.length < 10; e = (e as { cause?: unknown }).cause) {
+    parts.push(e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e));
+  }
+  return parts.join('\ncaused by: ');
 }

@@ -1,13 +1,20 @@
 import { keyHash } from '../util/hash.js';
+import { valueAt } from './issues.js';
+import type { KeyPath } from './resolve.js';
 import type { ExperimentConfig } from './schema.js';
 
 /**
  * Content hash of what determines a run's results. Where outputs go (`output`) and where plugin modules
  * are loaded from (`plugins`, absolute paths once resolved) do not change results, so both are left out:
  * the same experiment hashes the same in any checkout. The plugins used are in it by name and options; the
- * backend is kept, since engines differ in floating-point detail.
+ * backend is kept, since engines differ in floating-point detail. `omit` names further values left out:
+ * plugin options that are data paths (src/config/paths.ts), absolute once resolved.
  */
-export function configHash(config: ExperimentConfig): string {
-  const { output: _output, plugins: _plugins, ...rest } = config;
+export function configHash(config: ExperimentConfig, omit: readonly KeyPath[] = []): string {
+  const { output: _output, plugins: _plugins, ...rest } = omit.length > 0 ? structuredClone(config) : config;
+  for (const keyPath of omit) {
+    const parent = valueAt(rest, keyPath.slice(0, -1)) as Record<string | number, unknown> | undefined;
+    if (parent) delete parent[keyPath.at(-1)!];
+  }
   return keyHash(rest);
 }

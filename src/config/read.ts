@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { importUserModule } from '../util/user-module.js';
 
 export interface ConfigSource {
   /** Absolute path. */
@@ -49,6 +49,7 @@ export async function readConfigSource(file: string, displayName: string): Promi
       })),
     );
   }
+  if (isJson) checkStrictJson(text, displayName);
   const root: unknown = doc.toJS();
   const isPackageJson = path.basename(file) === 'package.json';
   const data = isPackageJson ? (root as Record<string, unknown> | null)?.[PACKAGE_JSON_KEY] : root;
@@ -58,6 +59,41 @@ export async function readConfigSource(file: string, displayName: string): Promi
     data: data ?? {},
     lineOf: (keyPath) => lineOfNode(doc, lineCounter, [...prefix, ...keyPath]),
   };
+}
+
+/** Offset of the first comma that closes nothing but a `}` or `]` (outside strings), if any. */
+function trailingComma(text: string): number | undefined {
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (inString) {
+      if (ch === '\\') i++;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === ',' && /^\s*[}\]]/.test(text.slice(i + 1))) return i;
+  }
+  return undefined;
+}
+
+/**
+ * JSON files are JSON. The YAML parser (used for its line numbers) accepts more (a trailing comma, a
+ * comment, single quotes), so once it has read the file, JSON.parse must accept it too.
+ */
+function checkStrictJson(text: string, displayName: string): void {
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const comma = trailingComma(text);
+    const position = /at position (\d+)/.exec(message);
+    const offset = comma ?? (position ? Number(position[1]) : undefined);
+    const where = offset === undefined ? '' : ` at line ${text.slice(0, offset).split('\n').length}`;
+    const what =
+      comma !== undefined
+        ? 'a trailing comma (JSON allows none)'
+        : message.replace(/ in JSON at position \d+.*$/, '').replace(/, ".*" is not valid JSON$/s, '');
+    throw new ConfigError([{ file: displayName, path: '', message: `invalid JSON${where}: ${what}` }]);
+  }
 }
 
 function firstLine(message: string): string {
@@ -78,13 +114,25 @@ function lineOfNode(
 }
 
 async function readScript(file: string, displayName: string): Promise<ConfigSource> {
-  let moduleExports: { default?: unknown };
+  let moduleExports: Record<string, unknown>;
   try {
-    moduleExports = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    moduleExports = await importUserModule(file);
   } catch (error) {
     throw new ConfigError([
-      { file: displayName, path: '', message: `cannot load: ${(error as Error).message}` },
+      { file: displayName, path: '', message: `cannot load: ${firstLine((error as Error).message)}` },
     ]);
   }
-  return { file, data: moduleExports.default ?? {}, lineOf: () => undefined };
+  if (moduleExports.default === undefined) {
+    const names = Object.keys(moduleExports);
+    throw new ConfigError([
+      {
+        file: displayName,
+        path: '',
+        message:
+          'the module has no default export: a script config exports its config as `export default { … }` ' +
+          `(or module.exports = { … })${names.length ? `; it exports only: ${names.join(', ')}` : ''}`,
+      },
+    ]);
+  }
+  return { file, data: moduleExports.default, lineOf: () => undefined };
 }

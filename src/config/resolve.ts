@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, dottedPath } from '../errors.js';
+import { displayPath } from '../util/paths.js';
 import { readConfigSource, type ConfigSource } from './read.js';
 
 export type KeyPath = readonly (string | number)[];
@@ -42,11 +43,6 @@ function normaliseRefs(data: Record<string, unknown>): Record<string, unknown> {
       out[key] = list.map((item) => (typeof item === 'string' ? { name: item } : item));
   }
   return out;
-}
-
-export function displayPath(file: string): string {
-  const relative = path.relative(process.cwd(), file);
-  return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
 }
 
 type OriginOf = (keyPath: KeyPath) => ConfigSource;
@@ -189,5 +185,8 @@ export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
+  // JSON has no spelling for these (it would print null); YAML's .nan and .inf produce them.
+  if (typeof value === 'number' && Number.isNaN(value)) return 'NaN (not a number)';
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} (not a finite number)`;
   return `${typeof value} ${JSON.stringify(value)}`;
 }

@@ -3,6 +3,7 @@
  * schema (see validate.ts); here they are only "a mapping".
  */
 import { z } from 'zod';
+import { AUTO_BACKEND } from '../kinds/backend.js';
 import { trainSchema } from './train-schema.js';
 
 export const pluginRefSchema = z.strictObject({
@@ -11,9 +12,6 @@ export const pluginRefSchema = z.strictObject({
 });
 
 export type PluginRef = z.output<typeof pluginRefSchema>;
-
-/** `backend: auto` tries every backend plugin in priority order; see src/backend/select.ts. */
-export const AUTO_BACKEND = 'auto';
 
 export const DEFAULT_EVALUATORS: readonly PluginRef[] = [
   { name: 'triplet-accuracy', options: {} },

@@ -2,12 +2,37 @@
 import { z } from 'zod';
 import { optimizerSchema, scheduleSchema } from '../train/optimizers.js';
 import { samplerOptionsSchema } from '../train/sampler.js';
+import { boundedInt, MAX_BATCH_TRIPLETS_PER_TASK } from './bounds.js';
+
+/**
+ * The sampler's options with what config check can say before a run: a batch size a machine can hold,
+ * and weights that give some task a share (all zero would leave the batch empty).
+ */
+const batchSchema = samplerOptionsSchema.superRefine((batch, context) => {
+  if (batch.tripletsPerTask > MAX_BATCH_TRIPLETS_PER_TASK) {
+    context.addIssue({
+      code: 'custom',
+      path: ['tripletsPerTask'],
+      input: batch.tripletsPerTask,
+      message: `expected at most ${MAX_BATCH_TRIPLETS_PER_TASK.toLocaleString('en')} triplets per task in a batch`,
+    });
+  }
+  if (batch.weights && !batch.weights.some((w) => w > 0)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['weights'],
+      input: batch.weights,
+      message:
+        'expected at least one weight above 0: tasks share the batch in proportion to their weights (leave weights out for equal shares)',
+    });
+  }
+});
 
 export const trainSchema = z.strictObject({
   /** Optimiser steps. */
   steps: z.int().positive().default(200),
   /** Triplets per task in every batch (equal shares, the authors' scheme, unless `weights` are given). */
-  batch: samplerOptionsSchema.prefault({}),
+  batch: batchSchema.prefault({}),
   /**
    * How task losses combine into one objective: the second MTL axis (LibMTL), orthogonal to the method.
    * Equal weighting is the one strategy today; gradient methods (PCGrad, GradNorm) slot in here.
@@ -33,7 +58,10 @@ export const trainSchema = z.strictObject({
   logEvery: z.int().positive().default(10),
   /** Gradient-direction probe: every N steps (0 = off) with this many triplets per task. */
   probe: z
-    .strictObject({ every: z.int().nonnegative().default(0), tripletsPerTask: z.int().positive().default(8) })
+    .strictObject({
+      every: z.int().nonnegative().default(0),
+      tripletsPerTask: boundedInt(1, MAX_BATCH_TRIPLETS_PER_TASK, 'triplets per task').default(8),
+    })
     .prefault({}),
 });
 

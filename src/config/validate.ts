@@ -3,20 +3,21 @@
  * the plugin's own options schema, then each plugin's cross-field `check`. All problems are collected
  * and reported together, each as `file: dotted.path: what was expected`.
  */
-import { ConfigError, MtlzooError, dottedPath, type ConfigIssue } from '../errors.js';
+import { ConfigError, dottedPath, type ConfigIssue, type MtlzooError } from '../errors.js';
 import type { BackboneDescription } from '../kinds/backbone.js';
-import type { PluginRegistries } from '../plugin/registry.js';
+import { runPluginCode, type PluginRegistries } from '../plugin/registry.js';
 import type { CheckContext, PluginKind } from '../plugin/types.js';
+import { AUTO_BACKEND } from '../kinds/backend.js';
 import {
-  AUTO_BACKEND,
   configSchema,
   PLUGIN_REF_FIELDS,
   pluginRefSchema,
   type ExperimentConfig,
   type PluginRef,
 } from './schema.js';
-import { zodIssues, type PathIssue } from './issues.js';
-import { displayPath, type KeyPath, type MergedConfig } from './resolve.js';
+import { valueAt, zodIssues, type PathIssue } from './issues.js';
+import type { KeyPath, MergedConfig } from './resolve.js';
+import { displayPath } from '../util/paths.js';
 
 export function locateIssue(merged: MergedConfig, issue: PathIssue): ConfigIssue {
   const source = merged.sourceOf(issue.path);
@@ -26,6 +27,28 @@ export function locateIssue(merged: MergedConfig, issue: PathIssue): ConfigIssue
     path: dottedPath(issue.path),
     message: line === undefined ? issue.message : `${issue.message} (line ${line})`,
   };
+}
+
+/**
+ * An issue with a value no file set (a default): it is located in the file the user named, not in a base
+ * that happens to set a neighbouring key, and says how to set it.
+ */
+export function defaultIssue(
+  merged: MergedConfig,
+  keyPath: KeyPath,
+  value: unknown,
+  message: string,
+): ConfigIssue {
+  return {
+    file: displayPath(merged.file),
+    path: dottedPath(keyPath),
+    message: `not set, so it is the default ${JSON.stringify(value)}: ${message}; set ${dottedPath(keyPath)} in this file`,
+  };
+}
+
+/** Whether some file of the chain set the value at `keyPath` (otherwise it is a default). */
+export function isSet(merged: MergedConfig, keyPath: KeyPath): boolean {
+  return valueAt(merged.data, keyPath) !== undefined;
 }
 
 type RefField = (typeof PLUGIN_REF_FIELDS)[number];
@@ -72,10 +95,16 @@ export function validateConfig(merged: MergedConfig, registries: PluginRegistrie
       }
       continue;
     }
-    const schema = registry.get(slot.ref.name).options;
-    const result = schema.safeParse(slot.ref.options);
+    const entry = registry.entry(slot.ref.name);
+    const schema = entry.plugin.options;
+    const result = runPluginCode(slot.kind, entry, 'options schema', () =>
+      schema.safeParse(slot.ref.options),
+    );
     if (result.success) validOptions.set(slot, result.data as Record<string, unknown>);
-    else issues.push(...zodIssues(schema, result.error, slot.ref.options, [...slot.path, 'options']));
+    else {
+      const owner = `${slot.kind} "${slot.ref.name}"`;
+      issues.push(...zodIssues(schema, result.error, slot.ref.options, [...slot.path, 'options'], owner));
+    }
   }
 
   // Cross-field checks see the backbone's description when the backbone itself validated.
@@ -84,8 +113,14 @@ export function validateConfig(merged: MergedConfig, registries: PluginRegistrie
     if (slot.kind === 'backbone') context.backbone = describeBackbone(registries, slot.ref.name, options);
   }
   for (const [slot, options] of validOptions) {
-    const plugin = registries.of(slot.kind).get(slot.ref.name);
-    for (const issue of plugin.check?.(options, context) ?? []) {
+    const entry = registries.of(slot.kind).entry(slot.ref.name);
+    const found = runPluginCode(
+      slot.kind,
+      entry,
+      'check',
+      () => entry.plugin.check?.(options, context) ?? [],
+    );
+    for (const issue of found) {
       issues.push({ path: [...slot.path, 'options', ...issue.path], message: issue.message });
     }
   }
@@ -107,12 +142,5 @@ export function describeBackbone(
   name: string,
   options: Record<string, unknown>,
 ): BackboneDescription {
-  const factory = registries.of('backbone').get(name).create(options, {});
-  if (factory instanceof Promise) {
-    throw new MtlzooError(
-      'PLUGIN_INVALID',
-      `backbone "${name}": create() must return its factory synchronously`,
-    );
-  }
-  return factory.description;
+  return registries.buildSync('backbone', { name, options }, {}).description;
 }

@@ -1,14 +1,16 @@
 /**
- * The decoded-image cache: one uint8 file per split, keyed by a hash of the sources and the decoding
- * options, built once (temp file, then rename) and reused by later runs. Images are stored back to back
- * from offset 0; a JSON trailer records the key and which sources were skipped, so a reopened cache
- * rebuilds the same split without touching the sources.
+ * The decoded-image cache: one uint8 file per split, keyed by a hash of the sources (for files: path, size
+ * and modification time) and the decoding options, built once (temp file, then rename) and reused by
+ * later runs. Images are stored back to back from offset 0; a JSON trailer records the key and which
+ * sources were skipped, so a reopened cache rebuilds the same split without decoding anything. A temp
+ * left by a run killed mid-decode is removed by the next open.
  */
 import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../plugin/types.js';
 import { keyHash } from '../util/hash.js';
-import { dataError, tempPathFor } from './files.js';
+import { dataError, ensureWritableDirectory, ioReason, removeOrphanTemps, tempPathFor } from './files.js';
 import { imageBytes, type ImageSize } from './image.js';
 import { FileImageStore } from './store.js';
 
@@ -19,6 +21,8 @@ export type OnBadImage = (typeof ON_BAD_IMAGE)[number];
 const CACHE_FORMAT = 'mtlzoo-decoded-images/1';
 const MAGIC = 'MTLZIMG1';
 const CHUNK = 16;
+const EXTENSION = '.u8';
+export const CACHE_DIR_HINT = 'set output.cacheDir to a writable folder';
 
 export interface CacheRequest {
   readonly cacheDir: string;
@@ -58,7 +62,7 @@ export function cacheHash(request: Pick<CacheRequest, 'key' | 'size' | 'count'>)
 export function cacheFilePath(
   request: Pick<CacheRequest, 'cacheDir' | 'name' | 'key' | 'size' | 'count'>,
 ): string {
-  return path.join(request.cacheDir, `${request.name}-${cacheHash(request)}.u8`);
+  return path.join(request.cacheDir, `${request.name}-${cacheHash(request)}${EXTENSION}`);
 }
 
 async function readTrailer(file: string, bytesPerImage: number): Promise<Trailer | undefined> {
@@ -89,12 +93,14 @@ export async function openImageCache(request: CacheRequest): Promise<CachedImage
   const bytesPerImage = imageBytes(request.size);
   const hash = cacheHash(request);
   const file = cacheFilePath(request);
+  await removeInterrupted(request);
   const existing = await readTrailer(file, bytesPerImage);
   if (existing && existing.format === CACHE_FORMAT && existing.hash === hash) {
     request.log.info(`${request.name}: using decoded-image cache ${file}`);
     reportSkipped(
       request,
       existing.skipped.map((i) => `${request.source(i)}: bad image when the cache was built`),
+      file,
     );
     return {
       store: new FileImageStore(file, existing.stored, bytesPerImage),
@@ -109,6 +115,16 @@ export async function openImageCache(request: CacheRequest): Promise<CachedImage
   return { store: new FileImageStore(file, stored, bytesPerImage), skipped, reused: false };
 }
 
+/** Temps of caches whose build was killed (Ctrl-C, out of memory) are as large as the cache: remove them. */
+async function removeInterrupted(request: CacheRequest): Promise<void> {
+  const removed = await removeOrphanTemps(request.cacheDir, (target) => target.endsWith(EXTENSION));
+  for (const { file, bytes } of removed) {
+    request.log.warn(
+      `${request.name}: removed ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB), left by an interrupted decode`,
+    );
+  }
+}
+
 async function buildCache(
   request: CacheRequest,
   file: string,
@@ -116,9 +132,11 @@ async function buildCache(
   bytesPerImage: number,
 ): Promise<{ stored: number; skipped: number[] }> {
   const { count, log, name } = request;
-  await fs.mkdir(request.cacheDir, { recursive: true });
+  await ensureWritableDirectory(request.cacheDir, 'the decoded-image cache folder', CACHE_DIR_HINT);
   const temp = tempPathFor(file);
-  const handle = await fs.open(temp, 'w');
+  const handle = await fs.open(temp, 'w').catch((error: unknown) => {
+    throw dataError(`${temp}: cannot create the decoded-image cache: ${ioReason(error)} (${CACHE_DIR_HINT})`);
+  });
   const skipped: number[] = [];
   const reasons: string[] = [];
   const started = Date.now();
@@ -136,7 +154,7 @@ async function buildCache(
               `${request.source(index)}: produced ${result.value.length} bytes, expected ${bytesPerImage}`,
             );
           }
-          await handle.write(result.value, 0, bytesPerImage, stored * bytesPerImage);
+          await writeAt(handle, temp, result.value, stored * bytesPerImage);
           stored++;
           continue;
         }
@@ -155,29 +173,47 @@ async function buildCache(
     const tail = Buffer.alloc(12);
     tail.writeUInt32LE(json.length, 0);
     tail.write(MAGIC, 4, 'latin1');
-    await handle.write(Buffer.concat([json, tail]), 0, json.length + 12, stored * bytesPerImage);
+    await writeAt(handle, temp, Buffer.concat([json, tail]), stored * bytesPerImage);
     await handle.close();
-    await fs.rename(temp, file);
+    await fs.rename(temp, file).catch((error: unknown) => {
+      throw dataError(`${file}: cannot finish the decoded-image cache: ${ioReason(error)}`);
+    });
   } catch (error) {
     await handle.close().catch(() => undefined);
     await fs.rm(temp, { force: true });
     throw error;
   }
-  reportSkipped(request, reasons);
+  reportSkipped(request, reasons, file);
   log.info(
     `${name}: decoded ${stored} images into ${file} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
   );
   return { stored, skipped };
 }
 
-/** Skipped images are never silent: a warning under `skip`, an error under `fail` (also for a reused cache). */
-function reportSkipped(request: CacheRequest, reasons: readonly string[]): void {
+async function writeAt(handle: FileHandle, temp: string, data: Uint8Array, position: number) {
+  await handle.write(data, 0, data.length, position).catch((error: unknown) => {
+    throw dataError(`${temp}: cannot write the decoded-image cache: ${ioReason(error)}`);
+  });
+}
+
+/**
+ * Skipped images are never silent: a warning under `skip`, an error under `fail` (also for a reused
+ * cache). Each names the image; a repaired or replaced image changes the cache key, so the next run
+ * decodes it again.
+ */
+function reportSkipped(request: CacheRequest, reasons: readonly string[], cacheFile: string): void {
   if (reasons.length === 0) return;
-  const shown = reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? '; …' : '');
+  const shown =
+    reasons.slice(0, 5).join('; ') + (reasons.length > 5 ? `; and ${reasons.length - 5} more` : '');
+  const advice =
+    `fix, replace or remove the image file(s) named; a changed file is decoded again on the next run ` +
+    `(the cache is ${cacheFile})`;
   if (request.onBadImage === 'fail') {
     throw dataError(
-      `${request.name}: ${reasons.length} bad image(s): ${shown} (set onBadImage: skip to leave them out)`,
+      `${request.name}: ${reasons.length} bad image(s): ${shown}. Set onBadImage: skip to leave them out, or ${advice}`,
     );
   }
-  request.log.warn(`${request.name}: skipped ${reasons.length} bad image(s) of ${request.count}: ${shown}`);
+  request.log.warn(
+    `${request.name}: skipped ${reasons.length} bad image(s) of ${request.count}: ${shown}. To use them, ${advice}`,
+  );
 }

@@ -3,12 +3,12 @@
  * here from the seeded Rng, balanced and independent of each other; facesjs fills in everything else.
  */
 import { faceToSvgString, generate, svgsIndex, type FaceConfig } from 'facesjs';
-import type { Dataset, SplitName, TaskInfo } from '../kinds/dataset.js';
+import type { Dataset, DatasetDescription, SplitDescription, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import type { Logger } from '../plugin/types.js';
 import { Rng } from '../util/random.js';
 import { decodeImage, type ImageSize } from './image.js';
-import { openCachedSplit } from './split.js';
+import { describeSplit, openCachedSplit } from './split.js';
 
 /** Attribute tables: label names and, per label, the facesjs values an image of that label may get. */
 const SKIN_TONES = {
@@ -205,36 +205,52 @@ export interface FacesContext {
 /** Bumped when the drawing changes, so caches of older faces are not reused. */
 const FACES_GENERATOR = 'facesjs-faces/1';
 
-export async function createFacesDataset(options: FacesOptions, context: FacesContext): Promise<Dataset> {
-  const { seed, size } = context;
-  const tasks: TaskInfo[] = options.tasks.map((name) => {
+function faceTasks(options: FacesOptions): TaskInfo[] {
+  return options.tasks.map((name) => {
     const row: FaceTaskRow = FACE_TASKS[name];
     return { name, description: row.description, factors: row.factors, labelNames: row.labelNames };
   });
+}
+
+/** The faces of one split and their labels: face configs are cheap (no drawing), so labels never need the cache. */
+function facesSplit(options: FacesOptions, seed: number, split: SplitName) {
+  const faces = Array.from({ length: options.counts[split] }, (_, i) =>
+    generateFace(Rng.derive(seed, `faces/${split}/${i}`)),
+  );
+  const labels = options.tasks.map((name) => {
+    const row: FaceTaskRow = FACE_TASKS[name];
+    return Int32Array.from(faces, (f) => row.label(f.attributes));
+  });
+  const sources = faces.map((_, i) => `faces:${seed}/${split}/${i}`);
+  return { faces, description: describeSplit({ labels, sources, origin: `counts.${split}` }) };
+}
+
+export function describeFaces(options: FacesOptions, seed: number): DatasetDescription {
+  const splits = Object.fromEntries(
+    SPLIT_NAMES.map((split) => [split, facesSplit(options, seed, split).description]),
+  ) as Record<SplitName, SplitDescription>;
+  return { name: 'faces', tasks: faceTasks(options), splits };
+}
+
+export async function createFacesDataset(options: FacesOptions, context: FacesContext): Promise<Dataset> {
+  const { seed, size } = context;
   const splits: Partial<Record<SplitName, Dataset['splits'][SplitName]>> = {};
   for (const split of SPLIT_NAMES) {
-    const count = options.counts[split];
-    // Face configs are cheap to regenerate (no drawing), so labels never need the cache.
-    const faces = Array.from({ length: count }, (_, i) =>
-      generateFace(Rng.derive(seed, `faces/${split}/${i}`)),
-    );
-    const labels = options.tasks.map((name) => {
-      const row: FaceTaskRow = FACE_TASKS[name];
-      return Int32Array.from(faces, (f) => row.label(f.attributes));
+    const { faces, description } = facesSplit(options, seed, split);
+    splits[split] = await openCachedSplit(description, {
+      cacheDir: context.cacheDir,
+      name: `faces-${split}`,
+      key: { generator: FACES_GENERATOR, seed, split },
+      size,
+      produce: (i) => decodeImage(Buffer.from(faceSvg(faces[i]!.face, size)), size, 'cover'),
+      onBadImage: 'fail',
+      log: context.log,
     });
-    const sources = faces.map((_, i) => `faces:${seed}/${split}/${i}`);
-    splits[split] = await openCachedSplit(
-      { labels, sources },
-      {
-        cacheDir: context.cacheDir,
-        name: `faces-${split}`,
-        key: { generator: FACES_GENERATOR, seed, split },
-        size,
-        produce: (i) => decodeImage(Buffer.from(faceSvg(faces[i]!.face, size)), size, 'cover'),
-        onBadImage: 'fail',
-        log: context.log,
-      },
-    );
   }
-  return { name: 'faces', tasks, imageShape: [size[0], size[1], 3], splits: splits as Dataset['splits'] };
+  return {
+    name: 'faces',
+    tasks: faceTasks(options),
+    imageShape: [size[0], size[1], 3],
+    splits: splits as Dataset['splits'],
+  };
 }

@@ -5,6 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
+import { ioReason } from './files.js';
 
 export type ImageSize = readonly [height: number, width: number];
 
@@ -37,19 +38,28 @@ export function imageBytes(size: ImageSize): number {
   return size[0] * size[1] * 3;
 }
 
-/** Decodes an image file; the error says whether the file is missing or unreadable as an image. */
+/**
+ * Decodes an image file; the error says whether the file is missing, unreadable (permissions, a folder)
+ * or not a readable image.
+ */
 export async function decodeFile(file: string, size: ImageSize, fit: FitMode): Promise<Uint8Array> {
   try {
     return await decodeImage(file, size, fit);
   } catch (error) {
-    const exists = await fs.stat(file).then(
-      (stat) => stat.isFile(),
-      () => false,
-    );
-    throw new Error(
-      exists
-        ? `corrupt image, expected a readable JPEG or PNG (${(error as Error).message})`
-        : 'image not found',
-    );
+    throw new Error(await decodeFailure(file, error as Error));
   }
+}
+
+async function decodeFailure(file: string, error: Error): Promise<string> {
+  try {
+    const handle = await fs.open(file, 'r');
+    const stat = await handle.stat().finally(() => handle.close());
+    if (!stat.isFile()) return 'unreadable image: not a regular file';
+  } catch (openError) {
+    const code = (openError as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'image not found';
+    if (code === 'EISDIR') return 'unreadable image: a folder, expected a file';
+    return `unreadable image: ${ioReason(openError)}`;
+  }
+  return `corrupt image, expected a readable JPEG or PNG (${error.message})`;
 }

@@ -3,11 +3,12 @@
  * rasterisation (2×2 supersampling) from independent factors. Everything is derived from the seed, the
  * split and the image index, so an image never depends on how many others were asked for.
  */
-import type { Dataset, SplitName, TaskInfo } from '../kinds/dataset.js';
+import type { Dataset, DatasetDescription, SplitDescription, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
+import { dataError } from './files.js';
 import type { ImageSize } from './image.js';
-import { makeSplit } from './split.js';
+import { describeSplit, makeSplit } from './split.js';
 import { MemoryImageStore } from './store.js';
 
 export const SHAPE_CLASSES = ['circle', 'square', 'triangle', 'star', 'cross', 'ring'] as const;
@@ -254,25 +255,56 @@ export function shapeImageFactors(
   return { factors: sampleShapeFactors(rng), rng };
 }
 
+/** Labels and sources of one split: factors are drawn without rendering, so this is cheap. */
+function shapesSplit(options: ShapesOptions, seed: number, split: SplitName): SplitDescription {
+  const count = options.counts[split];
+  const labels = options.tasks.map(() => new Int32Array(count));
+  const sources: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { factors } = shapeImageFactors(seed, split, i);
+    options.tasks.forEach((task, t) => {
+      labels[t]![i] = (SHAPE_TASKS[task] as ShapeTaskRow).label(factors);
+    });
+    sources.push(`shapes:${seed}/${split}/${i}`);
+  }
+  return describeSplit({ labels, sources, origin: `counts.${split}` });
+}
+
+export function describeShapes(options: ShapesOptions, seed: number): DatasetDescription {
+  const splits = Object.fromEntries(SPLIT_NAMES.map((split) => [split, shapesSplit(options, seed, split)]));
+  return {
+    name: 'shapes',
+    tasks: options.tasks.map(shapeTaskInfo),
+    splits: splits as Record<SplitName, SplitDescription>,
+  };
+}
+
+/** Shapes are held in memory, one array per split; larger splits belong in a file-backed dataset. */
+export const MAX_SHAPES_SPLIT_BYTES = 2 ** 31;
+
 export function createShapesDataset(options: ShapesOptions, seed: number, size: ImageSize): Dataset {
   const bytes = size[0] * size[1] * 3;
-  const tasks = options.tasks.map(shapeTaskInfo);
-  const splits = Object.fromEntries(
+  for (const split of SPLIT_NAMES) {
+    const needed = options.counts[split] * bytes;
+    if (needed > MAX_SHAPES_SPLIT_BYTES) {
+      throw dataError(
+        `shapes ${split} split: ${options.counts[split]} images of ${size[0]}×${size[1]} need ` +
+          `${(needed / 2 ** 30).toFixed(1)} GiB of memory, more than the ${MAX_SHAPES_SPLIT_BYTES / 2 ** 30} GiB ` +
+          `a split may hold; lower counts.${split}`,
+      );
+    }
+  }
+  const { tasks, splits } = describeShapes(options, seed);
+  const opened = Object.fromEntries(
     SPLIT_NAMES.map((split) => {
-      const count = options.counts[split];
-      const pixels = new Uint8Array(count * bytes);
-      const labels = options.tasks.map(() => new Int32Array(count));
-      const sources: string[] = [];
-      for (let i = 0; i < count; i++) {
+      const parts = splits![split];
+      const pixels = new Uint8Array(parts.size * bytes);
+      for (let i = 0; i < parts.size; i++) {
         const { factors, rng } = shapeImageFactors(seed, split, i);
         renderShape(factors, rng, size, pixels.subarray(i * bytes, (i + 1) * bytes));
-        options.tasks.forEach((task, t) => {
-          labels[t]![i] = (SHAPE_TASKS[task] as ShapeTaskRow).label(factors);
-        });
-        sources.push(`shapes:${seed}/${split}/${i}`);
       }
-      return [split, makeSplit({ labels, sources }, new MemoryImageStore(pixels, bytes))];
+      return [split, makeSplit(parts, new MemoryImageStore(pixels, bytes))];
     }),
   ) as Record<SplitName, ReturnType<typeof makeSplit>>;
-  return { name: 'shapes', tasks, imageShape: [size[0], size[1], 3], splits };
+  return { name: 'shapes', tasks, imageShape: [size[0], size[1], 3], splits: opened };
 }

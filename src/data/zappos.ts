@@ -1,28 +1,38 @@
 /**
  * UT-Zappos50K with the CSN protocol: the ut-zap50k-images tree, ut-zap50k-data/meta-data.csv, and
- * filenames.json plus tripletlists/{condition}_tripletlist_{split}.txt, where a line `a b c` says a is
- * closer to c than to b. A seeded generator writes such lists from the metadata, because the official
- * download has gone dead more than once; the dataset reads generated and official lists the same way.
+ * filenames.json (one image path a line, relative to ut-zap50k-images/) plus
+ * tripletlists/{condition}_tripletlist_{split}.txt, where a line `a b c` says a is closer to c than to b.
+ * A seeded generator writes such lists from the metadata, because the official download has gone dead
+ * more than once; the dataset reads generated and official lists the same way.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Dataset, DatasetSplit, SplitName, TaskInfo } from '../kinds/dataset.js';
+import type {
+  Dataset,
+  DatasetDescribeContext,
+  DatasetDescription,
+  SplitDescription,
+  SplitName,
+  TaskInfo,
+} from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
 import { keyHash } from '../util/hash.js';
-import type { OnBadImage } from './cache.js';
+import { CACHE_DIR_HINT, type OnBadImage } from './cache.js';
 import {
   dataError,
+  ensureWritableDirectory,
   fields,
   lineError,
   nonBlankLines,
   parseIndex,
   readText,
   requireDirectory,
+  splitCsvLine,
   writeFileAtomic,
 } from './files.js';
 import type { FitMode } from './image.js';
-import { openFileSplit, type FileDatasetContext } from './split.js';
+import { describeSplit, openFileDataset, type FileDatasetContext } from './split.js';
 
 export const ZAPPOS_CONDITIONS = ['class', 'closure', 'gender', 'heel'] as const;
 export type ZapposCondition = (typeof ZAPPOS_CONDITIONS)[number];
@@ -39,30 +49,6 @@ export interface ShoeRecord {
   readonly gender: readonly string[];
   readonly heelHeight: readonly string[];
   readonly line: number;
-}
-
-/** Splits one CSV line (RFC 4180 quoting, `""` for a quote inside quotes). */
-export function splitCsvLine(text: string, file: string, line: number): string[] {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      out.push(field);
-      field = '';
-    } else field += ch;
-  }
-  if (quoted) throw lineError(file, line, 'unterminated quoted field (expected a closing ")');
-  out.push(field);
-  return out;
 }
 
 const multi = (value: string): string[] =>
@@ -100,7 +86,7 @@ export function parseMetadata(content: string, file: string): Map<string, ShoeRe
     if (earlier)
       throw lineError(file, line.number, `CID ${cid} is listed again (first on line ${earlier.line})`);
     const heelHeight = multi(values[at.HeelHeight]!);
-    heelHeight.forEach((h) => heelInches(h, file, line.number));
+    heelHeight.forEach((h) => parseHeelHeight(h, file, line.number));
     out.set(cid, {
       cid,
       category: multi(values[at.Category]!),
@@ -113,19 +99,72 @@ export function parseMetadata(content: string, file: string): Map<string, ShoeRe
   return out;
 }
 
-/** Heel height in inches from the metadata's wording (`Flat`, `Under 1in`, `1in - 1 3/4in`, `5in & over`). */
-export function heelInches(text: string, file: string, line: number): number {
-  if (/^flat$/i.test(text)) return 0;
-  const match = /(\d+)(?:\s+(\d+)\/(\d+))?\s*in/i.exec(text);
-  if (!match) {
-    throw lineError(
-      file,
-      line,
-      `heel height "${text}": expected Flat, or a height in inches such as "1in - 1 3/4in"`,
-    );
+/** A heel height as an interval in inches: `Flat` is [0, 0], `1 inch` [1, 1], `Under 1in` [0, 1]. */
+export interface HeelRange {
+  readonly low: number;
+  readonly high: number;
+}
+
+const UNIT_INCHES: Record<string, number> = { in: 1, cm: 1 / 2.54, mm: 1 / 25.4 };
+// A mixed number (`1 1/2`), a fraction (`1/2`) or a decimal (`2.5`), then an optional unit.
+const NUMBER = String.raw`(\d+\s+\d+/\d+|\d+/\d+|\d+(?:\.\d+)?)\s*(in|cm|mm)?`;
+const HEEL_FORMS: readonly { pattern: RegExp; range(a: number, b: number): [number, number] }[] = [
+  { pattern: new RegExp(`^(?:under|less than|below|<)\\s*${NUMBER}$`), range: (a) => [0, a] },
+  {
+    pattern: new RegExp(`^${NUMBER}\\s*(?:(?:&|and)\\s*(?:over|up|above|higher)|\\+)$`),
+    range: (a) => [a, Infinity],
+  },
+  { pattern: new RegExp(`^(?:over|above)\\s*${NUMBER}$`), range: (a) => [a, Infinity] },
+  { pattern: new RegExp(`^${NUMBER}\\s*(?:-|to)\\s*${NUMBER}$`), range: (a, b) => [a, b] },
+  { pattern: new RegExp(`^${NUMBER}$`), range: (a) => [a, a] },
+];
+
+function numberValue(text: string): number {
+  const [whole, fraction] = text.includes(' ')
+    ? text.split(/\s+/)
+    : text.includes('/')
+      ? ['0', text]
+      : [text];
+  const [n, d] = (fraction ?? '0/1').split('/').map(Number) as [number, number];
+  return Number(whole) + (d > 0 ? n / d : NaN);
+}
+
+/**
+ * Heel height from the metadata's wording, whichever vocabulary it uses: `Flat`, `1/2 inch`, `1 inch`,
+ * `1 1/2 inch`, `3 1/2 inch`, Zappos's ranges (`Under 1in`, `1in - 1 3/4in`, `5in & over`), `2.5"`, cm.
+ */
+export function parseHeelHeight(text: string, file: string, line: number): HeelRange {
+  const normal = text
+    .trim()
+    .toLowerCase()
+    .replace(/½/g, ' 1/2')
+    .replace(/¼/g, ' 1/4')
+    .replace(/¾/g, ' 3/4')
+    .replace(/[\u2013\u2014]/g, '-')
+    .replace(/\s*(?:inches|inch|in\.|"|'')/g, 'in')
+    .replace(/\s+/g, ' ')
+    .trim();
+  if (normal === 'flat' || normal === 'flats') return { low: 0, high: 0 };
+  for (const form of HEEL_FORMS) {
+    const match = form.pattern.exec(normal);
+    if (!match) continue;
+    // A range's unit may be written once, after its second number (`1 - 1 3/4 inch`).
+    const unit = match[2] ?? match[4] ?? 'in';
+    const a = numberValue(match[1]!) * UNIT_INCHES[unit]!;
+    const b = match[3] === undefined ? a : numberValue(match[3]) * UNIT_INCHES[match[4] ?? unit]!;
+    const [low, high] = form.range(a, b);
+    if (Number.isFinite(low) && !(high < low)) return { low, high };
   }
-  const inches = Number(match[1]) + (match[2] ? Number(match[2]) / Number(match[3]) : 0);
-  return /^under/i.test(text) ? inches / 2 : inches;
+  throw lineError(
+    file,
+    line,
+    `heel height "${text}": expected Flat, a height such as "1/2 inch", "1 1/2 inch" or "3in", or a range such as "Under 1in", "1in - 1 3/4in", "5in & over"`,
+  );
+}
+
+/** Heights in order: by lower bound, then upper bound (`Flat` < `Under 1in` < `1/2 inch` < `1 inch`). */
+export function compareHeel(a: HeelRange, b: HeelRange): number {
+  return a.low - b.low || a.high - b.high;
 }
 
 /** `Shoes/Oxfords/Brand/7965307.5291.jpg` → `7965307-5291`: file names spell the CID with `.` for `-`. */
@@ -136,7 +175,7 @@ export function cidOfImage(imagePath: string): string {
     .replace(/\./g, '-');
 }
 
-/** Every image of the tree, as paths relative to the root, in a stable order. */
+/** Every image of the tree, as paths relative to ut-zap50k-images/ (the CSN form), in a stable order. */
 export async function scanImages(root: string): Promise<string[]> {
   const dir = path.join(root, IMAGE_FOLDER);
   await requireDirectory(dir, `UT-Zappos50K image folder ${IMAGE_FOLDER}`);
@@ -144,8 +183,17 @@ export async function scanImages(root: string): Promise<string[]> {
   return entries
     .map((e) => e.split(path.sep).join('/'))
     .filter((e) => /\.jpe?g$/i.test(e) && e.split('/').length === 4)
-    .sort()
-    .map((e) => `${IMAGE_FOLDER}/${e}`);
+    .sort();
+}
+
+/**
+ * The file of a filenames.json line. CSN's lines are relative to ut-zap50k-images/ (its loader joins the
+ * root, that folder and the line); lines that already start with the folder are read as relative to the
+ * root, as some copies of the list have them.
+ */
+export function imageFile(root: string, line: string): string {
+  const parts = line.split(/[\\/]/);
+  return parts[0] === IMAGE_FOLDER ? path.join(root, ...parts) : path.join(root, IMAGE_FOLDER, ...parts);
 }
 
 /**
@@ -187,8 +235,13 @@ export function conditionLabels(
   const keys = [...new Set(records.map(keyOf).filter((k): k is string => k !== undefined))];
   if (condition === 'heel') {
     // Ordered by height, so a label's rank is its height rank. Multi-valued heels rank by their lowest.
-    const height = (key: string): number => Math.min(...key.split(';').map((h) => heelInches(h, file, 0)));
-    keys.sort((a, b) => height(a) - height(b) || (a < b ? -1 : 1));
+    // The values were checked when the metadata was read, so parsing cannot fail here.
+    const height = (key: string): HeelRange =>
+      key
+        .split(';')
+        .map((h) => parseHeelHeight(h, file, 0))
+        .sort(compareHeel)[0]!;
+    keys.sort((a, b) => compareHeel(height(a), height(b)) || (a < b ? -1 : a > b ? 1 : 0));
   } else keys.sort();
   const index = new Map(keys.map((k, i) => [k, i]));
   const labels = Int32Array.from(records, (r) => {
@@ -266,6 +319,7 @@ export interface GeneratorOptions {
 }
 
 interface Catalogue {
+  /** Image paths relative to ut-zap50k-images/. */
   readonly images: readonly string[];
   readonly records: readonly (ShoeRecord | undefined)[];
   readonly metadataFile: string;
@@ -280,9 +334,9 @@ async function readCatalogue(root: string, images: readonly string[] | undefined
 }
 
 /**
- * Writes filenames.json and tripletlists/ for the given conditions into `outDir`: images are split at
- * random by `fractions`; within a split, each line is (anchor, far, close) where anchor and close are
- * close under the condition and far is far.
+ * Writes filenames.json (paths relative to ut-zap50k-images/, as CSN ships it) and tripletlists/ for the
+ * given conditions into `outDir`: images are split at random by `fractions`; within a split, each line is
+ * (anchor, far, close) where anchor and close are close under the condition and far is far.
  */
 export async function generateTripletLists(
   root: string,
@@ -374,7 +428,8 @@ export interface ZapposOptions {
 }
 
 /** Bumped when generation changes, so lists generated by older code are not reused. */
-const GENERATOR_VERSION = 'zappos-csn-triplets/1';
+const GENERATOR_VERSION = 'zappos-csn-triplets/2';
+const NAME = 'ut-zappos50k';
 
 async function generatedProtocolDir(
   options: ZapposOptions,
@@ -403,16 +458,53 @@ async function generatedProtocolDir(
     ),
   );
   // filenames.json is written first and each list atomically, so all lists present means a finished run.
-  if (!complete.every(Boolean)) await generateTripletLists(root, dir, generator);
+  if (!complete.every(Boolean)) {
+    await ensureWritableDirectory(cacheDir, 'the folder for generated CSN lists', CACHE_DIR_HINT);
+    await generateTripletLists(root, dir, generator);
+  }
   return dir;
 }
 
-export async function createZapposDataset(
+const CONDITION_FACTOR: Record<ZapposCondition, string> = {
+  class: 'Category',
+  closure: 'Closure',
+  gender: 'Gender',
+  heel: 'HeelHeight',
+};
+const CONDITION_MEANING: Record<ZapposCondition, string> = {
+  class: 'shoe type',
+  closure: 'closure',
+  gender: 'gender',
+  heel: 'heel height',
+};
+
+function conditionTask(condition: ZapposCondition, labelNames: readonly string[]): TaskInfo {
+  return {
+    name: condition,
+    description: `similar ${CONDITION_MEANING[condition]}`,
+    factors: [CONDITION_FACTOR[condition]],
+    labelNames,
+  };
+}
+
+/**
+ * Tasks and splits from the metadata, filenames.json and every triplet list (all read, and checked,
+ * before any image is decoded); without the root folder, the tasks the options name and a note of what
+ * is missing. With `triplets: generate`, the lists are generated into the cache first.
+ */
+export async function describeZappos(
   options: ZapposOptions,
-  context: FileDatasetContext & { seed: number },
-): Promise<Dataset> {
+  context: DatasetDescribeContext,
+): Promise<DatasetDescription> {
   const root = path.resolve(options.root);
-  await requireDirectory(root, 'UT-Zappos50K root');
+  const rootStat = await fs.stat(root).catch(() => undefined);
+  if (!rootStat?.isDirectory()) {
+    return {
+      name: NAME,
+      tasks: options.conditions.map((c) => conditionTask(c, [])),
+      missing: `${root}: UT-Zappos50K root not found (expected a folder)`,
+    };
+  }
   const protocolDir =
     options.triplets === 'generate'
       ? await generatedProtocolDir(options, root, context.seed, context.cacheDir)
@@ -431,49 +523,41 @@ export async function createZapposDataset(
   const conditions = options.conditions.map((c) =>
     conditionLabels(c, catalogue.records, options.generator.heel, catalogue.metadataFile),
   );
-  const tasks: TaskInfo[] = options.conditions.map((c, k) => ({
-    name: c,
-    description: `similar ${c === 'class' ? 'shoe type' : c === 'heel' ? 'heel height' : c}`,
-    factors: [
-      c === 'class' ? 'Category' : c === 'heel' ? 'HeelHeight' : c === 'closure' ? 'Closure' : 'Gender',
-    ],
-    labelNames: conditions[k]!.labelNames,
-  }));
-
-  const splits: Partial<Record<SplitName, DatasetSplit>> = {};
-  for (const split of SPLIT_NAMES) {
-    const lists: Int32Array[] = [];
-    for (const condition of options.conditions) {
-      const file = path.join(protocolDir, tripletListName(condition, split));
-      lists.push(
-        parseTripletList(
-          await readText(file, `CSN ${condition} triplet list`),
-          file,
-          filenames.length,
-          filenamesFile,
-        ),
-      );
-    }
+  // Every list of every split is read (and its errors reported) before any image is decoded.
+  const lists = await Promise.all(
+    SPLIT_NAMES.map((split) =>
+      Promise.all(
+        options.conditions.map(async (condition) => {
+          const file = path.join(protocolDir, tripletListName(condition, split));
+          const text = await readText(file, `CSN ${condition} triplet list`);
+          return parseTripletList(text, file, filenames.length, filenamesFile);
+        }),
+      ),
+    ),
+  );
+  const splits: Partial<Record<SplitName, SplitDescription>> = {};
+  for (const [s, split] of SPLIT_NAMES.entries()) {
+    const splitLists = lists[s]!;
     // The split's images are those its triplets use, renumbered from 0 in filenames.json order.
-    const used = [...new Set(lists.flatMap((l) => Array.from(l)))].sort((a, b) => a - b);
+    const used = [...new Set(splitLists.flatMap((l) => Array.from(l)))].sort((a, b) => a - b);
     const local = new Map(used.map((g, i) => [g, i]));
-    const sources = used.map((g) => path.join(root, filenames[g]!));
-    splits[split] = await openFileSplit(
-      'ut-zappos50k',
-      split,
-      {
-        labels: conditions.map((c) => Int32Array.from(used, (g) => c.labels[g]!)),
-        triplets: lists.map((l) => l.map((g) => local.get(g)!)),
-        sources,
-      },
-      options,
-      context,
-    );
+    splits[split] = describeSplit({
+      labels: conditions.map((c) => Int32Array.from(used, (g) => c.labels[g]!)),
+      triplets: splitLists.map((l) => l.map((g) => local.get(g)!)),
+      sources: used.map((g) => imageFile(root, filenames[g]!)),
+      origin: path.join(protocolDir, 'tripletlists', `*_tripletlist_${split}.txt`),
+    });
   }
   return {
-    name: 'ut-zappos50k',
-    tasks,
-    imageShape: [context.size[0], context.size[1], 3],
-    splits: splits as Record<SplitName, DatasetSplit>,
+    name: NAME,
+    tasks: options.conditions.map((c, k) => conditionTask(c, conditions[k]!.labelNames)),
+    splits: splits as Record<SplitName, SplitDescription>,
   };
+}
+
+export async function createZapposDataset(
+  options: ZapposOptions,
+  context: FileDatasetContext & DatasetDescribeContext & { described?: DatasetDescription },
+): Promise<Dataset> {
+  return openFileDataset(context.described ?? (await describeZappos(options, context)), options, context);
 }

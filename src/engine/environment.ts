@@ -1,13 +1,12 @@
 /** The hardware and software a result was measured on, recorded beside every run and zoo result. */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BackendChoice } from '../backend/select.js';
 import { formatAdapter } from '../backend/webgpu/adapter.js';
 import type { GpuAdapterDescription } from '../kinds/backend.js';
 import { nativePackUnavailableReason } from '../backend/wasm-native.js';
 import * as tf from '../tf.js';
+import { MTLZOO_VERSION } from '../util/package.js';
 
 export interface Environment {
   mtlzoo: string;
@@ -27,19 +26,8 @@ export interface Environment {
   nativePack: boolean;
 }
 
-/** mtlzoo's own version, from the package.json above this module (src/ when run from source, dist/src/ when built). */
-function ownVersion(): string {
-  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'package.json');
-    if (existsSync(manifest)) {
-      const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'mtlzoo' && pkg.version) return pkg.version;
-    }
-    if (path.dirname(dir) === dir) return 'unknown';
-  }
-}
-
-export const MTLZOO_VERSION = ownVersion();
+/** mtlzoo's own version (package.json), recorded in every environment. */
+export { MTLZOO_VERSION };
 
 export function describeEnvironment(backend: BackendChoice): Environment {
   const cpus = os.cpus();

@@ -8,13 +8,17 @@ import path from 'node:path';
 import { container as globalContainer, type DependencyContainer } from './di.js';
 import { builtinPlugins } from '../../plugins/index.js';
 import { selectBackend, type BackendChoice } from '../backend/select.js';
+import { configHash } from '../config/hash.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
+import { resolveConfigPaths } from '../config/paths.js';
 import type { ExperimentConfig } from '../config/schema.js';
 import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
-import { locateIssue, validateConfig } from '../config/validate.js';
-import { ConfigError, MtlzooError } from '../errors.js';
+import { defaultIssue, isSet, locateIssue, validateConfig } from '../config/validate.js';
+import { ConfigError, MtlzooError, isMtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
-import type { Dataset } from '../kinds/dataset.js';
+import { checkSplits } from '../data/check.js';
+import { describeOpened } from '../data/split.js';
+import type { Dataset, DatasetDescription } from '../kinds/dataset.js';
 import type { Evaluator } from '../kinds/evaluator.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
@@ -99,7 +103,7 @@ export class Kernel {
       try {
         await this.loadPlugins(spec, baseDir);
       } catch (error) {
-        if (!(error instanceof MtlzooError) || error instanceof ConfigError) throw error;
+        if (!isMtlzooError(error) || error.code === 'CONFIG_INVALID') throw error;
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
     }
@@ -109,7 +113,10 @@ export class Kernel {
     config.plugins = specs.map(({ spec, baseDir }) =>
       isPathSpec(spec) ? path.resolve(baseDir, spec) : spec,
     );
-    return loadedConfig(merged, config);
+    // Data paths likewise, against the file that set them; where the data lies is not hashed.
+    const dataPaths = resolveConfigPaths(merged, config, this.registries);
+    const loaded = loadedConfig(merged, config);
+    return dataPaths.length > 0 ? { ...loaded, hash: configHash(config, dataPaths) } : loaded;
   }
 
   /** `train.selectBy` must name a metric the evaluators report, when they all say what they report. */
@@ -118,31 +125,70 @@ export class Kernel {
     if (evaluators.some((e) => e.evaluator.metricNames === undefined)) return;
     const names = evaluators.flatMap((e) => e.evaluator.metricNames!);
     if (!names.includes(config.train.selectBy)) {
+      const keyPath = ['train', 'selectBy'];
       throw new ConfigError([
-        locateIssue(merged, {
-          path: ['train', 'selectBy'],
-          message: `expected a metric the evaluators report (${names.join(', ')}), got "${config.train.selectBy}"`,
-        }),
+        isSet(merged, keyPath)
+          ? locateIssue(merged, {
+              path: keyPath,
+              message: `expected a metric the evaluators report (${names.join(', ')}), got "${config.train.selectBy}"`,
+            })
+          : defaultIssue(
+              merged,
+              keyPath,
+              config.train.selectBy,
+              `no evaluator reports it (they report ${names.join(', ')})`,
+            ),
       ]);
     }
   }
 
   async createBackbone(config: ExperimentConfig): Promise<BackboneFactory> {
-    return this.registries.of('backbone').get(config.backbone.name).create(config.backbone.options, {});
+    return this.registries.build('backbone', config.backbone, {});
   }
 
-  /** The configured dataset, at the input size of `backbone`. */
-  async createDataset(config: ExperimentConfig, backbone: BackboneFactory): Promise<Dataset> {
+  private datasetContext(config: ExperimentConfig) {
+    return { cacheDir: path.resolve(config.output.cacheDir), seed: config.seed, log: this.logger };
+  }
+
+  /**
+   * The configured dataset's tasks and, when its data is present, every split's labels and triplets, read
+   * from options and list files without decoding an image. A dataset plugin without `describe` is created
+   * to learn the same.
+   */
+  async describeDataset(config: ExperimentConfig): Promise<DatasetDescription> {
+    const described = await this.registries.describeDataset(config.dataset, this.datasetContext(config));
+    return described ?? describeOpened(await this.createDataset(config, await this.createBackbone(config)));
+  }
+
+  /** The configured dataset, at the input size of `backbone`; `described`: what describeDataset gave. */
+  async createDataset(
+    config: ExperimentConfig,
+    backbone: BackboneFactory,
+    described?: DatasetDescription,
+  ): Promise<Dataset> {
     const [height, width] = backbone.description.inputShape;
-    return this.registries
-      .of('dataset')
-      .get(config.dataset.name)
-      .create(config.dataset.options, {
-        cacheDir: path.resolve(config.output.cacheDir),
-        seed: config.seed,
-        imageSize: [height, width],
-        log: this.logger,
-      });
+    return this.registries.build('dataset', config.dataset, {
+      ...this.datasetContext(config),
+      imageSize: [height, width],
+      described,
+    });
+  }
+
+  /**
+   * What a run needs of its data, checked on the description before any image is decoded and again on the
+   * opened dataset: one batch weight per task, and splits that training and evaluation can draw from.
+   */
+  private checkDataset(loaded: LoadedConfig, data: DatasetDescription | Dataset): void {
+    const weights = loaded.config.train.batch.weights;
+    if (weights && weights.length !== data.tasks.length) {
+      throw new ConfigError([
+        loaded.issueAt(
+          ['train', 'batch', 'weights'],
+          `expected ${data.tasks.length} weights (one per task of dataset ${data.name}: ${data.tasks.map((t) => t.name).join(', ')}), got ${weights.length}`,
+        ),
+      ]);
+    }
+    if (data.splits) checkSplits(data.name, data.tasks, data.splits);
   }
 
   /** The configured method over `backbone` for `taskCount` tasks (the active backend holds its variables). */
@@ -151,17 +197,13 @@ export class Kernel {
     backbone: BackboneFactory,
     taskCount: number,
   ): Promise<MtlModel> {
-    return this.registries.of('method').get(config.method.name).create(config.method.options, {
-      backbone,
-      taskCount,
-      seed: config.seed,
-    });
+    return this.registries.build('method', config.method, { backbone, taskCount, seed: config.seed });
   }
 
   async createEvaluators(config: ExperimentConfig): Promise<NamedEvaluator[]> {
     const evaluators: NamedEvaluator[] = [];
     for (const ref of config.evaluators) {
-      const evaluator = await this.registries.of('evaluator').get(ref.name).create(ref.options, {});
+      const evaluator = await this.registries.build('evaluator', ref, {});
       evaluators.push({ name: ref.name, evaluator });
     }
     return evaluators;
@@ -175,18 +217,12 @@ export class Kernel {
     const backend = await selectBackend(config.backend, registries);
 
     const backbone = await this.createBackbone(config);
-    const dataset = await this.createDataset(config, backbone);
-    const weights = config.train.batch.weights;
-    if (weights && weights.length !== dataset.tasks.length) {
-      throw new ConfigError([
-        loaded.issueAt(
-          ['train', 'batch', 'weights'],
-          `expected ${dataset.tasks.length} weights (one per task of dataset ${dataset.name}: ${dataset.tasks.map((t) => t.name).join(', ')}), got ${weights.length}`,
-        ),
-      ]);
-    }
+    const described = await registries.describeDataset(config.dataset, this.datasetContext(config));
+    if (described) this.checkDataset(loaded, described);
+    const dataset = await this.createDataset(config, backbone, described);
+    this.checkDataset(loaded, dataset);
     const model = await this.createModel(config, backbone, dataset.tasks.length);
-    const loss = await registries.of('loss').get(config.loss.name).create(config.loss.options, {});
+    const loss = await registries.build('loss', config.loss, {});
     const evaluators = await this.createEvaluators(config);
 
     scope.registerInstance(TOKENS.loadedConfig, loaded);

@@ -1,5 +1,11 @@
 /** Kind `backend`: where tensors live and run. */
 
+/**
+ * `backend: auto` tries every backend plugin in priority order (src/backend/select.ts); no plugin may
+ * take the name.
+ */
+export const AUTO_BACKEND = 'auto';
+
 /** The GPU adapter a WebGPU engine runs on (GPUAdapterInfo's fields), recorded beside every run. */
 export interface GpuAdapterDescription {
   vendor: string;

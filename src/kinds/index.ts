@@ -5,7 +5,7 @@
 import type { PluginDefinition, PluginKind } from '../plugin/types.js';
 import type { BackboneFactory } from './backbone.js';
 import type { BackendEngine } from './backend.js';
-import type { Dataset, DatasetCreateContext } from './dataset.js';
+import type { Dataset, DatasetCreateContext, DatasetPluginMembers } from './dataset.js';
 import type { Evaluator } from './evaluator.js';
 import type { TripletLossFunction } from './loss.js';
 import type { MethodCreateContext, MtlModel } from './method.js';
@@ -40,7 +40,11 @@ export interface ContextByKind {
   evaluator: NoContext;
 }
 
-export type PluginOf<K extends PluginKind, O> = PluginDefinition<K, O, InstanceByKind[K], ContextByKind[K]>;
+/** Members a plugin of a kind may have besides those every plugin has (src/plugin/types.ts). */
+type MembersOf<K extends PluginKind, O> = K extends 'dataset' ? DatasetPluginMembers<O> : unknown;
+
+export type PluginOf<K extends PluginKind, O> = PluginDefinition<K, O, InstanceByKind[K], ContextByKind[K]> &
+  MembersOf<K, O>;
 
 /** A plugin of some kind with options of any type, as registries hold them. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

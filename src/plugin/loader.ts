@@ -7,9 +7,9 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { MtlzooError } from '../errors.js';
+import { importUserModule } from '../util/user-module.js';
 import type { PluginRegistries } from './registry.js';
 
 export interface LoadedModule {
@@ -85,7 +85,7 @@ export async function loadPluginModule(
   const { file, source } = resolvePluginSpec(spec, baseDir);
   let moduleExports: Record<string, unknown>;
   try {
-    moduleExports = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    moduleExports = await importUserModule(file);
   } catch (error) {
     throw new MtlzooError(
       'PLUGIN_LOAD',

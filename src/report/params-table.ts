@@ -5,9 +5,9 @@
  * (separate and cross-stitch hold T backbones).
  */
 import type { BackboneFactory } from '../kinds/backbone.js';
-import type { AnyPluginOf } from '../kinds/index.js';
-import type { ParameterReport } from '../kinds/method.js';
-import { MtlzooError, errors } from '../errors.js';
+import type { MtlModel, ParameterReport } from '../kinds/method.js';
+import { isMtlzooError } from '../errors.js';
+import type { PluginRegistries } from '../plugin/registry.js';
 
 export interface ParamsVariant {
   readonly label: string;
@@ -25,7 +25,8 @@ export const PARAMS_VARIANTS: readonly ParamsVariant[] = [
   { label: 'csn', method: 'csn', options: {} },
 ];
 
-export interface ParamsRow extends ParameterReport {
+/** A variant that was built: what it costs. */
+export interface ParamsCostRow extends ParameterReport {
   readonly label: string;
   readonly method: string;
   /** The variant's options after the plugin's defaults. */
@@ -34,53 +35,64 @@ export interface ParamsRow extends ParameterReport {
   readonly megabytes: number;
 }
 
+/** A variant whose plugin refused its options or failed to create: the table marks it and goes on. */
+export interface ParamsFailedRow {
+  readonly label: string;
+  readonly method: string;
+  /** The variant's options as given. */
+  readonly options: unknown;
+  /** One line naming the plugin and what failed. */
+  readonly error: string;
+}
+
+export type ParamsRow = ParamsCostRow | ParamsFailedRow;
+
+export function isFailedRow(row: ParamsRow): row is ParamsFailedRow {
+  return 'error' in row;
+}
+
 /** The paper's variants, then every other registered method (third-party ones) with its default options. */
-export function paramsVariants(methods: readonly AnyPluginOf<'method'>[]): ParamsVariant[] {
+export function paramsVariants(methods: readonly string[]): ParamsVariant[] {
   const covered = new Set(PARAMS_VARIANTS.map((v) => v.method));
   return [
     ...PARAMS_VARIANTS,
-    ...methods
-      .filter((m) => !covered.has(m.name))
-      .map((m) => ({ label: m.name, method: m.name, options: {} })),
+    ...methods.filter((m) => !covered.has(m)).map((m) => ({ label: m, method: m, options: {} })),
   ];
 }
 
 export interface ParamsTableInput {
   readonly backbone: BackboneFactory;
   readonly taskCount: number;
-  readonly methods: readonly AnyPluginOf<'method'>[];
+  /** Where the methods are built from (their options checked against the backbone first). */
+  readonly registries: PluginRegistries;
   readonly variants?: readonly ParamsVariant[];
   readonly seed?: number;
 }
 
 export async function buildParamsTable(input: ParamsTableInput): Promise<ParamsRow[]> {
+  const { backbone, taskCount, registries } = input;
   const rows: ParamsRow[] = [];
-  for (const variant of input.variants ?? paramsVariants(input.methods)) {
-    const plugin = input.methods.find((m) => m.name === variant.method);
-    if (!plugin) {
-      const known = input.methods.map((m) => m.name);
-      throw new MtlzooError('PLUGIN_UNKNOWN', errors.unknownPlugin('method', variant.method, known));
+  for (const variant of input.variants ?? paramsVariants(registries.of('method').names())) {
+    const { label, method } = variant;
+    let options: unknown;
+    let model: MtlModel;
+    try {
+      options = registries.parseOptions('method', { name: method, options: variant.options });
+      model = await registries.build(
+        'method',
+        { name: method, options },
+        { backbone, taskCount, seed: input.seed ?? 0 },
+        { backbone: backbone.description },
+      );
+    } catch (error) {
+      // An unknown name is the caller's mistake; anything a plugin refuses or throws marks its row.
+      if (!isMtlzooError(error) || error.code === 'PLUGIN_UNKNOWN') throw error;
+      rows.push({ label, method, options: variant.options, error: error.message });
+      continue;
     }
-    const options: unknown = plugin.options.parse(variant.options);
-    const issues = plugin.check?.(options, { backbone: input.backbone.description }) ?? [];
-    if (issues.length > 0) {
-      const detail = issues.map((i) => i.message).join('; ');
-      throw new MtlzooError('PLUGIN_INVALID', `${variant.label}: ${detail}`);
-    }
-    const model = await plugin.create(options, {
-      backbone: input.backbone,
-      taskCount: input.taskCount,
-      seed: input.seed ?? 0,
-    });
     try {
       const report = model.report();
-      rows.push({
-        label: variant.label,
-        method: variant.method,
-        options,
-        ...report,
-        megabytes: report.bytes / 1e6,
-      });
+      rows.push({ label, method, options, ...report, megabytes: report.bytes / 1e6 });
     } finally {
       model.dispose();
     }
@@ -95,7 +107,7 @@ function formatCount(value: number): string {
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
-const COLUMNS: readonly { header: string; cell: (row: ParamsRow) => string; numeric: boolean }[] = [
+const COLUMNS: readonly { header: string; cell: (row: ParamsCostRow) => string; numeric: boolean }[] = [
   { header: 'method', cell: (r) => r.label, numeric: false },
   { header: 'shared params', cell: (r) => formatCount(r.sharedParams), numeric: true },
   { header: 'params / task', cell: (r) => formatCount(r.paramsPerTask), numeric: true },
@@ -104,12 +116,19 @@ const COLUMNS: readonly { header: string; cell: (row: ParamsRow) => string; nume
   { header: 'gallery passes', cell: (r) => String(r.galleryPasses), numeric: true },
 ];
 
-/** A GitHub-flavoured markdown table, or plain columns aligned with spaces (numbers right-aligned). */
+/**
+ * A GitHub-flavoured markdown table, or plain columns aligned with spaces (numbers right-aligned). A failed
+ * row shows `failed` and its error follows the table.
+ */
 export function formatParamsTable(
   rows: readonly ParamsRow[],
   format: 'markdown' | 'plain' = 'plain',
 ): string {
-  const cells = rows.map((row) => COLUMNS.map((c) => c.cell(row)));
+  const cells = rows.map((row) =>
+    isFailedRow(row)
+      ? [`${row.label} (failed)`, ...COLUMNS.slice(1).map(() => '-')]
+      : COLUMNS.map((c) => c.cell(row)),
+  );
   const widths = COLUMNS.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
   const pad = (text: string, i: number) =>
     COLUMNS[i]!.numeric ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
@@ -117,7 +136,11 @@ export function formatParamsTable(
     format === 'markdown' ? `| ${texts.map(pad).join(' | ')} |` : texts.map(pad).join('  ').trimEnd();
   const header = line(COLUMNS.map((c) => c.header));
   const body = cells.map(line);
-  if (format === 'plain') return [header, ...body].join('\n');
+  const failures = rows
+    .filter(isFailedRow)
+    .map((r) => `${format === 'markdown' ? '- ' : ''}${r.label}: ${r.error}`);
+  const notes = failures.length > 0 ? ['', ...failures] : [];
+  if (format === 'plain') return [header, ...body, ...notes].join('\n');
   const rule = `|${widths.map((w, i) => (COLUMNS[i]!.numeric ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
-  return [header, rule, ...body].join('\n');
+  return [header, rule, ...body, ...notes].join('\n');
 }

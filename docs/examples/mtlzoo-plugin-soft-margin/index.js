@@ -1,10 +1,11 @@
-// An mtlzoo plugin: one explicit object with identity (kind, name, version), an options schema and a
-// factory. Everything it needs comes from mtlzoo itself, so it runs on the engine mtlzoo selected.
+// @ts-check: editors (and `tsc --checkJs`) check this file against mtlzoo's types.
 import { definePlugin, tf, z } from 'mtlzoo';
 
+/** @typedef {{ distance: 'squared-euclidean' | 'euclidean' }} SoftMarginOptions */
+
 /**
- * Soft-margin triplet loss, log(1 + exp(d(a, p) − d(a, n))) (Hermans et al., "In Defense of the Triplet
- * Loss", 2017): a smooth hinge with no margin to tune, that keeps pulling easy triplets apart.
+ * The soft-margin triplet loss log(1 + exp(d(a, p) − d(a, n))) of Hermans, Beyer and Leibe (2017).
+ * @type {import('mtlzoo').PluginOf<'loss', SoftMarginOptions>}
  */
 export const softMarginLoss = definePlugin({
   kind: 'loss',
@@ -15,16 +16,24 @@ export const softMarginLoss = definePlugin({
     distance: z.enum(['squared-euclidean', 'euclidean']).default('squared-euclidean'),
   }),
   create({ distance: kind }) {
+    /** @type {(a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor1D} */
     const distance = (a, b) =>
       tf.tidy(() => {
         const squared = tf.sum(tf.squaredDifference(a, b), 1);
         // The epsilon keeps the square root's gradient finite when two embeddings coincide.
-        return kind === 'squared-euclidean' ? squared : tf.sqrt(tf.add(squared, 1e-12));
+        return /** @type {tf.Tensor1D} */ (
+          kind === 'squared-euclidean' ? squared : tf.sqrt(tf.add(squared, 1e-12))
+        );
       });
     return {
       distance,
       compute: (anchor, positive, negative) =>
-        tf.tidy(() => tf.softplus(tf.sub(distance(anchor, positive), distance(anchor, negative)))),
+        tf.tidy(
+          () =>
+            /** @type {tf.Tensor1D} */ (
+              tf.softplus(tf.sub(distance(anchor, positive), distance(anchor, negative)))
+            ),
+        ),
     };
   },
 });

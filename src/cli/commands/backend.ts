@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatBackendChoice, selectBackend } from '../../backend/select.js';
-import { AUTO_BACKEND } from '../../config/schema.js';
+import { AUTO_BACKEND } from '../../kinds/backend.js';
 import * as tf from '../../tf.js';
 import type { CliContext } from '../context.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { stringify } from 'yaml';
-import { displayPath } from '../../config/resolve.js';
+import { displayPath } from '../../util/paths.js';
 import type { CliContext } from '../context.js';
 
 export function registerConfigCommand(program: Command, cli: CliContext): void {

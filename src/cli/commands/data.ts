@@ -17,14 +17,28 @@ export function registerDataCommand(program: Command, cli: CliContext): void {
 
   data
     .command('inspect')
-    .description('per split and task: counts, label balance, triplets, cache location')
+    .description(
+      'check a dataset before training: per split and task, images, label counts, unlabelled images, triplets, and every problem (exit 1 if any)',
+    )
     .option('-c, --config <file>', 'experiment config (default: search)')
+    .option('--decode', 'also decode every image into the cache (finds bad images; slow on real data)')
     .option('--json', 'print JSON')
-    .action(async (options: { config?: string; json?: boolean }) => {
-      const report = inspectDataset(await openDataset(cli, options.config));
+    .action(async (options: { config?: string; decode?: boolean; json?: boolean }) => {
+      const kernel = cli.createKernel();
+      const { config } = await kernel.loadConfig(options.config);
+      const data = options.decode
+        ? await kernel.createDataset(config, await kernel.createBackbone(config))
+        : await kernel.describeDataset(config);
+      const report = inspectDataset(data);
       cli.output.write(
         options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDatasetReport(report)}\n`,
       );
+      if (report.problems.length > 0) {
+        throw new MtlzooError(
+          'DATA_INVALID',
+          `dataset ${report.dataset}: ${report.problems.length} problem(s) would stop training (listed above)`,
+        );
+      }
     });
 
   data

@@ -10,7 +10,10 @@ export function registerParamsCommand(program: Command, cli: CliContext): void {
       'parameters, storage and gallery passes of every method for the configured backbone and tasks',
     )
     .option('-c, --config <file>', 'experiment config (default: search)')
-    .option('--tasks <n>', 'number of tasks (default: build the configured dataset and count them)')
+    .option(
+      '--tasks <n>',
+      "number of tasks (default: the configured dataset's, from its options and list files; no image is decoded and the data need not be present)",
+    )
     .option('--markdown', 'print a markdown table')
     .option('--json', 'print JSON')
     .action(async (options: { config?: string; tasks?: string; markdown?: boolean; json?: boolean }) => {
@@ -25,15 +28,14 @@ export function registerParamsCommand(program: Command, cli: CliContext): void {
           throw new MtlzooError('USAGE', `--tasks: expected a positive integer, got "${options.tasks}"`, 2);
         }
       } else {
-        taskCount = (await kernel.createDataset(config, backbone)).tasks.length;
+        const described = await kernel.describeDataset(config);
+        if (described.missing) kernel.logger.info(`${described.missing}; tasks from the config`);
+        taskCount = described.tasks.length;
       }
       const rows = await buildParamsTable({
         backbone,
         taskCount,
-        methods: kernel.registries
-          .of('method')
-          .list()
-          .map((e) => e.plugin),
+        registries: kernel.registries,
         seed: config.seed,
       });
       if (options.json) {
