@@ -288,11 +288,20 @@ describe(`webgpu backend (${title})`, function () {
     });
   });
   describe('training steps against cpu', function () {
-    /** Options, and whether the reduced set takes one small step rather than two full ones (cpu is slow). */
-    const BACKBONES: Record<string, { options: string; light: boolean }> = {
-      tiny: { options: '{ inputSize: 16, channels: [4, 8], embeddingDim: 8 }', light: false },
-      'facenet-small': { options: '{ inputSize: 48, embeddingDim: 16 }', light: !FULL },
-      resnet18: { options: '{ inputSize: 32, embeddingDim: 8 }', light: !FULL },
+    /**
+     * Options, whether the reduced set takes one step on one task rather than two on two (cpu is slow), and
+     * the triplets per task of that light step. facenet-small takes two: on one triplet (3 images) its
+     * BatchNorm statistics over so small a batch amplify float32 rounding until any two engines differ by
+     * ~1e-4 (wasm against cpu 2.3e-4, webgpu 1.2e-4); on 6 images webgpu is within 4e-5.
+     */
+    const BACKBONES: Record<string, { options: string; light: boolean; lightTriplets: number }> = {
+      tiny: {
+        options: '{ inputSize: 16, channels: [4, 8], embeddingDim: 8 }',
+        light: false,
+        lightTriplets: 1,
+      },
+      'facenet-small': { options: '{ inputSize: 48, embeddingDim: 16 }', light: !FULL, lightTriplets: 2 },
+      resnet18: { options: '{ inputSize: 32, embeddingDim: 8 }', light: !FULL, lightTriplets: 1 },
     };
     let workspace: ReturnType<typeof tempDir>;
     before(() => {
@@ -306,7 +315,7 @@ describe(`webgpu backend (${title})`, function () {
       backbone: string,
       steps: number,
     ): Promise<{ label: string; values: Float32Array }[]> {
-      const { options: backboneOptions, light } = BACKBONES[backbone]!;
+      const { options: backboneOptions, light, lightTriplets } = BACKBONES[backbone]!;
       const config = smallConfig({ method: 'modulation' })
         .replace('backend: cpu', `backend: ${backend}`)
         .replace(
@@ -315,7 +324,7 @@ describe(`webgpu backend (${title})`, function () {
         )
         .replace('counts: { train: 160, val: 48, test: 48 }', 'counts: { train: 24, val: 6, test: 6 }')
         .replace('tasks: [colour, shape, position]', light ? 'tasks: [colour]' : 'tasks: [colour, position]')
-        .replace('tripletsPerTask: 4', `tripletsPerTask: ${light ? 1 : 2}`);
+        .replace('tripletsPerTask: 4', `tripletsPerTask: ${light ? lightTriplets : 2}`);
       const { kernel, loaded } = await loadSmall(workspace.dir, config, `${backbone}-${backend}.yaml`);
       const experiment = await kernel.build(loaded);
       assert.equal(experiment.backbone.description.name, backbone);
@@ -364,9 +373,9 @@ describe(`webgpu backend (${title})`, function () {
       return record;
     }
 
-    for (const [backbone, { light }] of Object.entries(BACKBONES)) {
+    for (const [backbone, { light, lightTriplets }] of Object.entries(BACKBONES)) {
       const steps = light ? 1 : 2;
-      const what = light ? 'one Adam step on 3 images' : `${steps} Adam steps on 2 tasks`;
+      const what = light ? `one Adam step on ${3 * lightTriplets} images` : `${steps} Adam steps on 2 tasks`;
       it(`${backbone}: ${what} with semi-hard mining equal cpu within ${STEP_BOUND} in loss, gradients and weights`, async function () {
         const expected = await train('cpu', backbone, steps);
         const actual = await train('webgpu', backbone, steps);
