@@ -29,14 +29,27 @@ export {
 } from './errors.js';
 export * from './nn/index.js';
 export { selectBackend, type BackendChoice } from './backend/select.js';
-export { trainRun, resumeRun, evaluateRun, type RunEvaluation, type TrainRunOptions } from './engine/run.js';
 export {
-  Trainer,
+  trainRun,
+  resumeRun,
+  evaluateRun,
+  type RunEvaluation,
+  type RunOptions,
+  type TrainRunOptions,
+} from './engine/run.js';
+export { Trainer, InterruptedError, type TrainSummary } from './engine/trainer.js';
+export {
+  HOOK_KINDS,
+  type BackwardPass,
+  type CheckpointEvent,
   type EvalRecord,
   type StepRecord,
-  type TrainerHooks,
-  type TrainSummary,
-} from './engine/trainer.js';
+  type TaskGradients,
+  type TaskLosses,
+  type TrainerHook,
+  type TrainingContext,
+} from './engine/hooks.js';
+export type { HookState, JsonValue } from './engine/checkpoint.js';
 export { runBench, type BenchOptions, type BenchResults, type BenchRow } from './bench/bench.js';
 export { loadRecipe, type LoadedRecipe, type Recipe } from './bench/recipe.js';
 export { retrieve, type RetrievalResult, type RetrieveOptions } from './engine/retrieve.js';

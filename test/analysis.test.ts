@@ -80,7 +80,7 @@ describe('analysis', function () {
     probed = await trainRun(kernel, loaded, {
       outputDir: workspace.dir,
       name: 'probed',
-      hooks: [{ stepEnd: (r: StepRecord) => void probedLosses.push(r.loss) }],
+      hooks: [{ name: 'record', afterStep: (r: StepRecord) => void probedLosses.push(r.loss) }],
     });
   });
   after(() => workspace.cleanup());
@@ -172,7 +172,7 @@ describe('analysis', function () {
       const plain = await trainRun(kernel, loaded, {
         outputDir: workspace.dir,
         name: 'plain',
-        hooks: [{ stepEnd: (r: StepRecord) => void losses.push(r.loss) }],
+        hooks: [{ name: 'record', afterStep: (r: StepRecord) => void losses.push(r.loss) }],
       });
       assert.deepEqual(probedLosses, losses);
       assert.equal(probed.weightsSha256, plain.weightsSha256);

@@ -126,7 +126,8 @@ describe('bench', function () {
       log,
       /recipe\.yaml: methods\[1\]\.method: unknown method "film".*; the base config \.\/base\.yaml must list the plugin that provides it under plugins:/,
     );
-    const csn = await runCli('bench', entry, '--out', out, '--methods', 'csn');
+    // Another --out: a folder is bound to the plan (methods, seeds) of its first bench (bench-resume.test.ts).
+    const csn = await runCli('bench', entry, '--out', `${out}-csn`, '--methods', 'csn');
     assert.match(csn.log, /recipe\.yaml: methods\[2\]\.method\.options\.masks: .*"learned".*"fixed"/);
     // Nothing trained: only the generated input configs exist.
     const written = await fs.readdir(path.join(out, 'modulation'));

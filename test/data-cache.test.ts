@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openImageCache } from '../src/data/cache.js';
-import { parseTempName } from '../src/data/files.js';
+import { parseTempName } from '../src/util/write.js';
 import { SLOW_REQUEST } from './fixtures/cache-probe.js';
 import { recordingLogger } from './fixtures/data-log.js';
 import { writeJpeg } from './fixtures/celeba.js';
@@ -52,7 +52,7 @@ describe('data: the decoded-image cache', () => {
     assert.ok((await fs.stat(path.join(dir, left[0]!))).size >= 48 * 64 * 64 * 3);
 
     // A temp whose writer still runs (here: this test's parent process) is not touched.
-    const live = `.other-train-0123456789abcdef.u8.${process.ppid}.0badc0de.tmp`;
+    const live = `.mtlzoo-${process.ppid}-0badc0de.tmp`;
     await fs.writeFile(path.join(dir, live), 'in progress');
 
     const log = recordingLogger();

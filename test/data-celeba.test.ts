@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CELEBA_ATTRIBUTES, parseAttributeFile } from '../src/data/celeba.js';
-import { writeFileAtomic } from '../src/data/files.js';
+import { writeFileAtomic } from '../src/util/write.js';
 import { celebaDataset } from '../plugins/dataset/celeba.js';
 import { assertNothingDecoded, recordingLogger } from './fixtures/data-log.js';
 import {

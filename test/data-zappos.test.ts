@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from '../src/data/files.js';
+import { writeFileAtomic } from '../src/util/write.js';
 import {
   cidOfImage,
   compareHeel,

@@ -34,7 +34,7 @@ describe('trainer', function () {
     const losses: number[] = [];
     const summary = await trainRun(kernel, loaded, {
       outputDir: workspace.dir,
-      hooks: [{ stepEnd: (r: StepRecord) => void losses.push(r.loss) }],
+      hooks: [{ name: 'record', afterStep: (r: StepRecord) => void losses.push(r.loss) }],
     });
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     assert.ok(
@@ -89,7 +89,7 @@ describe('trainer', function () {
     const counts: number[] = [];
     await trainRun(kernel, loaded, {
       outputDir: workspace.dir,
-      hooks: [{ stepEnd: () => void counts.push(tf.memory().numTensors) }],
+      hooks: [{ name: 'count', afterStep: () => void counts.push(tf.memory().numTensors) }],
     });
     // After the optimiser has created its slots (first step), nothing may accumulate.
     assert.deepEqual(new Set(counts.slice(1)).size, 1, `tensor counts ${counts.join(' ')}`);
@@ -108,7 +108,8 @@ describe('trainer', function () {
         name: 'interrupted',
         hooks: [
           {
-            stepEnd: (r: StepRecord) => {
+            name: 'crash',
+            afterStep: (r: StepRecord) => {
               if (r.step === 5) throw crash;
             },
           },
@@ -173,7 +174,6 @@ describe('trainer', function () {
       await saveCheckpoint(
         dir,
         variables,
-        undefined,
         { step: 3, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
@@ -187,7 +187,6 @@ describe('trainer', function () {
       await saveCheckpoint(
         dir,
         variables,
-        undefined,
         { step: 4, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
@@ -204,7 +203,6 @@ describe('trainer', function () {
       await saveCheckpoint(
         dir,
         variables,
-        undefined,
         { step: 1, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
         'test',
       );
@@ -240,7 +238,6 @@ describe('trainer', function () {
       await saveCheckpoint(
         otherDir,
         other.experiment.model.parameters(),
-        undefined,
         { step: 1, configHash: 'h', method: 'separate', backbone: 'tiny', tasks: ['a'] },
         'test',
       );

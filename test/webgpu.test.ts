@@ -18,7 +18,6 @@ import { tripletLosses } from '../src/engine/objective.js';
 import { pixelsToTensor } from '../src/engine/pixels.js';
 import { trainRun } from '../src/engine/run.js';
 import { RunDir } from '../src/engine/run-dir.js';
-import type { StepRecord } from '../src/engine/trainer.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { BatchNorm, VariableStore } from '../src/nn/index.js';
 import { checkBackboneContract, checkMethodContract } from '../src/testing/index.js';
@@ -434,7 +433,7 @@ describe(`webgpu backend (${title})`, function () {
         const summary = await trainRun(kernel, loaded, {
           outputDir: workspace.dir,
           name: backend,
-          hooks: [{ stepEnd: (_: StepRecord) => record() }],
+          hooks: [{ name: 'memory', afterStep: () => record() }],
         });
         return { summary, memory };
       };

@@ -15,10 +15,9 @@ import type { Dataset } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { tripletLosses } from '../engine/objective.js';
+import { preservingState, tripletLosses } from '../engine/objective.js';
 import { pixelsToTensor } from '../engine/pixels.js';
-import type { RunDir } from '../engine/run-dir.js';
-import type { TrainerHooks } from '../engine/trainer.js';
+import type { TrainerHook } from '../engine/hooks.js';
 import {
   cosineFromGram,
   gramMatrix,
@@ -143,21 +142,14 @@ export class GradientProbe {
   async gradients(step: number): Promise<TaskGradients> {
     const { dataset, model } = this.parts;
     const batch = this.sampler.batch(step);
-    const state = model.parameters().filter((p) => !p.trainable);
-    const saved = state.map((p) => tf.clone(p.variable));
-    try {
-      const values: Float32Array[][] = [];
-      for (let t = 0; t < dataset.tasks.length; t++) {
-        const samples = uniqueImages(taskSlice(batch, t));
-        const pixels = await dataset.splits.train.pixels(Array.from(samples.images));
-        values.push(await this.taskGradient(samples, pixels));
-      }
-      return { names: this.shared.map((p) => p.name), values };
-    } finally {
-      // Undo the BatchNorm moving-average updates the training-mode forward passes made.
-      state.forEach((p, i) => p.variable.assign(saved[i]!));
-      tf.dispose(saved);
+    const values: Float32Array[][] = [];
+    for (let t = 0; t < dataset.tasks.length; t++) {
+      const samples = uniqueImages(taskSlice(batch, t));
+      const pixels = await dataset.splits.train.pixels(Array.from(samples.images));
+      // Undo the BatchNorm moving-average updates the training-mode forward passes make.
+      values.push(await preservingState(model, () => this.taskGradient(samples, pixels)));
     }
+    return { names: this.shared.map((p) => p.name), values };
   }
 
   private async taskGradient(samples: UniqueImages, pixels: Uint8Array): Promise<Float32Array[]> {
@@ -199,21 +191,22 @@ function noSharedParameters(method: string): MtlzooError {
  * A trainer hook that probes every `train.probe.every` steps and appends the record to the run's
  * metrics.jsonl. A method without shared parameters is reported once and skipped.
  */
-export function gradientProbeHook(run: RunDir): TrainerHooks {
+export function gradientProbeHook(): TrainerHook {
   let probe: GradientProbe | undefined;
   return {
-    async stepEnd(record, trainer) {
-      const { every } = trainer.loaded.config.train.probe;
+    name: 'gradient-probe',
+    async afterStep(record, context) {
+      const { every } = context.loaded.config.train.probe;
       if (every === 0 || record.step % every !== 0) return;
       if (!probe) {
-        probe = new GradientProbe(trainer);
+        probe = new GradientProbe(context);
         if (probe.shared.length === 0) {
-          trainer.log.warn(
-            `gradient probe off: ${noSharedParameters(trainer.loaded.config.method.name).message}`,
+          context.log.warn(
+            `gradient probe off: ${noSharedParameters(context.loaded.config.method.name).message}`,
           );
         }
       }
-      if (probe.shared.length > 0) await run.appendMetrics(await probe.measure(record.step));
+      if (probe.shared.length > 0) await context.run.appendMetrics(await probe.measure(record.step));
     },
   };
 }

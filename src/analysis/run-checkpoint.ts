@@ -1,13 +1,13 @@
 /** Rebuilds a run's experiment from its saved config and loads one of its checkpoints, for analyses. */
 import type { CheckpointMetadata } from '../engine/checkpoint.js';
 import { loadCheckpoint } from '../engine/checkpoint.js';
+import { loadRunConfig } from '../engine/run-config.js';
 import { RunDir } from '../engine/run-dir.js';
-import { MtlzooError } from '../errors.js';
 import type { Experiment, Kernel } from '../kernel/kernel.js';
 
 export type CheckpointChoice = 'best' | 'last' | 'auto';
 
-/** Runs `use` on the run's experiment with checkpoint `which` loaded ('auto': best, else last). */
+/** Runs `use` on the run's experiment with checkpoint `which` loaded ('auto': the run's result's, see RunDir). */
 export async function withRunCheckpoint<T>(
   kernel: Kernel,
   runDir: string,
@@ -15,11 +15,8 @@ export async function withRunCheckpoint<T>(
   use: (experiment: Experiment, metadata: CheckpointMetadata & { checkpoint: string }) => Promise<T>,
 ): Promise<T> {
   const run = await RunDir.open(runDir);
-  const chosen = which === 'auto' ? ((await run.hasCheckpoint('best')) ? 'best' : 'last') : which;
-  if (!(await run.hasCheckpoint(chosen))) {
-    throw new MtlzooError('USAGE', `${run.dir} has no ${chosen} checkpoint (${run.path(chosen)})`, 2);
-  }
-  const loaded = await kernel.loadConfig(run.path('config'));
+  const loaded = await loadRunConfig(kernel, run);
+  const chosen = await run.chooseCheckpoint(which, loaded.config.train.evalEvery > 0);
   const experiment = await kernel.build(loaded);
   try {
     const checkpoint = run.path(chosen);

@@ -1,6 +1,6 @@
 /** A trainer hook that shows progress with ETA and the current loss, and logs a line every `logEvery` steps. */
 import type { Logger } from '../plugin/types.js';
-import type { TrainerHooks } from '../engine/trainer.js';
+import type { TrainerHook } from '../engine/hooks.js';
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '?';
@@ -16,11 +16,12 @@ export function formatDuration(ms: number): string {
  * `logEvery` defaults to the run's `train.logEvery`; the step count comes from the run too, so the same hook
  * serves fresh and resumed runs.
  */
-export function progressHook(log: Logger, logEvery?: number): TrainerHooks {
+export function progressHook(log: Logger, logEvery?: number): TrainerHook {
   let first: { step: number; time: number } | undefined;
   return {
-    stepEnd(record, trainer) {
-      const { steps, logEvery: configured } = trainer.loaded.config.train;
+    name: 'progress',
+    afterStep(record, { loaded }) {
+      const { steps, logEvery: configured } = loaded.config.train;
       // ETA from the steps seen so far, timed from the end of the first one (which includes warm-up).
       first ??= { step: record.step, time: performance.now() };
       const done = record.step - first.step;

@@ -124,7 +124,12 @@ function parseExtends(source: ConfigSource, displayName: string): string[] {
   return list;
 }
 
-export async function resolveConfigFile(file: string): Promise<MergedConfig> {
+export interface ResolveOptions {
+  /** Refuse `extends:` with this reason (a run's saved config is resolved: it never names other files). */
+  refuseExtends?: string;
+}
+
+export async function resolveConfigFile(file: string, options: ResolveOptions = {}): Promise<MergedConfig> {
   const files: string[] = [];
 
   async function load(absolute: string, chain: readonly string[], referrer?: { file: string; spec: string }) {
@@ -159,7 +164,13 @@ export async function resolveConfigFile(file: string): Promise<MergedConfig> {
       ]);
     }
     const layer: Layer = { data: {}, origins: new Origins() };
-    for (const spec of parseExtends(source, displayName)) {
+    const bases = parseExtends(source, displayName);
+    if (bases.length > 0 && options.refuseExtends) {
+      throw new ConfigError([
+        { file: displayName, path: 'extends', message: `${options.refuseExtends}, got ${bases.join(', ')}` },
+      ]);
+    }
+    for (const spec of bases) {
       const base = await load(path.resolve(path.dirname(absolute), spec), [...chain, absolute], {
         file: absolute,
         spec,

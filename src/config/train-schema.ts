@@ -53,8 +53,13 @@ export const trainSchema = z.strictObject({
    * as the metric itself says.
    */
   selectBy: z.string().min(1).default('triplet-accuracy'),
-  /** Write the `last` checkpoint every N steps (0: only at the end). */
+  /** Write the `last` checkpoint every N steps (0: no step schedule; see checkpointMinutes). */
   checkpointEvery: z.int().nonnegative().default(0),
+  /**
+   * Also write `last` once this many minutes of wall time have passed since it was last written (0: off).
+   * `last` is written after every validation and at the end as well, and when a run is interrupted.
+   */
+  checkpointMinutes: z.number().nonnegative().default(5),
   logEvery: z.int().positive().default(10),
   /** Gradient-direction probe: every N steps (0 = off) with this many triplets per task. */
   probe: z

@@ -10,7 +10,8 @@ import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../plugin/types.js';
 import { keyHash } from '../util/hash.js';
-import { dataError, ensureWritableDirectory, ioReason, removeOrphanTemps, tempPathFor } from './files.js';
+import { ioReason, removeOrphanTemps, tempPathFor } from '../util/write.js';
+import { dataError, ensureWritableDirectory } from './files.js';
 import { imageBytes, type ImageSize } from './image.js';
 import { FileImageStore } from './store.js';
 
@@ -117,7 +118,7 @@ export async function openImageCache(request: CacheRequest): Promise<CachedImage
 
 /** Temps of caches whose build was killed (Ctrl-C, out of memory) are as large as the cache: remove them. */
 async function removeInterrupted(request: CacheRequest): Promise<void> {
-  const removed = await removeOrphanTemps(request.cacheDir, (target) => target.endsWith(EXTENSION));
+  const removed = await removeOrphanTemps(request.cacheDir);
   for (const { file, bytes } of removed) {
     request.log.warn(
       `${request.name}: removed ${file} (${(bytes / 2 ** 20).toFixed(1)} MiB), left by an interrupted decode`,

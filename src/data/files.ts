@@ -1,11 +1,10 @@
 /**
- * File helpers shared by every dataset: atomic writes and their orphaned temps, cache folders, and text
- * reading whose errors name the file (and line) and say what was expected, as DATA_INVALID.
+ * File helpers shared by every dataset: cache folders, and text reading whose errors name the file (and
+ * line) and say what was expected, as DATA_INVALID. (Writing, temps and I/O reasons: src/util/write.ts.)
  */
-import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fs } from 'node:fs';
-import path from 'node:path';
 import { MtlzooError } from '../errors.js';
+import { ioReason } from '../util/write.js';
 
 export function dataError(message: string): MtlzooError {
   return new MtlzooError('DATA_INVALID', message);
@@ -14,54 +13,6 @@ export function dataError(message: string): MtlzooError {
 /** `file:line: message`, the form editors and terminals link to. */
 export function lineError(file: string, line: number, message: string): MtlzooError {
   return dataError(`${file}:${line}: ${message}`);
-}
-
-/** A temp name in the target's folder, so the final rename never crosses file systems. */
-export function tempPathFor(target: string): string {
-  return path.join(
-    path.dirname(target),
-    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
-  );
-}
-
-const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/;
-
-/** The target name and writing process of a temp made by `tempPathFor`; undefined for other names. */
-export function parseTempName(name: string): { target: string; pid: number } | undefined {
-  const match = TEMP_NAME.exec(name);
-  return match ? { target: match[1]!, pid: Number(match[2]) } : undefined;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Removes the temps in `dir` whose writer is gone (a process killed mid-write never reaches its cleanup),
- * for the targets `accept` picks. A temp whose process still runs is being written and is kept.
- */
-export async function removeOrphanTemps(
-  dir: string,
-  accept: (target: string) => boolean,
-): Promise<{ file: string; bytes: number }[]> {
-  const names = await fs.readdir(dir).catch(() => [] as string[]);
-  const removed: { file: string; bytes: number }[] = [];
-  for (const name of names) {
-    const temp = parseTempName(name);
-    if (!temp || !accept(temp.target) || temp.pid === process.pid || processAlive(temp.pid)) continue;
-    const file = path.join(dir, name);
-    const stat = await fs.stat(file).catch(() => undefined);
-    if (!stat?.isFile()) continue;
-    await fs.rm(file, { force: true });
-    removed.push({ file, bytes: stat.size });
-  }
-  return removed;
 }
 
 /**
@@ -74,42 +25,6 @@ export async function ensureWritableDirectory(dir: string, what: string, hint: s
     await fs.access(dir, fsConstants.W_OK | fsConstants.X_OK);
   } catch (error) {
     throw dataError(`${dir}: cannot use it as ${what}: ${ioReason(error)} (${hint})`);
-  }
-}
-
-/** A short reason for a failed file operation, for one-line messages. */
-export function ioReason(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  switch (code) {
-    case 'EEXIST':
-    case 'ENOTDIR':
-      return 'a file is in the way (expected a folder)';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EROFS':
-      return 'read-only file system';
-    case 'ENOSPC':
-      return 'no space left on the device';
-    case 'ENOENT':
-      return 'not found';
-    case 'EISDIR':
-      return 'a folder, expected a file';
-    default:
-      return code ? `${code}: ${(error as Error).message}` : (error as Error).message;
-  }
-}
-
-/** Writes `data` to a temp file and renames it over `target`: readers see the old file or the whole new one. */
-export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
-  await fs.mkdir(path.dirname(target), { recursive: true });
-  const temp = tempPathFor(target);
-  try {
-    await fs.writeFile(temp, data);
-    await fs.rename(temp, target);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
-import { ioReason } from './files.js';
+import { ioReason } from '../util/write.js';
 
 export type ImageSize = readonly [height: number, width: number];
 

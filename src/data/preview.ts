@@ -7,7 +7,8 @@
 import sharp, { type OverlayOptions } from 'sharp';
 import type { Dataset, SplitName } from '../kinds/dataset.js';
 import { Rng } from '../util/random.js';
-import { dataError, writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../util/write.js';
+import { dataError } from './files.js';
 
 export interface PreviewOptions {
   readonly split?: SplitName;

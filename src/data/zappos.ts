@@ -29,8 +29,8 @@ import {
   readText,
   requireDirectory,
   splitCsvLine,
-  writeFileAtomic,
 } from './files.js';
+import { writeFileAtomic } from '../util/write.js';
 import type { FitMode } from './image.js';
 import { describeSplit, openFileDataset, type FileDatasetContext } from './split.js';
 

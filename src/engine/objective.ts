@@ -48,3 +48,27 @@ export function tripletLosses(
     return loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives));
   });
 }
+
+/**
+ * Runs `fn` (forward passes in training mode, e.g. for extra gradients) and puts the model's state variables
+ * (BatchNorm moving statistics) back as they were, so the extra passes leave no trace in the weights.
+ */
+export function preservingState<T>(model: MtlModel, fn: () => T): T {
+  const state = model.parameters().filter((p) => !p.trainable);
+  const saved = state.map((p) => tf.clone(p.variable));
+  const restore = () => {
+    state.forEach((p, i) => p.variable.assign(saved[i]!));
+    tf.dispose(saved);
+  };
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    restore();
+    throw error;
+  }
+  // An asynchronous fn (one that reads values back from a GPU engine) restores once it settles.
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
+}

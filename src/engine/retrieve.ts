@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeFile } from '../data/image.js';
-import { writeFileAtomic } from '../data/files.js';
+import { writeFileAtomic } from '../util/write.js';
 import { MtlzooError } from '../errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { MtlModel } from '../kinds/method.js';
@@ -17,6 +17,7 @@ import { loadCheckpoint, readCheckpointMetadata } from './checkpoint.js';
 import { normalisedEmbeddings } from './embedding.js';
 import { EVAL_BATCH } from './evaluation.js';
 import { pixelsToTensor } from './pixels.js';
+import { loadRunConfig } from './run-config.js';
 import { RunDir } from './run-dir.js';
 
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp']);
@@ -93,7 +94,8 @@ async function embedFiles(
 
 export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promise<RetrievalResult> {
   const run = await RunDir.open(options.runDir);
-  const which = options.checkpoint ?? ((await run.hasCheckpoint('best')) ? 'best' : 'last');
+  const loaded = await loadRunConfig(kernel, run);
+  const which = await run.chooseCheckpoint(options.checkpoint ?? 'auto', loaded.config.train.evalEvery > 0);
   const checkpoint = run.path(which);
   const metadata = await readCheckpointMetadata(checkpoint);
   const task = metadata.tasks.indexOf(options.task);
@@ -104,7 +106,6 @@ export async function retrieve(kernel: Kernel, options: RetrieveOptions): Promis
       2,
     );
   }
-  const loaded = await kernel.loadConfig(run.path('config'));
   await selectBackend(loaded.config.backend, kernel.registries);
   const backbone = await kernel.createBackbone(loaded.config);
   const model = await kernel.createModel(loaded.config, backbone, metadata.tasks.length);

@@ -12,7 +12,7 @@ import { configHash } from '../config/hash.js';
 import { loadedConfig, pluginSpecs, searchConfigFile, type LoadedConfig } from '../config/load.js';
 import { resolveConfigPaths } from '../config/paths.js';
 import type { ExperimentConfig } from '../config/schema.js';
-import { resolveConfigFile, type MergedConfig } from '../config/resolve.js';
+import { resolveConfigFile, type MergedConfig, type ResolveOptions } from '../config/resolve.js';
 import { defaultIssue, isSet, locateIssue, validateConfig } from '../config/validate.js';
 import { ConfigError, MtlzooError, isMtlzooError } from '../errors.js';
 import type { BackboneFactory } from '../kinds/backbone.js';
@@ -23,6 +23,7 @@ import type { Evaluator } from '../kinds/evaluator.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
 import { isPathSpec, loadPluginModule, resolvePluginSpec } from '../plugin/loader.js';
+import { describePluginFile, type PluginFile } from '../plugin/record.js';
 import { PluginRegistries } from '../plugin/registry.js';
 import type { Logger } from '../plugin/types.js';
 import { createConsoleLogger } from '../util/logger.js';
@@ -52,13 +53,25 @@ export interface KernelOptions {
   /** Register the built-in plugins (default true; false gives an empty kernel for plugin tests). */
   builtins?: boolean;
   logger?: Logger;
+  /**
+   * Load the plugins a run folder's config names even when they are not the ones the run recorded
+   * (`--trust-plugins`); see src/plugin/record.ts.
+   */
+  trustRunPlugins?: boolean;
+}
+
+export interface LoadConfigOptions extends ResolveOptions {
+  /** Sees the plugin files the config names before any is imported; throws to refuse them. */
+  checkPlugins?(plugins: readonly PluginFile[]): void;
 }
 
 export class Kernel {
   readonly container: DependencyContainer;
+  readonly trustRunPlugins: boolean;
   private readonly loadedModules = new Set<string>();
 
   constructor(options: KernelOptions = {}) {
+    this.trustRunPlugins = options.trustRunPlugins ?? false;
     this.container = globalContainer.createChildContainer();
     const registries = new PluginRegistries();
     if (options.builtins ?? true) {
@@ -88,25 +101,38 @@ export class Kernel {
    * Loads, resolves and validates a config: the named file, or the one cosmiconfig finds from `cwd`.
    * Throws ConfigError listing every problem.
    */
-  async loadConfig(file?: string, cwd = process.cwd()): Promise<LoadedConfig> {
+  async loadConfig(
+    file?: string,
+    cwd = process.cwd(),
+    options: LoadConfigOptions = {},
+  ): Promise<LoadedConfig> {
     const target = file ?? (await searchConfigFile(cwd));
     if (!target) {
       throw new MtlzooError(
         'CONFIG_NOT_FOUND',
-        `no config file given and none found from ${cwd} (looked for mtlzoo.config.{json,yaml,js,ts}, .mtlzoorc*, and a "mtlzoo" key in package.json)`,
+        `no config file given and none found in ${cwd} or above it up to its project's root (looked for mtlzoo.config.{json,yaml,js,ts}, .mtlzoorc*, and a "mtlzoo" key in package.json)`,
         2,
       );
     }
-    const merged = await resolveConfigFile(path.resolve(cwd, target));
+    const merged = await resolveConfigFile(path.resolve(cwd, target), options);
     const specs = pluginSpecs(merged);
-    for (const [i, { spec, baseDir }] of specs.entries()) {
+    const located = async <T>(i: number, action: () => Promise<T>): Promise<T> => {
       try {
-        await this.loadPlugins(spec, baseDir);
+        return await action();
       } catch (error) {
         if (!isMtlzooError(error) || error.code === 'CONFIG_INVALID') throw error;
         throw new ConfigError([locateIssue(merged, { path: ['plugins', i], message: error.message })]);
       }
+    };
+    const pluginFiles: PluginFile[] = [];
+    for (const [i, { spec, baseDir }] of specs.entries()) {
+      pluginFiles.push(
+        await located(i, () => describePluginFile(spec, resolvePluginSpec(spec, baseDir).file)),
+      );
     }
+    options.checkPlugins?.(pluginFiles);
+    for (const [i, { spec, baseDir }] of specs.entries())
+      await located(i, () => this.loadPlugins(spec, baseDir));
     const config = validateConfig(merged, this.registries);
     await this.checkSelectBy(merged, config);
     // Resolved, a local plugin path is absolute, so the config saved in a run directory still finds it.
@@ -115,7 +141,7 @@ export class Kernel {
     );
     // Data paths likewise, against the file that set them; where the data lies is not hashed.
     const dataPaths = resolveConfigPaths(merged, config, this.registries);
-    const loaded = loadedConfig(merged, config);
+    const loaded = loadedConfig(merged, config, pluginFiles);
     return dataPaths.length > 0 ? { ...loaded, hash: configHash(config, dataPaths) } : loaded;
   }
 

@@ -10,7 +10,7 @@ export async function runCli(...args: string[]): Promise<{ code: number; stdout:
   const cli: CliContext = {
     output: { write: (text) => void (stdout += text) },
     logger,
-    createKernel: () => new Kernel({ logger }),
+    createKernel: (options) => new Kernel({ ...options, logger }),
   };
   const code = await main(['node', 'mtlzoo', ...args], cli);
   return { code, stdout, log: logger.lines.join('\n') };

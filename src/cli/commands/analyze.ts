@@ -5,7 +5,7 @@ import type { CheckpointChoice } from '../../analysis/run-checkpoint.js';
 import { formatGradientSummary, formatRelatedness, summariseGradients } from '../../analysis/summary.js';
 import { RunDir } from '../../engine/run-dir.js';
 import { MtlzooError } from '../../errors.js';
-import type { CliContext } from '../context.js';
+import { TRUST_PLUGINS_FLAG, type CliContext } from '../context.js';
 
 function checkpointChoice(allowed: readonly CheckpointChoice[]) {
   return (value: string): CheckpointChoice => {
@@ -49,11 +49,16 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
       stepList,
     )
     .option('--json', 'print JSON')
+    .option(...TRUST_PLUGINS_FLAG)
     .action(
-      async (runDir: string, options: { checkpoint?: 'best' | 'last'; steps?: number[]; json?: boolean }) => {
+      async (
+        runDir: string,
+        options: { checkpoint?: 'best' | 'last'; steps?: number[]; json?: boolean; trustPlugins?: boolean },
+      ) => {
         const run = await RunDir.open(runDir);
+        const kernel = cli.createKernel({ trustRunPlugins: options.trustPlugins });
         const records = options.checkpoint
-          ? [await probeCheckpoint(cli.createKernel(), run.dir, options.checkpoint)]
+          ? [await probeCheckpoint(kernel, run.dir, options.checkpoint)]
           : probeRecordsOf(await run.readMetrics());
         if (records.length === 0) {
           throw new MtlzooError(
@@ -86,13 +91,23 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
     .argument('<runDir>', 'a run directory written by mtlzoo train')
     .option(
       '--checkpoint <which>',
-      'auto (best, else last), best or last',
+      'auto (the one the run was tested with), best or last',
       checkpointChoice(['auto', 'best', 'last']),
       'auto',
     )
     .option('--json', 'print JSON')
-    .action(async (runDir: string, options: { checkpoint: CheckpointChoice; json?: boolean }) => {
-      const result = await runRelatedness(cli.createKernel(), runDir, options.checkpoint);
-      cli.output.write(options.json ? json(result) : formatRelatedness(result));
-    });
+    .option(...TRUST_PLUGINS_FLAG)
+    .action(
+      async (
+        runDir: string,
+        options: { checkpoint: CheckpointChoice; json?: boolean; trustPlugins?: boolean },
+      ) => {
+        const result = await runRelatedness(
+          cli.createKernel({ trustRunPlugins: options.trustPlugins }),
+          runDir,
+          options.checkpoint,
+        );
+        cli.output.write(options.json ? json(result) : formatRelatedness(result));
+      },
+    );
 }

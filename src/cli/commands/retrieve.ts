@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { retrieve } from '../../engine/retrieve.js';
 import { MtlzooError } from '../../errors.js';
-import type { CliContext } from '../context.js';
+import { TRUST_PLUGINS_FLAG, type CliContext } from '../context.js';
 import { formatTable } from '../output.js';
 
 export function registerRetrieveCommand(program: Command, cli: CliContext): void {
@@ -13,8 +13,9 @@ export function registerRetrieveCommand(program: Command, cli: CliContext): void
     .requiredOption('--query <image>', 'query image file')
     .requiredOption('--gallery <dir>', 'folder of gallery images (searched recursively)')
     .option('--k <n>', 'how many results', '10')
-    .option('--checkpoint <which>', 'best or last (default: best when the run has one)')
+    .option('--checkpoint <which>', 'best or last (default: best when the run validates, else last)')
     .option('--json', 'print JSON')
+    .option(...TRUST_PLUGINS_FLAG)
     .action(
       async (
         runDir: string,
@@ -25,6 +26,7 @@ export function registerRetrieveCommand(program: Command, cli: CliContext): void
           k: string;
           checkpoint?: string;
           json?: boolean;
+          trustPlugins?: boolean;
         },
       ) => {
         const k = Number(options.k);
@@ -41,7 +43,7 @@ export function registerRetrieveCommand(program: Command, cli: CliContext): void
             2,
           );
         }
-        const result = await retrieve(cli.createKernel(), {
+        const result = await retrieve(cli.createKernel({ trustRunPlugins: options.trustPlugins }), {
           runDir,
           task: options.task,
           query: options.query,

@@ -10,6 +10,7 @@ import { runRelatedness, type RunRelatedness } from '../../analysis/relatedness.
 import type { BenchResults } from '../../bench/bench.js';
 import type { PluginRef } from '../../config/schema.js';
 import type { Environment } from '../../engine/environment.js';
+import { loadRunConfig } from '../../engine/run-config.js';
 import { RunDir } from '../../engine/run-dir.js';
 import type { TrainSummary } from '../../engine/trainer.js';
 import { MtlzooError } from '../../errors.js';
@@ -125,7 +126,7 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
     throw new MtlzooError('USAGE', `${run.dir} has no summary.json: the run has not finished`, 2);
   }
   const summary = await readJson<TrainSummary>(run.path('summary'));
-  const loaded = await kernel.loadConfig(run.path('config'));
+  const loaded = await loadRunConfig(kernel, run);
   // The bench's default columns: the checkpoint-selection metric, then mAP at every k evaluated.
   const { selectBy } = loaded.config.train;
   const names = new Set(summary.test.filter((m) => m.task !== undefined).map((m) => m.name));

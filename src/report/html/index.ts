@@ -1,6 +1,6 @@
 /** `mtlzoo report`: one self-contained HTML file for a run directory or a bench folder. */
 import path from 'node:path';
-import { writeFileAtomic } from '../../data/files.js';
+import { writeFileAtomic } from '../../util/write.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import { loadReportData, type ReportData } from './data.js';
 import { renderReport } from './page.js';
