@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', 'test/fixtures/**/*.js', 'docs/**/*.js'],
+    files: ['bin/**/*.js', 'test/fixtures/**/*.js', 'test/tfjs/**/*.mjs', 'docs/**/*.js'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },
   },

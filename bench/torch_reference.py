@@ -7,6 +7,7 @@ Benchmark only: PyTorch is not a dependency of mtlzoo.
 
 import argparse
 import json
+import resource
 import statistics
 import time
 
@@ -174,6 +175,8 @@ def main():
                 "imagesPerSecond": args.batch / train_s,
                 "embedMs": embed_s * 1e3,
                 "embedImagesPerSecond": args.batch / embed_s,
+                # Peak resident memory of the whole process (Linux reports KiB).
+                "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     )

@@ -38,6 +38,18 @@ export interface WorkerResult {
   nativeUsed: boolean;
   /** The GPU adapter the engine ran on (webgpu only). */
   adapter: GpuAdapterDescription | null;
+  /** Where the memory goes, in MB, after the timed steps. */
+  memory: {
+    /** Peak bytes of live tensors during one training step (tfjs's own count). */
+    stepPeakTensorsMB: number;
+    /** Tensors alive between steps: weights, optimizer slots, the input batch. */
+    tensorsMB: number;
+    /** The wasm backend's heap (wasm only): it grows to the step's peak and never shrinks. */
+    wasmHeapMB: number | null;
+    /** JavaScript objects, and memory outside the JS heap (ArrayBuffers, the wasm heap included). */
+    jsHeapMB: number;
+    externalMB: number;
+  };
 }
 
 const MARGIN = 0.2;
@@ -71,13 +83,20 @@ async function time(fn: () => Promise<void>, warmup: number, steps: number): Pro
   return times;
 }
 
-async function profileStep(step: () => Promise<void>): Promise<void> {
-  const info = await tf.profile(step);
-  const byKernel = new Map<string, number>();
-  for (const k of info.kernels)
-    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number));
-  const top = [...byKernel].sort((a, b) => b[1] - a[1]).slice(0, 10);
-  console.error(top.map(([name, ms]) => `  ${name.padEnd(28)} ${ms.toFixed(0).padStart(6)} ms`).join('\n'));
+/** The kernel calls of one profiled step, and the twelve kernels that took longest, to stderr. */
+function printProfile(info: Awaited<ReturnType<typeof tf.profile>>): void {
+  const byKernel = new Map<string, { calls: number; ms: number }>();
+  for (const k of info.kernels) {
+    const entry = byKernel.get(k.name) ?? { calls: 0, ms: 0 };
+    entry.calls++;
+    entry.ms += k.kernelTimeMs as number;
+    byKernel.set(k.name, entry);
+  }
+  const total = info.kernels.reduce((sum, k) => sum + (k.kernelTimeMs as number), 0);
+  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+  console.error(`  ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`);
+  for (const [name, { calls, ms }] of top)
+    console.error(`  ${name.padEnd(28)} ${String(calls).padStart(4)}× ${ms.toFixed(1).padStart(8)} ms`);
 }
 
 const registries = new Kernel().registries;
@@ -132,7 +151,18 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
   const tensorsAfterSteps = tf.memory().numTensors;
   const rssAfterStepsMB = process.memoryUsage().rss / 2 ** 20;
   const embedTimes = await time(embed, 1, c.steps);
-  if (c.profile) await profileStep(trainStep);
+  const profile = await tf.profile(trainStep);
+  if (c.profile) printProfile(profile);
+  const mb = (bytes: number) => bytes / 2 ** 20;
+  const usage = process.memoryUsage();
+  const heap = (tf.backend() as { wasm?: { HEAPU8: Uint8Array } }).wasm?.HEAPU8.byteLength;
+  const memory: WorkerResult['memory'] = {
+    stepPeakTensorsMB: mb(profile.peakBytes),
+    tensorsMB: mb(tf.memory().numBytes),
+    wasmHeapMB: heap === undefined ? null : mb(heap),
+    jsHeapMB: mb(usage.heapUsed),
+    externalMB: mb(usage.external),
+  };
 
   const result: WorkerResult = {
     trainStepMs: median(trainTimes),
@@ -147,6 +177,7 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     nativeUsed: c.backend === 'wasm' && nativePackUnavailableReason() === undefined,
     adapter,
+    memory,
   };
   optimizer.dispose();
   images.dispose();

@@ -37,14 +37,43 @@ const SIZES: readonly Size[] = [
   { backbone: 'resnet18', options: { inputSize: 112, embeddingDim: 64 }, batch: 32, warmup: 1, steps: 3 },
 ];
 
-/** The pure-JS engine takes minutes per step beyond tiny: it runs there only when named, and briefly. */
-const SLOW_BACKENDS = new Set(['cpu']);
+/**
+ * The engines benchmarked, one row each: the backend plugin a row runs, the environment of its worker, the
+ * threads it computes with (which PyTorch is given too), whether it runs beyond tiny unless named, and
+ * what else it needs. A row whose backend does not load here, or whose `unavailable` gives a reason, is
+ * skipped.
+ */
+interface Engine {
+  name: string;
+  backend: string;
+  threads: number;
+  env?: Record<string, string>;
+  /** Minutes per step beyond tiny: runs there only when named with --backends. */
+  slow?: boolean;
+  /** Whether the worker must find the native pack in use (true) or not (false). */
+  native?: boolean;
+  unavailable?: () => string | undefined;
+}
 
-/** Threads each engine computes with, which PyTorch is given too. tfjs's wasm runs one thread in Node. */
-const THREADS: Record<string, number> = { cpu: 1, wasm: 1 };
+const CORES = availableParallelism();
 
-/** wasm with the native pack's convolutions (oneDNN, every core), benchmarked beside plain wasm when built. */
-const NATIVE = 'wasm+native';
+const ENGINES: readonly Engine[] = [
+  { name: 'tensorflow-gpu', backend: 'tensorflow-gpu', threads: CORES },
+  // On a GPU adapter; PyTorch (CPU) is given every core.
+  { name: 'webgpu', backend: 'webgpu', threads: CORES },
+  { name: 'tensorflow', backend: 'tensorflow', threads: CORES },
+  {
+    name: 'wasm+native',
+    backend: 'wasm',
+    threads: CORES,
+    env: { MTLZOO_NATIVE: '1' },
+    native: true,
+    unavailable: nativePackUnavailableReason,
+  },
+  // tfjs's wasm runs one thread in Node.
+  { name: 'wasm', backend: 'wasm', threads: 1, env: { MTLZOO_NATIVE: '0' }, native: false },
+  { name: 'cpu', backend: 'cpu', threads: 1, slow: true },
+];
 
 const PYTHON = '/usr/bin/python3';
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -67,12 +96,17 @@ export interface BenchResult {
   trainableParams: number;
   torchTrainableParams: number | null;
   peakRssMB: number;
+  torchPeakRssMB: number | null;
+  /** Peak RSS against PyTorch's in the same run: the memory target refers to it. */
+  rssRatioVsTorch: number | null;
   rssAfterWarmupMB: number;
   rssAfterStepsMB: number;
   tensorsAfterWarmup: number;
   tensorsAfterSteps: number;
   /** The GPU adapter (webgpu): a software one's figures are CPU figures. */
   adapter: GpuAdapterDescription | null;
+  /** Where the memory goes (train-worker.ts's WorkerResult). */
+  memory: WorkerResult['memory'];
 }
 
 interface TorchResult {
@@ -80,6 +114,7 @@ interface TorchResult {
   trainableParams: number;
   imagesPerSecond: number;
   embedImagesPerSecond: number;
+  peakRssMB: number;
 }
 
 function parseArgs(argv: string[]) {
@@ -99,20 +134,30 @@ function parseArgs(argv: string[]) {
   };
 }
 
-/** Backends that load, and those among them on a software GPU adapter (llvmpipe: as slow as `cpu`). */
-async function availableBackends(): Promise<{ names: string[]; software: Set<string> }> {
-  const names: string[] = [];
+/**
+ * The engines that can run here, and why each other one cannot. An engine on a software GPU adapter
+ * (llvmpipe) is as slow as `cpu`, and runs beyond tiny only when named.
+ */
+async function availableEngines(): Promise<{ engines: Engine[]; skipped: string[] }> {
+  const loads = new Map<string, string | undefined>();
   const software = new Set<string>();
   const registries = new Kernel().registries;
   for (const name of registries.of('backend').names()) {
     const engine = await registries.build('backend', { name }, {});
     const loaded = await engine.load();
-    if (!loaded.available) continue;
-    if (name === 'wasm' && nativePackUnavailableReason() === undefined) names.push(NATIVE);
-    if (loaded.adapter?.isFallbackAdapter) software.add(name);
-    names.push(name);
+    loads.set(name, loaded.available ? undefined : loaded.reason);
+    if (loaded.available && loaded.adapter?.isFallbackAdapter) software.add(name);
   }
-  return { names, software };
+  const engines: Engine[] = [];
+  const skipped: string[] = [];
+  for (const engine of ENGINES) {
+    const reason = loads.has(engine.backend)
+      ? (loads.get(engine.backend) ?? engine.unavailable?.())
+      : 'no such backend plugin';
+    if (reason !== undefined) skipped.push(`${engine.name}: ${reason}`);
+    else engines.push(software.has(engine.backend) ? { ...engine, slow: true } : engine);
+  }
+  return { engines, skipped };
 }
 
 function hasTorch(): boolean {
@@ -134,15 +179,11 @@ function runTorch(size: Size, threads: number, steps: number): TorchResult {
   return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
 }
 
-function runWorker(c: BenchCase, native: boolean): WorkerResult {
+function runWorker(c: BenchCase, env: Record<string, string>): WorkerResult {
   const out = execFileSync(
     process.execPath,
     ['--import', 'tsx', '--conditions=mtlzoo-source', here('./train-worker.ts'), JSON.stringify(c)],
-    {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, MTLZOO_NATIVE: native ? '1' : '0' },
-    },
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   return JSON.parse(out.trim().split('\n').pop()!) as WorkerResult;
 }
@@ -162,6 +203,8 @@ function formatRow(r: BenchResult): string {
     fixed(r.torchEmbedImagesPerSecond).padStart(9),
     fixed(r.embedRatioVsTorch, 2).padStart(6),
     `${fixed(r.rssAfterWarmupMB, 0)}→${fixed(r.rssAfterStepsMB, 0)} (${fixed(r.peakRssMB, 0)})`.padStart(17),
+    fixed(r.torchPeakRssMB, 0).padStart(6),
+    fixed(r.rssRatioVsTorch, 2).padStart(6),
     `${r.tensorsAfterWarmup}→${r.tensorsAfterSteps}`.padStart(9),
     r.adapter ? ` ${formatAdapter(r.adapter)}` : '',
   ].join(' ');
@@ -169,46 +212,39 @@ function formatRow(r: BenchResult): string {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const { names: available, software } = await availableBackends();
+  const { engines, skipped } = await availableEngines();
   const torch = args.torch && hasTorch();
   const log = (line: string) => console.log(line);
+  log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${CORES} cores; node ${process.version}`);
+  log(`engines: ${engines.map((e) => e.name).join(', ')}; PyTorch reference: ${torch ? PYTHON : 'absent'}`);
+  for (const line of skipped) log(`  skipped ${line}`);
   log(
-    `machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${availableParallelism()} cores; node ${process.version}`,
-  );
-  log(`backends available: ${available.join(', ')}; PyTorch reference: ${torch ? PYTHON : 'absent'}`);
-  const nativeAbsent = nativePackUnavailableReason();
-  if (nativeAbsent) log(`${NATIVE}: ${nativeAbsent}`);
-  log(
-    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)      tensors   adapter',
+    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)     torch  ratio   tensors   adapter',
   );
   const torchCache = new Map<string, TorchResult>();
   const results: BenchResult[] = [];
   for (const size of SIZES.filter((s) => !args.backbones || args.backbones.includes(s.backbone))) {
-    const isSlow = (b: string) => SLOW_BACKENDS.has(b) || software.has(b);
-    const backends = available.filter((b) =>
-      args.backends ? args.backends.includes(b) : !isSlow(b) || size.backbone === 'tiny',
+    const selected = engines.filter((e) =>
+      args.backends ? args.backends.includes(e.name) : !e.slow || size.backbone === 'tiny',
     );
-    for (const backend of backends) {
-      const slow = isSlow(backend);
-      const steps = args.steps ?? (slow ? 2 : size.steps);
-      const warmup = slow ? 1 : size.warmup;
-      const threads = THREADS[backend] ?? availableParallelism();
-      const native = backend === NATIVE;
+    for (const engine of selected) {
+      const steps = args.steps ?? (engine.slow ? 2 : size.steps);
+      const warmup = engine.slow ? 1 : size.warmup;
       const w = runWorker(
-        { ...size, backend: native ? 'wasm' : backend, warmup, steps, profile: args.profile },
-        native,
+        { ...size, backend: engine.backend, warmup, steps, profile: args.profile },
+        engine.env ?? {},
       );
-      if (w.nativeUsed !== native)
-        throw new Error(`${backend}: the native pack was ${w.nativeUsed ? '' : 'not '}used`);
-      const key = `${size.backbone}/${threads}`;
-      if (torch && !torchCache.has(key)) torchCache.set(key, runTorch(size, threads, steps));
+      if (engine.native !== undefined && w.nativeUsed !== engine.native)
+        throw new Error(`${engine.name}: the native pack was ${w.nativeUsed ? '' : 'not '}used`);
+      const key = `${size.backbone}/${engine.threads}`;
+      if (torch && !torchCache.has(key)) torchCache.set(key, runTorch(size, engine.threads, steps));
       const t = torchCache.get(key);
       const imagesPerSecond = (size.batch * 1000) / w.trainStepMs;
       const embedImagesPerSecond = (size.batch * 1000) / w.embedMs;
       const result: BenchResult = {
         backbone: size.backbone,
-        backend,
-        threads,
+        backend: engine.name,
+        threads: engine.threads,
         inputSize: size.options.inputSize,
         batch: size.batch,
         steps,
@@ -222,11 +258,14 @@ async function main(): Promise<void> {
         trainableParams: w.trainableParams,
         torchTrainableParams: t?.trainableParams ?? null,
         peakRssMB: w.peakRssMB,
+        torchPeakRssMB: t?.peakRssMB ?? null,
+        rssRatioVsTorch: t ? w.peakRssMB / t.peakRssMB : null,
         rssAfterWarmupMB: w.rssAfterWarmupMB,
         rssAfterStepsMB: w.rssAfterStepsMB,
         tensorsAfterWarmup: w.tensorsAfterWarmup,
         tensorsAfterSteps: w.tensorsAfterSteps,
         adapter: w.adapter,
+        memory: w.memory,
       };
       results.push(result);
       log(formatRow(result));

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds the optional native kernel pack (native/build/Release/mtlzoo_native.node).
 # Needs a C++17 compiler, make, python3 and oneDNN's headers (Debian: apt-get install -y g++ make python3 libdnnl-dev).
-# npm does not run this on install; run it yourself: sh native/build.sh
+# npm install runs it through native/install.js when those are present; run it yourself after installing them later.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 # node-gyp ships inside npm; use that copy rather than fetching one.

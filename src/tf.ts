@@ -6,6 +6,8 @@
  * a second copy of the library.
  */
 import { MathBackendCPU, findBackend, getBackend, registerBackend, removeBackend } from '@tensorflow/tfjs';
+import { installAdamUpdate } from './backend/adam-update.js';
+import { installBackpropRelease } from './backend/backprop-memory.js';
 import { registerReductionGradients } from './backend/reduction-gradients.js';
 
 /**
@@ -28,5 +30,7 @@ if (getBackend() === 'cpu') {
   registerBackend('cpu', quietCpu, 1);
 }
 registerReductionGradients();
+installBackpropRelease();
+installAdamUpdate();
 
 export * from '@tensorflow/tfjs';

@@ -13,8 +13,10 @@ import {
   setNativeThreshold,
 } from '../src/backend/wasm-native.js';
 import { registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
+import { FusedBatchNorm, FusedBatchNormGrad, ScaleShift } from '../src/backend/kernel-names.js';
+import { batchNormInference, batchNormTraining } from '../src/nn/batch-norm.js';
 import { Rng } from '../src/util/random.js';
-import { compareWithCpu, normal, relativeError, runKernel } from './helpers/kernels.js';
+import { compareWithCpu, normal, relativeError, runKernel, type KernelInput } from './helpers/kernels.js';
 
 /**
  * max|native − cpu| / max(1, max|cpu|). Element-wise ops are exact (float32 +, −, ×, ÷ are correctly rounded
@@ -98,6 +100,29 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
         setNativeThreshold(allCores);
       }
     });
+
+  it(`FusedConv2D with a bias and ReLU or none matches cpu within ${CONV_BOUND} on 48 shapes`, async function () {
+    const rng = new Rng(28);
+    for (const k of [1, 3])
+      for (const stride of [1, 2])
+        for (const pad of PADS)
+          for (const batch of [1, 2])
+            for (const activation of ['linear', 'relu']) {
+              const x = normal(rng, [batch, 9, 11, 3]);
+              const filter = normal(rng, [k, k, 3, 4]);
+              const bias = normal(rng, [4]);
+              const attrs = { strides: stride, pad, dataFormat: 'NHWC', dilations: 1, activation };
+              const error = await compareWithCpu(
+                tf.FusedConv2D,
+                { x, filter, bias },
+                attrs as unknown as tf.NamedAttrMap,
+              );
+              assert.ok(
+                error <= CONV_BOUND,
+                `k=${k} stride=${stride} pad=${pad} batch=${batch} ${activation}: ${error}`,
+              );
+            }
+  });
 
   it('MaxPool matches cpu exactly on 40 shapes', async function () {
     const rng = new Rng(26);
@@ -291,5 +316,66 @@ describe(`native kernel pack${unavailable === undefined ? '' : ` (skipped: ${una
     const expected = await run('cpu');
     const actual = await run('wasm');
     expected.forEach((e, i) => assert.ok(relativeError(actual[i]!, e) <= 1e-5, `gradient ${i}`));
+  });
+
+  describe('batch normalisation (FusedBatchNorm, its gradient, ScaleShift) against the composition on cpu', function () {
+    /** Value and the gradients of x, gamma and beta under a loss that weighs every output differently. */
+    const run = async (
+      backend: string,
+      x: KernelInput,
+      options: { gamma: boolean; relu: boolean; training: boolean },
+    ) => {
+      await tf.setBackend(backend);
+      const c = x.shape[x.shape.length - 1]!;
+      const rng = new Rng(31);
+      const gamma = tf.tensor(normal(rng, [c]).values);
+      const beta = tf.tensor(normal(rng, [c]).values);
+      const weights = tf.tensor(normal(rng, x.shape).values, x.shape);
+      const moving = {
+        mean: tf.tensor(normal(rng, [c]).values),
+        variance: tf.exp(tf.tensor(normal(rng, [c]).values)),
+      };
+      const f = (xs: tf.Tensor, b: tf.Tensor, g?: tf.Tensor) => {
+        const y = options.training
+          ? batchNormTraining(xs, g, b, 1e-3, options.relu).y
+          : batchNormInference(xs, { gamma: g, beta: b, ...moving }, 1e-3, options.relu);
+        return tf.sum(tf.mul(y, weights));
+      };
+      const out = tf.tidy(() => {
+        const xs = tf.tensor(x.values, x.shape);
+        const { value, grads } = options.gamma
+          ? tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor, g: tf.Tensor) => f(a, b, g))([xs, beta, gamma])
+          : tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => f(a, b))([xs, beta]);
+        const stats = options.training ? batchNormTraining(xs, gamma, beta, 1e-3, false) : undefined;
+        return [value, ...grads, ...(stats ? [stats.mean, stats.variance] : [])].map(
+          (t) => t.dataSync() as Float32Array,
+        );
+      });
+      tf.dispose([gamma, beta, weights, moving.mean, moving.variance]);
+      return out;
+    };
+
+    it('uses the fused kernels on wasm here', function () {
+      for (const name of [FusedBatchNorm, FusedBatchNormGrad, ScaleShift])
+        assert.ok(tf.getKernel(name, 'wasm'), name);
+    });
+
+    for (const training of [true, false])
+      for (const relu of [false, true])
+        for (const gamma of [true, false])
+          it(`${training ? 'training' : 'inference'}${relu ? ' with ReLU' : ''}${gamma ? '' : ' without gamma'}: value and gradients within ${CONV_BOUND}`, async function () {
+            const rng = new Rng(30);
+            // NHWC activations, a [batch, features] one, and one whose mean dwarfs its spread.
+            const shifted = normal(rng, [64, 5]);
+            shifted.values = shifted.values.map((v) => 300 + v * 0.01);
+            for (const x of [normal(rng, [4, 9, 11, 6]), normal(rng, [7, 3]), shifted]) {
+              const expected = await run('cpu', x, { gamma, relu, training });
+              const actual = await run('wasm', x, { gamma, relu, training });
+              expected.forEach((e, i) => {
+                const error = relativeError(actual[i]!, e);
+                assert.ok(error <= CONV_BOUND, `x [${x.shape}] output ${i}: ${error}`);
+              });
+            }
+          });
   });
 });

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { tinyBackbone } from '../plugins/backbone/tiny.js';
 import * as tf from '../src/tf.js';
 import { nativePackUnavailableReason, setNativeThreshold } from '../src/backend/wasm-native.js';
-import { registerWasmTrainingKernels, xnnpackConvGradients } from '../src/backend/wasm-training-kernels.js';
+import { kernelPath, registerWasmTrainingKernels } from '../src/backend/wasm-training-kernels.js';
 import { runStages } from '../src/nn/index.js';
 import { Rng } from '../src/util/random.js';
 import { compareWithCpu, normal, relativeError, type KernelInput } from './helpers/kernels.js';
@@ -91,8 +91,12 @@ describe('wasm training kernels', function () {
   ].map((kernelName) => ({ kernelName, implementation: native ? 'native pack' : 'wasm' }));
   // Where the native pack is built it displaces the XNNPACK gradients; they remain the fallback elsewhere.
   if (native)
-    for (const [kernelName, kernelFunc] of Object.entries(xnnpackConvGradients))
-      convCases.push({ kernelName, implementation: 'XNNPACK fallback', kernelFunc });
+    for (const kernelName of [tf.Conv2DBackpropFilter, tf.Conv2DBackpropInput])
+      convCases.push({
+        kernelName,
+        implementation: 'XNNPACK fallback',
+        kernelFunc: kernelPath(kernelName, 'wasm'),
+      });
 
   for (const { kernelName, implementation, kernelFunc } of convCases) {
     it(`${kernelName} (${implementation}) matches cpu within ${KERNEL_BOUND} on ${GRID.length} shapes`, async function () {

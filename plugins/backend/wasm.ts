@@ -3,6 +3,7 @@
  * a conv net, so loading it also registers the missing gradient kernels.
  */
 import { z } from 'zod';
+import { nativePackUnavailableReason } from '../../src/backend/wasm-native.js';
 import { registerWasmTrainingKernels } from '../../src/backend/wasm-training-kernels.js';
 import { definePlugin } from '../../src/plugin/define.js';
 
@@ -25,7 +26,9 @@ export const wasmBackendPlugin = definePlugin({
         };
       }
       const added = registerWasmTrainingKernels();
-      return { available: true, detail: `training kernels: ${added.join(', ')}` };
+      const absent = nativePackUnavailableReason();
+      const pack = absent === undefined ? 'native pack: in use' : `native pack: not in use, ${absent}`;
+      return { available: true, detail: `${pack}; training kernels: ${added.join(', ')}` };
     },
   }),
 });

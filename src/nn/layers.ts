@@ -1,6 +1,12 @@
 /** Functional layers over explicit variables: each module creates its variables in a `VariableStore`. */
 import * as tf from '../tf.js';
 import type { ForwardContext } from '../kinds/backbone.js';
+import {
+  batchNormInference,
+  batchNormTraining,
+  inferenceScaleShift,
+  type InferenceStatistics,
+} from './batch-norm.js';
 import { conv2d, type Padding } from './conv.js';
 import { initializers, type Initializer, type VariableStore } from './variables.js';
 
@@ -29,6 +35,13 @@ export class Conv2d {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return conv2d(x, this.kernel as tf.Tensor4D, this.spec.stride ?? 1, this.spec.padding);
+  }
+
+  /** relu?(conv(x, W·scale) + bias), scale and bias per output channel, in one fused convolution. */
+  applyScaled(x: tf.Tensor4D, scale: tf.Tensor1D, bias: tf.Tensor1D, relu: boolean): tf.Tensor4D {
+    const filter = tf.mul(this.kernel, scale) as tf.Tensor4D;
+    const { stride = 1, padding: pad } = this.spec;
+    return tf.fused.conv2d({ x, filter, strides: stride, pad, bias, activation: relu ? 'relu' : 'linear' });
   }
 }
 
@@ -63,21 +76,28 @@ export class BatchNorm {
     });
   }
 
-  apply<T extends tf.Tensor>(x: T, context: ForwardContext): T {
+  /** Normalises x (and applies ReLU when `relu`: one fused kernel where the backend has it). */
+  apply<T extends tf.Tensor>(x: T, context: ForwardContext, relu = false): T {
     return tf.tidy(() => {
-      const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-      const mean = context.training ? tf.mean(x, axes) : this.movingMean;
-      // tf.moments, but sharing x − mean with the normalisation: one full-size Sub (and its gradient) fewer.
-      const centred = tf.sub(x, mean);
-      const variance = context.training ? tf.mean(tf.square(centred), axes) : this.movingVariance;
-      if (context.training) this.updateMoving(mean, variance);
-      // Written out rather than tf.batchNorm so gradients flow through the batch statistics (tfjs's
-      // FusedBatchNorm gradient is ~10 full-size ops). gamma is folded into the per-channel factor so that one
-      // full-size Mul runs, not two.
-      let scale = tf.rsqrt(tf.add(variance, this.spec.epsilon));
-      if (this.gamma) scale = tf.mul(scale, this.gamma);
-      return tf.add(tf.mul(centred, scale), this.beta) as T;
+      const { epsilon } = this.spec;
+      if (!context.training) {
+        const stats = {
+          gamma: this.gamma,
+          beta: this.beta,
+          mean: this.movingMean,
+          variance: this.movingVariance,
+        };
+        return batchNormInference(x, stats, epsilon, relu);
+      }
+      const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, epsilon, relu);
+      this.updateMoving(mean, variance);
+      return y;
     });
+  }
+
+  /** What inference normalises with: the moving statistics and the learned scale and shift. */
+  movingStatistics(): InferenceStatistics {
+    return { gamma: this.gamma, beta: this.beta, mean: this.movingMean, variance: this.movingVariance };
   }
 
   private updateMoving(mean: tf.Tensor, variance: tf.Tensor): void {
@@ -105,8 +125,10 @@ export class ConvBn {
 
   apply(x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = this.bn.apply(this.conv.apply(x), context);
-      return this.relu ? tf.relu(y) : y;
+      if (context.training) return this.bn.apply(this.conv.apply(x), context, this.relu);
+      // Inference: the normalisation folded into the convolution, one pass instead of two or more.
+      const { scale, shift } = inferenceScaleShift(this.bn.movingStatistics(), this.bn.spec.epsilon);
+      return this.conv.applyScaled(x, scale, shift, this.relu);
     });
   }
 }

@@ -1,0 +1,5 @@
+/** Relu (NaN stays NaN): on every core in the native pack for large float32 tensors; the shipped kernel otherwise. */
+import * as tf from '../../tf.js';
+import { nativeUnary } from './unary.js';
+
+export const Relu = nativeUnary(tf.Relu, 0);

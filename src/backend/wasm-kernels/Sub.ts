@@ -1,0 +1,5 @@
+/** Sub: float32 broadcasts on every core in the native pack, repeated-operand broadcasts on XNNPACK (binary.ts). */
+import * as tf from '../../tf.js';
+import { broadcastBinary } from './binary.js';
+
+export const Sub = broadcastBinary(tf.Sub, 1);
