@@ -10,6 +10,7 @@ import { datasetPlugins } from './dataset/index.js';
 import { evaluatorPlugins } from './evaluator/index.js';
 import { lossPlugins } from './loss/index.js';
 import { methodPlugins } from './method/index.js';
+import { weightingPlugins } from './weighting/index.js';
 
 export const builtinPlugins: readonly AnyPluginOf<PluginKind>[] = [
   ...backendPlugins,
@@ -18,4 +19,5 @@ export const builtinPlugins: readonly AnyPluginOf<PluginKind>[] = [
   ...lossPlugins,
   ...datasetPlugins,
   ...evaluatorPlugins,
+  ...weightingPlugins,
 ];

@@ -19,6 +19,7 @@ export const ERROR_CODES = [
   'TRAINING_DIVERGED',
   'FILE_IO',
   'LOCKED',
+  'QUEUE_UNAVAILABLE',
   'INTERRUPTED',
   'USAGE',
 ] as const;

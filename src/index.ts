@@ -54,3 +54,4 @@ export { runBench, type BenchOptions, type BenchResults, type BenchRow } from '.
 export { loadRecipe, type LoadedRecipe, type Recipe } from './bench/recipe.js';
 export { retrieve, type RetrievalResult, type RetrieveOptions } from './engine/retrieve.js';
 export { Rng } from './util/random.js';
+export * from './weighting/index.js';

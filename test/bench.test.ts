@@ -113,7 +113,7 @@ describe('bench', function () {
   it('reports a method the base config does not load, and bad method options, at the recipe before any run', async () => {
     const entry = path.join(workspace.dir, 'zoo', 'film');
     writeFiles(entry, {
-      'recipe.yaml': RECIPE.replace('method: separate', 'method: film').replace(
+      'recipe.yaml': RECIPE.replace('method: separate', 'method: embedding-film').replace(
         'masks: fixed',
         'masks: fixd',
       ),
@@ -124,7 +124,7 @@ describe('bench', function () {
     assert.equal(code, 2);
     assert.match(
       log,
-      /recipe\.yaml: methods\[1\]\.method: unknown method "film".*; the base config \.\/base\.yaml must list the plugin that provides it under plugins:/,
+      /recipe\.yaml: methods\[1\]\.method: unknown method "embedding-film".*; the base config \.\/base\.yaml must list the plugin that provides it under plugins:/,
     );
     // Another --out: a folder is bound to the plan (methods, seeds) of its first bench (bench-resume.test.ts).
     const csn = await runCli('bench', entry, '--out', `${out}-csn`, '--methods', 'csn');
@@ -132,5 +132,86 @@ describe('bench', function () {
     // Nothing trained: only the generated input configs exist.
     const written = await fs.readdir(path.join(out, 'modulation'));
     assert.deepEqual(written.sort(), ['seed-0.input.yaml', 'seed-1.input.yaml']);
+  });
+
+  it('expands a grid into a row per method and point, each run at its values, Δm against the baseline at the same point', async () => {
+    const entry = path.join(workspace.dir, 'zoo', 'grid');
+    const recipe = `description: a sweep
+config: ./base.yaml
+seeds: [0]
+baseline: shared
+metrics: [triplet-accuracy]
+methods:
+  - label: modulation
+    method: modulation
+  - label: shared
+    method: shared
+grid:
+  train.optimizer.lr: [0.001, 0.003]
+  train.batch.tripletsPerTask: [2, 3]
+`;
+    writeFiles(entry, {
+      'recipe.yaml': recipe,
+      'base.yaml': smallConfig({ steps: 2, extra: '  optimizer: { type: adam }\n' }),
+    });
+    const out = path.join(workspace.dir, 'grid-out');
+    const { code, log } = await runCli('bench', entry, '--out', out);
+    assert.equal(code, 0, log);
+    const results = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8')) as BenchResults;
+    const points = [
+      'lr=0.001,tripletsPerTask=2',
+      'lr=0.001,tripletsPerTask=3',
+      'lr=0.003,tripletsPerTask=2',
+      'lr=0.003,tripletsPerTask=3',
+    ];
+    assert.deepEqual(
+      results.rows.map((r) => r.label),
+      [...points.map((p) => `modulation@${p}`), ...points.map((p) => `shared@${p}`)],
+    );
+    for (const row of results.rows) {
+      const config = await fs.readFile(path.join(row.runDirs[0]!, 'config.yaml'), 'utf8');
+      const lr = row.point!['train.optimizer.lr'] as number;
+      const triplets = row.point!['train.batch.tripletsPerTask'] as number;
+      assert.match(config, new RegExp(`\\n    lr: ${lr}\\n`), row.label);
+      assert.match(config, new RegExp(`tripletsPerTask: ${triplets}\\n`), row.label);
+      assert.equal(row.deltaM === undefined, row.label.startsWith('shared@'), row.label);
+    }
+    const markdown = await fs.readFile(path.join(out, 'results.md'), 'utf8');
+    assert.equal(markdown.split('| baseline |').length - 1, 4, markdown);
+  });
+
+  it('locates a bad grid key or value in the recipe, before anything trains', async () => {
+    const entry = path.join(workspace.dir, 'zoo', 'bad-grid');
+    const recipe = `description: a broken sweep
+config: ./base.yaml
+methods:
+  - label: modulation
+    method: modulation
+grid:
+  train.optimizer.lrr: [0.001]
+  train.batch.tripletsPerTask: [2, -3]
+  seed: [1, 2]
+`;
+    writeFiles(entry, {
+      'recipe.yaml': recipe,
+      'base.yaml': smallConfig({ steps: 2, extra: '  optimizer: { type: adam }\n' }),
+    });
+    const reserved = await runCli('bench', entry, '--out', path.join(workspace.dir, 'bad-grid-out'));
+    assert.equal(reserved.code, 2);
+    assert.match(
+      reserved.log,
+      /recipe\.yaml: grid\.seed: cannot be swept: seeds are listed under seeds \(line 9\)/,
+    );
+    writeFiles(entry, { 'recipe.yaml': recipe.replace('  seed: [1, 2]\n', '') });
+    const out = path.join(workspace.dir, 'bad-grid-out2');
+    const { code, log } = await runCli('bench', entry, '--out', out);
+    assert.equal(code, 2, log);
+    assert.match(log, /recipe\.yaml: grid\.train\.optimizer\.lrr\[0\]: unknown key .*"lr".* \(line 7\)/);
+    assert.match(log, /recipe\.yaml: grid\.train\.batch\.tripletsPerTask\[1\]: .* \(line 8\)/);
+    assert.doesNotMatch(log, /tripletsPerTask\[0\]/);
+    await assert.rejects(
+      fs.stat(path.join(out, 'modulation@lrr=0.001,tripletsPerTask=2', 'seed-0')),
+      /ENOENT/,
+    );
   });
 });

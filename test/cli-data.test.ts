@@ -243,7 +243,22 @@ describe('CLI: data and params', () => {
     assert.equal(separate.totalParams, 3 * shared.totalParams);
     assert.deepEqual(
       table.rows.map((r) => r.label),
-      ['modulation (vector)', 'modulation (matrix)', 'shared', 'separate', 'cross-stitch', 'csn'],
+      [
+        'modulation (vector)',
+        'modulation (matrix)',
+        'shared',
+        'separate',
+        'cross-stitch',
+        'csn',
+        'asen (v1)',
+        'asen (v2)',
+        'adapters',
+        'film',
+        'mmoe',
+        'mtan',
+        'task-bn',
+        'task-routing',
+      ],
     );
     assert.equal((await runCli('params', '-c', config, '--tasks', 'three')).code, 2);
   });

@@ -37,6 +37,7 @@ describe('CLI', () => {
       ['loss', 'triplet'],
       ['dataset', 'shapes'],
       ['evaluator', 'retrieval'],
+      ['weighting', 'pcgrad'],
     ]) {
       const row = rows.find((r) => r.kind === kind && r.name === name);
       assert.ok(row, `${kind} ${name} missing`);
@@ -60,7 +61,7 @@ describe('CLI', () => {
     assert.equal(bad.code, 2);
     assert.match(
       bad.log,
-      /--kind: expected one of backend, backbone, method, loss, dataset, evaluator, got "losses"/,
+      /--kind: expected one of backend, backbone, method, loss, dataset, evaluator, weighting, got "losses"/,
     );
   });
 
@@ -107,11 +108,18 @@ describe('CLI', () => {
       throw new Error(`cannot load ${built} (run npm run build): ${error.message}`);
     })) as typeof Api;
     assert.deepEqual(new api.Kernel().registries.of('method').names(), [
+      'adapters',
+      'asen',
       'cross-stitch',
       'csn',
+      'film',
+      'mmoe',
       'modulation',
+      'mtan',
       'separate',
       'shared',
+      'task-bn',
+      'task-routing',
     ]);
     const { MTLZOO_VERSION } = (await import(path.join(ROOT, 'dist', 'src', 'engine', 'environment.js'))) as {
       MTLZOO_VERSION: string;

@@ -8,6 +8,7 @@ import { datasetPlugins } from '../plugins/dataset/index.js';
 import { evaluatorPlugins } from '../plugins/evaluator/index.js';
 import { lossPlugins } from '../plugins/loss/index.js';
 import { methodPlugins } from '../plugins/method/index.js';
+import { weightingPlugins } from '../plugins/weighting/index.js';
 import type { AnyPluginOf, BackboneFactory, MtlModel, TripletLossFunction } from '../src/kinds/index.js';
 import { findAdapter } from '../src/backend/webgpu/adapter.js';
 import { definePlugin } from '../src/plugin/define.js';
@@ -20,11 +21,12 @@ import {
   checkEvaluatorContract,
   checkLossContract,
   checkMethodContract,
+  checkWeightingContract,
 } from '../src/testing/index.js';
 import * as tf from '../src/tf.js';
-import { BACKBONE_CASES, METHOD_CASES, createBackbone, smallTiny } from './helpers/contract-cases.js';
 import { celebaImages, writeCelebaFixture } from './fixtures/celeba.js';
 import { shoes, writeZapposFixture } from './fixtures/zappos.js';
+import { BACKBONE_CASES, METHOD_CASES, createBackbone, smallTiny } from './helpers/contract-cases.js';
 import { tempDir } from './helpers/files.js';
 
 const LOSS_CASES: Record<string, readonly object[]> = {
@@ -51,6 +53,25 @@ const EVALUATOR_CASES: Record<string, { options: object; perfect: Record<string,
       'gallery-passes': CONTRACT_REPORT.galleryPasses,
     },
   },
+};
+
+/** Options of each weighting strategy: the defaults, and the variants that take another path. */
+const WEIGHTING_CASES: Record<string, readonly object[]> = {
+  equal: [{}],
+  uncertainty: [{}, { lr: 0.1 }],
+  gradnorm: [{}],
+  mgda: [{}, { normalization: 'loss+' }, { upperBound: true }],
+  dwa: [{ window: 2 }],
+  pcgrad: [{}],
+  graddrop: [{}, { leak: 0.2 }],
+  gradvac: [{}, { groups: 'variable' }],
+  imtl: [{}, { lossScale: false }],
+  cagrad: [{}, { rescale: 2 }],
+  'nash-mtl': [{}, { updateWeightsEvery: 2 }],
+  rlw: [{}],
+  'aligned-mtl': [{}],
+  famo: [{}],
+  'db-mtl': [{}, { betaSigma: 0.5 }],
 };
 
 /**
@@ -97,6 +118,7 @@ describe('contract harness', () => {
       dataset: Object.keys(datasetCases()),
       evaluator: Object.keys(EVALUATOR_CASES),
       backend: Object.keys(BACKEND_CASES),
+      weighting: Object.keys(WEIGHTING_CASES),
     };
     for (const kind of PLUGIN_KINDS) {
       const names = builtinPlugins.filter((p) => p.kind === kind).map((p) => p.name);
@@ -164,6 +186,15 @@ describe('contract harness', () => {
     });
   }
 
+  for (const plugin of weightingPlugins) {
+    for (const options of WEIGHTING_CASES[plugin.name] ?? []) {
+      it(`passes weighting ${plugin.name} ${JSON.stringify(options)}`, async () => {
+        const report = await checkWeightingContract(plugin, options);
+        assert.ok(report.last.every(Number.isFinite));
+      });
+    }
+  }
+
   describe('fails broken plugins', () => {
     /** A method built on shared, broken by `breakModel`. */
     function brokenMethod(breakModel: (model: MtlModel) => MtlModel): AnyPluginOf<'method'> {
@@ -207,13 +238,67 @@ describe('contract harness', () => {
       await assert.rejects(checkMethodContract(wrong, {}, smallTiny(), 2), /report sharedParams 1/);
     });
 
+    it("catches a method whose embeddings in inference depend on the batch's other samples", async () => {
+      const modulation = methodPlugins.find((p) => p.name === 'modulation')!;
+      const mixing = definePlugin({
+        kind: 'method',
+        name: 'mixing',
+        version: '0.0.0',
+        description: 'deliberately broken',
+        options: z.strictObject({}),
+        create: async (_o, context) => {
+          const model = await modulation.create(modulation.options.parse({}), context);
+          return {
+            ...model,
+            taskCount: model.taskCount,
+            embeddingDim: model.embeddingDim,
+            // As a BatchNorm using batch statistics in inference would.
+            embed: (images, taskIds, c) =>
+              tf.tidy(() => {
+                const y = model.embed(images, taskIds, c);
+                return tf.add(y, tf.mean(y, 0, true));
+              }),
+            parameters: () => model.parameters(),
+            report: () => model.report(),
+            dispose: () => model.dispose(),
+          };
+        },
+      });
+      await assert.rejects(checkMethodContract(mixing, {}, smallTiny(), 2), /routing mixes tasks/);
+    });
+
+    it('catches a backbone variable outside every stage name', async () => {
+      const base = smallTiny();
+      const unnamed: BackboneFactory = {
+        description: base.description,
+        instantiate(scope, seed) {
+          const net = base.instantiate(scope, seed);
+          const stray = { name: `${scope}stray`, variable: tf.variable(tf.zeros([3])), trainable: false };
+          return {
+            ...net,
+            runStage: (i, x, c) => net.runStage(i, x, c),
+            variables: () => [...net.variables(), stray],
+            dispose: () => {
+              net.dispose();
+              stray.variable.dispose();
+            },
+          };
+        },
+      };
+      await assert.rejects(checkBackboneContract(unnamed), /"contract\/stray" is not under a stage's name/);
+    });
+
     it('catches a backbone variable that no gradient reaches', async () => {
       const base = smallTiny();
       const unused: BackboneFactory = {
         description: base.description,
         instantiate(scope, seed) {
           const net = base.instantiate(scope, seed);
-          const orphan = { name: `${scope}orphan`, variable: tf.variable(tf.zeros([3])), trainable: true };
+          const orphan = {
+            name: `${scope}conv1/orphan`,
+            variable: tf.variable(tf.zeros([3])),
+            trainable: true,
+          };
           return {
             ...net,
             runStage: (i, x, c) => net.runStage(i, x, c),
@@ -225,7 +310,7 @@ describe('contract harness', () => {
           };
         },
       };
-      await assert.rejects(checkBackboneContract(unused), /no gradient reaches "contract\/orphan"/);
+      await assert.rejects(checkBackboneContract(unused), /no gradient reaches "contract\/conv1\/orphan"/);
     });
 
     /** The built-in triplet loss with `compute` replaced. */
@@ -254,6 +339,39 @@ describe('contract harness', () => {
         checkLossContract(doubled, {}),
         /loss broken: d\(loss\)\/d\(anchor\[\d, \d\]\) is .*, finite differences give/,
       );
+    });
+
+    it('catches a weighting that keeps state without saving it, and one that leaks a tensor per step', async () => {
+      const uncertainty = weightingPlugins.find((p) => p.name === 'uncertainty')!;
+      const forgetful = definePlugin({
+        ...uncertainty,
+        name: 'forgetful',
+        create: async (o, c) => {
+          const { state: _state, restore: _restore, ...rest } = await uncertainty.create(o, c);
+          return rest;
+        },
+      });
+      await assert.rejects(
+        checkWeightingContract(forgetful, {}),
+        /restored from the state saved at step 4 .*must expose state\(\) and restore\(\)/,
+      );
+      const pcgrad = weightingPlugins.find((p) => p.name === 'pcgrad')!;
+      const leaky = definePlugin({
+        ...pcgrad,
+        name: 'leaky',
+        create: async (o, c) => {
+          const strategy = await pcgrad.create(o, c);
+          if (strategy.uses !== 'gradients') throw new Error('pcgrad is gradient-based');
+          return {
+            ...strategy,
+            update: (gradients, step) => {
+              tf.keep(tf.zeros([1]));
+              return strategy.update(gradients, step);
+            },
+          };
+        },
+      });
+      await assert.rejects(checkWeightingContract(leaky, {}), /the tensor count changes from step to step/);
     });
 
     it('catches a loss that mixes the triplets of a batch', async () => {

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { admissibleNegatives, mineNegatives } from '../src/engine/mining.js';
 import { pixelsToTensor } from '../src/engine/pixels.js';
 import { clipByGlobalNorm } from '../src/engine/trainer.js';
-import { taskLossWeights } from '../src/engine/weighting.js';
+import { tripletFactors } from '../src/engine/weighting.js';
 import { l2NormalizeRows } from '../src/engine/embedding.js';
 import * as tf from '../src/tf.js';
 import { Rng } from '../src/util/random.js';
@@ -38,12 +38,13 @@ describe('engine parts against plain computations', () => {
     assert.deepEqual(rows[1], [0, 0]);
   });
 
-  it('taskLossWeights average each task mean equally, whatever the counts', () => {
-    const counts = [2, 4, 0, 1];
-    const weights = taskLossWeights(counts);
+  it('tripletFactors average each task mean equally, whatever the counts, and weight the means', () => {
+    const taskIds = Int32Array.from([0, 0, 1, 1, 1, 1, 3]); // task 2 has no triplets
     const losses = [1, 1, 2, 2, 2, 2, 5];
-    const combined = losses.reduce((sum, l, i) => sum + l * weights[i]!, 0);
-    assert.ok(Math.abs(combined - (1 + 2 + 5) / 3) < 1e-6);
+    const combine = (factors: Float32Array) => losses.reduce((sum, l, i) => sum + l * factors[i]!, 0);
+    assert.ok(Math.abs(combine(tripletFactors(taskIds, 4)) - (1 + 2 + 5) / 3) < 1e-6);
+    const weighted = tripletFactors(taskIds, 4, [0.5, 2, 7, 1]);
+    assert.ok(Math.abs(combine(weighted) - (0.5 * 1 + 2 * 2 + 1 * 5) / 3) < 1e-6);
   });
 
   it('clipByGlobalNorm scales to the limit only when the norm exceeds it', () => {

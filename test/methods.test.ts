@@ -187,7 +187,53 @@ describe('methods', () => {
       ],
       ['csn', { masks: 'learned' }, { shared: B, perTask: D, passes: 1 }],
       ['csn', { masks: 'fixed' }, { shared: B, perTask: 0, passes: 1 }],
+      // γ and β at the modulation stages (conv1, conv2, embedding on this two-stage tiny).
+      ['film', {}, { shared: B, perTask: 2 * (c1 + c2 + D), passes: T }],
+      ['film', { stages: ['embedding'] }, { shared: B, perTask: 2 * D, passes: 1 }],
+      // Fixed masks: no trainable task parameters, stored as state.
+      ['task-routing', {}, { shared: B, perTask: 0, passes: T, extraState: T * (c1 + c2) }],
+      // A C×C 1×1 conv and BatchNorm γ, β per task and stage; the BatchNorm's statistics are state.
+      [
+        'adapters',
+        {},
+        { shared: B, perTask: c1 * c1 + 2 * c1 + c2 * c2 + 2 * c2, passes: T, extraState: T * state },
+      ],
+      // Every BatchNorm's γ and β move to the tasks, its statistics too (the trunk's own are replaced).
+      [
+        'task-bn',
+        {},
+        { shared: B - 2 * (c1 + c2), perTask: 2 * (c1 + c2), passes: T, extraState: (T - 1) * state },
+      ],
+      // Attention modules per task (1×1 convs in → C → C, two BatchNorms); f: 3×3 conv c1 → c2 + BatchNorm.
+      [
+        'mtan',
+        {},
+        {
+          shared: B + 9 * c1 * c2 + 2 * c2,
+          perTask: c1 * c1 + c1 * c1 + 4 * c1 + 2 * c2 * c2 + c2 * c2 + 4 * c2,
+          passes: T,
+          extraState: 2 * c2 + T * 2 * state,
+        },
+      ],
     ];
+    // mmoe: the experts copy conv2 and the embedding; the shared bottom is conv1 (8×8×c1 at 16 px).
+    const expert = 9 * c1 * c2 + 2 * c2 + flat * D + D;
+    const bottom = 3 * 3 * 3 * c1 + 2 * c1;
+    for (const [experts, gateInput, gateFeatures] of [
+      [4, 'flatten', 8 * 8 * c1],
+      [2, 'pool', c1],
+    ] as const) {
+      cases.push([
+        'mmoe',
+        { experts, gateInput },
+        {
+          shared: bottom + experts * expert,
+          perTask: gateFeatures * experts,
+          passes: 1,
+          extraState: (experts - 1) * 2 * c2,
+        },
+      ]);
+    }
     for (const [name, options, want] of cases) {
       it(`${name} ${JSON.stringify(options)}`, async () => {
         const report = (await make(name, options)).report();
@@ -244,6 +290,137 @@ describe('methods', () => {
         assert.equal(norm('cross-stitch/conv2/task2'), 0, 'row 2 only feeds task 2, absent from the batch');
       }
       tf.dispose(Object.values(grads));
+    }
+    xs.dispose();
+  });
+
+  it('film with ReLU(γ) and β = 0 is the modulation module; β then moves only its own task', async () => {
+    const modulation = await make('modulation', {}, 1);
+    const film = await make('film', { scale: 'relu' }, 2);
+    assert.equal(copyWeights(modulation, film, 'trunk/'), modulation.parameters().length - 3 * T);
+    for (const stage of ['conv1', 'conv2', 'embedding']) {
+      for (let t = 0; t < T; t++) {
+        randomize(entry(modulation, `modulation/${stage}/task${t}`).variable, 10 * t + stage.length);
+        entry(film, `film/${stage}/gamma/task${t}`).variable.assign(
+          entry(modulation, `modulation/${stage}/task${t}`).variable,
+        );
+      }
+    }
+    // Exactly equal (adding β = 0 turns a −0 into +0, so compare differences).
+    assert.equal(maxDiff(embed(film, x, mixed), embed(modulation, x, mixed)), 0);
+    randomize(entry(film, 'film/conv2/beta/task1').variable, 3);
+    const shifted = embed(film, x, mixed);
+    const reference = embed(modulation, x, mixed);
+    mixed.forEach((task, i) => {
+      if (task === 1) assert.ok(maxDiff([shifted[i]!], [reference[i]!]) > 1e-4, `sample ${i} unchanged`);
+      else assert.equal(maxDiff([shifted[i]!], [reference[i]!]), 0, `sample ${i} (task ${task}) changed`);
+    });
+  });
+
+  it('adapters with zero 1×1 convs are the shared model, in training too', async () => {
+    const shared = await make('shared', {}, 1);
+    const adapters = await make('adapters', {}, 2);
+    copyWeights(shared, adapters, 'trunk/');
+    for (const p of adapters.parameters().filter((q) => q.name.endsWith('/kernel') && q.owner !== 'shared')) {
+      p.variable.assign(tf.zerosLike(p.variable));
+    }
+    assert.deepEqual(embed(adapters, x, mixed), embed(shared, x, mixed));
+    assert.deepEqual(embed(adapters, x, mixed, TRAINING), embed(shared, x, mixed, TRAINING));
+  });
+
+  it("task-bn normalises each task's samples with that task's batch statistics", async () => {
+    const shared = await make('shared', {}, 1);
+    const taskBn = await make('task-bn', {}, 1);
+    // Same seed and scope: the convolutions agree; the shared model then runs each task's samples alone.
+    const together = embed(taskBn, x, mixed, TRAINING);
+    for (let task = 0; task < T; task++) {
+      const members = mixed.flatMap((t, i) => (t === task ? [i] : []));
+      const alone = tf.tidy(() =>
+        embed(
+          shared,
+          tf.gather(x, members),
+          members.map(() => task),
+          TRAINING,
+        ),
+      );
+      assert.ok(
+        maxDiff(
+          alone,
+          members.map((i) => together[i]!),
+        ) < 1e-5,
+        `task ${task}`,
+      );
+    }
+    // Each task's moving statistics moved with its own samples only.
+    const mean = (t: number) => entry(taskBn, `task-bn/conv1/bn/task${t}/moving_mean`).variable.dataSync();
+    assert.notDeepEqual(mean(0), mean(1));
+    assert.ok(mean(2).some((v) => v !== 0));
+  });
+
+  it('mmoe with uniform gates over identical experts is the shared model', async () => {
+    const shared = await make('shared', {}, 1);
+    const mmoe = await make('mmoe', { experts: 3 }, 2);
+    const trunk = new Map(shared.parameters().map((p) => [p.name.slice('trunk/'.length), p.variable]));
+    for (const p of mmoe.parameters()) {
+      if (p.name.startsWith('mmoe/gate/')) p.variable.assign(tf.zerosLike(p.variable));
+      else p.variable.assign(trunk.get(p.name.slice(p.name.indexOf('/') + 1))!);
+    }
+    assert.ok(maxDiff(embed(mmoe, x, mixed), embed(shared, x, mixed)) < 1e-6);
+    randomize(entry(mmoe, 'mmoe/gate/task0').variable, 4);
+    assert.ok(maxDiff(embed(mmoe, x, mixed), embed(shared, x, mixed)) < 1e-6, 'identical experts: any mix');
+  });
+
+  it('task-routing switches off ⌊σ·C⌋ random channels per task and stage, reproducibly', async () => {
+    const model = await make('task-routing', { sigma: 0.5 }, 1);
+    const again = await make('task-routing', { sigma: 0.5 }, 1);
+    const other = await make('task-routing', { sigma: 0.5 }, 2);
+    const masks = (m: MtlModel, stage: string) =>
+      Array.from({ length: T }, (_, t) =>
+        Array.from(entry(m, `task-routing/${stage}/task${t}`).variable.dataSync()),
+      );
+    for (const [stage, c] of [
+      ['conv1', 4],
+      ['conv2', 8],
+    ] as const) {
+      const ours = masks(model, stage);
+      for (const mask of ours) assert.equal(mask.filter((v) => v === 0).length, Math.floor(c / 2));
+      assert.deepEqual(masks(again, stage), ours, 'same seed, same masks');
+      assert.ok(new Set(ours.map(String)).size > 1, 'tasks share one mask');
+      assert.notDeepEqual(masks(other, stage), ours, 'another seed, other masks');
+    }
+    assert.ok(model.parameters().every((p) => p.owner === 'shared' || !p.trainable));
+  });
+
+  it("gradients of a batch without task 2 reach the shared weights but none of task 2's", async () => {
+    const onlyTasks01 = [0, 1, 1, 0];
+    const xs = tf.slice(x, 0, 4);
+    for (const [name, options] of [
+      ['film', {}],
+      ['adapters', {}],
+      ['task-bn', {}],
+      ['mtan', {}],
+      ['mmoe', {}],
+      ['asen', { version: 2, spatialWidth: 8, channelWidth: 8, attributeWidth: 4 }],
+    ] as const) {
+      const model = await make(name, options);
+      const trainable = model.parameters().filter((p) => p.trainable);
+      const norms = tf.tidy(() => {
+        const { grads } = tf.variableGrads(
+          () => tf.sum(tf.square(model.embed(xs, Int32Array.from(onlyTasks01), TRAINING))) as tf.Scalar,
+          trainable.map((p) => p.variable),
+        );
+        return trainable.map((p) => {
+          const g = grads[p.variable.name];
+          return g ? tf.max(tf.abs(g)).dataSync()[0]! : 0;
+        });
+      });
+      trainable.forEach((p, i) => {
+        if (p.owner !== 'shared' && p.owner.task === 2) assert.equal(norms[i], 0, `${name}: ${p.name}`);
+      });
+      assert.ok(
+        trainable.some((p, i) => p.owner === 'shared' && norms[i]! > 0),
+        `${name}: no shared gradient`,
+      );
     }
     xs.dispose();
   });

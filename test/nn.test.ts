@@ -1,7 +1,17 @@
 import { strict as assert } from 'node:assert';
+import { tinyBackbone } from '../plugins/backbone/tiny.js';
+import type { BatchNormLayer } from '../src/kinds/index.js';
 import {
   BatchNorm,
   VariableStore,
+  batchNormVariables,
+  batchNormalize,
+  perTaskModules,
+  taskBatchNormalize,
+  galleryPassesAfter,
+  poolToGrid,
+  runStages,
+  stageVariables,
   conv2d,
   conv2dFilterGradient,
   initializers,
@@ -220,6 +230,141 @@ describe('nn', () => {
         ]); // [T=3, N=2, 1]
         assert.deepEqual(selectPerSample(stacked, Int32Array.from([2, 1])).arraySync(), [[100], [20]]);
       });
+    });
+  });
+
+  describe('taskBatchNormalize', () => {
+    it("equals BatchNorm on each task's samples alone, moving only present tasks' averages", () => {
+      const spec = { decay: 0.8, epsilon: 1e-3, scale: true };
+      const make = (prefix: string) => {
+        const store = VariableStore.root(prefix, 1);
+        const { modules, parameters } = perTaskModules(store, 3, (own, t) => {
+          const v = batchNormVariables(own, 2, true);
+          v.gamma!.assign(tf.tensor1d([1 + t, 0.5]));
+          v.beta.assign(tf.tensor1d([t, -t]));
+          return v;
+        });
+        assert.deepEqual(
+          parameters.filter((p) => p.trainable).map((p) => [p.name, p.owner]),
+          [0, 1, 2].flatMap((task) => [
+            [`${prefix}task${task}/gamma`, { task }],
+            [`${prefix}task${task}/beta`, { task }],
+          ]),
+        );
+        return { store, modules };
+      };
+      const { store: tasks, modules: mixed } = make('bn/');
+      const { store: alone, modules: separate } = make('alone/');
+      const ids = Int32Array.from([1, 0, 1, 1, 0]); // task 2 absent
+      tf.tidy(() => {
+        const x = tf.add(seeded([5, 3, 2, 2], 8), 3) as tf.Tensor4D;
+        for (const training of [true, false]) {
+          const together = taskBatchNormalize(mixed, spec, x, ids, training);
+          for (const task of [0, 1]) {
+            const members = Array.from(ids).flatMap((t, i) => (t === task ? [i] : []));
+            const expected = batchNormalize(separate[task]!, spec, tf.gather(x, members), training);
+            assert.ok(
+              maxDiff(tf.gather(together, members), expected) < 1e-5,
+              `task ${task}, training ${training}`,
+            );
+            assert.ok(maxDiff(mixed[task]!.movingMean, separate[task]!.movingMean) < 1e-6);
+            assert.ok(maxDiff(mixed[task]!.movingVariance, separate[task]!.movingVariance) < 1e-6);
+          }
+        }
+        assert.deepEqual(Array.from(mixed[2]!.movingMean.dataSync()), [0, 0], 'absent task 2 untouched');
+      });
+      tasks.dispose();
+      alone.dispose();
+    });
+  });
+
+  describe('poolToGrid', () => {
+    const cases: [number, number][] = [
+      [32, 16],
+      [73, 35],
+      [28, 14],
+      [7, 7],
+      [9, 2],
+    ];
+    for (const [from, to] of cases) {
+      it(`max-pools ${from}×${from} onto ${to}×${to}, every output the maximum of its window`, () => {
+        tf.tidy(() => {
+          const x = seeded([1, from, from, 2], from) as tf.Tensor4D;
+          const y = poolToGrid(x, to, to);
+          assert.deepEqual(y.shape, [1, to, to, 2]);
+          const stride = Math.floor(from / to);
+          const window = from - (to - 1) * stride;
+          assert.equal((to - 1) * stride + window, from, 'the windows end at the last row');
+          const xs = x.arraySync()[0]!;
+          const ys = y.arraySync()[0]!;
+          for (let i = 0; i < to; i++) {
+            for (let j = 0; j < to; j++) {
+              for (let c = 0; c < 2; c++) {
+                let expected = -Infinity;
+                for (let a = 0; a < window; a++)
+                  for (let b = 0; b < window; b++)
+                    expected = Math.max(expected, xs[i * stride + a]![j * stride + b]![c]!);
+                assert.equal(ys[i]![j]![c], expected);
+              }
+            }
+          }
+        });
+      });
+    }
+    it('refuses to enlarge', () => {
+      tf.tidy(() => assert.throws(() => poolToGrid(tf.zeros([1, 4, 4, 1]), 8, 8), /larger 8×8 grid/));
+    });
+  });
+
+  describe('backbone parts', () => {
+    const backbone = tinyBackbone({ inputSize: 16, channels: [4, 8], embeddingDim: 6 });
+
+    it("lists a stage's variables by the <scope><stage>/ rule", () => {
+      const net = backbone.instantiate('b/', 1);
+      try {
+        const names = (stages: string[]) => stageVariables(net, 'b/', stages).map((v) => v.name);
+        assert.ok(names(['conv2']).length > 0);
+        assert.ok(names(['conv2']).every((n) => n.startsWith('b/conv2/')));
+        assert.equal(
+          names(['conv1', 'conv2', 'embedding']).length,
+          net.variables().length,
+          'every variable belongs to a stage',
+        );
+        assert.throws(() => stageVariables(net, 'other/', ['conv1']), /is not under a stage's name/);
+      } finally {
+        net.dispose();
+      }
+    });
+
+    it('lets a method take over every BatchNorm layer through the forward context', () => {
+      const net = backbone.instantiate('b/', 1);
+      try {
+        tf.tidy(() => {
+          const x = seeded([2, 16, 16, 3], 4);
+          const seen: BatchNormLayer[] = [];
+          // Training mode: batch statistics, so normalising differs from passing through.
+          const plain = runStages(net, x, { training: true });
+          const identity = runStages(net, x, {
+            training: true,
+            batchNorm: (layer, input) => (seen.push(layer), input),
+          });
+          assert.equal(seen.length, 2, 'conv1 and conv2 have one BatchNorm each');
+          assert.ok(maxDiff(plain, identity) > 1e-3, 'the override replaced the normalisation');
+          const delegated = runStages(net, x, {
+            training: true,
+            batchNorm: (layer, input) => batchNormalize(layer, layer.spec, input, true),
+          });
+          assert.equal(maxDiff(plain, delegated), 0);
+        });
+      } finally {
+        net.dispose();
+      }
+    });
+
+    it('counts one gallery pass when only the embedding is task-specific', () => {
+      const d = backbone.description;
+      assert.equal(galleryPassesAfter(d, [2], 5), 1);
+      assert.equal(galleryPassesAfter(d, [1, 2], 5), 5);
     });
   });
 });

@@ -48,6 +48,51 @@ describe('params table', () => {
       ['cross-stitch', 0, B + stitches, T * (B + stitches + state), T],
       ['csn', B, 256, B + T * 256 + state, 1],
     ];
+    // Stages: conv0 148²×32, block1 73²×64, block2 35²×128, block3 16²×128, block4 7²×128, embedding 256.
+    const convChannels = [32, 64, 128, 128, 128];
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const bnChannels = state / 2; // facenet-small's BatchNorm has β only (slim's scale=False)
+    // The part from block4 on (what mmoe's experts copy): block4's three convs and β, fc and β.
+    const block4 = 9 * 128 * 128 + 2 * 9 * 128 * 128 + 3 * 128;
+    const embedding = 7 * 7 * 128 * 256 + 256;
+    const upToBlock3 = B - block4 - embedding;
+    const stateUpToBlock3 = state - 2 * (3 * 128 + 256);
+    const [c, S, H, A, D] = [128, 512, 512, 512, 256];
+    const asenV1 = c * S + S + (S + 1) + (2 * c * H + H) + (H * c + c) + (c * D + D);
+    const asenV2 = 2 * (A * S + S) + (c * S + S) + 2 * S + ((c + A) * H + H) + (H * c + c) + (c * D + D);
+    // mtan: per task and conv stage, 1×1 convs (C or 2C) → C → C and two BatchNorms (γ, β); shared
+    // 3×3 conv + BatchNorm (γ, β) from each conv stage to the next.
+    const mtanPerTask = sum(convChannels.map((ch, i) => (i === 0 ? ch : 2 * ch) * ch + ch * ch + 4 * ch));
+    const mtanShared = sum(convChannels.slice(1).map((ch, i) => 9 * convChannels[i]! * ch + 2 * ch));
+    const mtanState = 2 * sum(convChannels.slice(1)) + T * 4 * sum(convChannels);
+    const experts = 4;
+    expected.push(
+      ['asen (v1)', upToBlock3 + asenV1, S + c, upToBlock3 + asenV1 + T * (S + c) + stateUpToBlock3, T],
+      ['asen (v2)', upToBlock3 + asenV2, A, upToBlock3 + asenV2 + T * A + stateUpToBlock3 + 2 * S, T],
+      // The other built-ins, in name order.
+      [
+        'adapters',
+        B,
+        sum(convChannels.map((ch) => ch * ch + 2 * ch)),
+        B + T * sum(convChannels.map((ch) => ch * ch + 4 * ch)) + state,
+        T,
+      ],
+      ['film', B, 2 * (128 + 128 + 256), B + T * 1024 + state, T],
+      [
+        'mmoe',
+        upToBlock3 + experts * (block4 + embedding),
+        16 * 16 * 128 * experts,
+        upToBlock3 +
+          experts * (block4 + embedding) +
+          T * 16 * 16 * 128 * experts +
+          stateUpToBlock3 +
+          experts * 2 * (3 * 128 + 256),
+        1,
+      ],
+      ['mtan', B + mtanShared, mtanPerTask, B + mtanShared + T * mtanPerTask + state + mtanState, T],
+      ['task-bn', B - bnChannels, bnChannels, B - bnChannels + T * bnChannels + T * state, T],
+      ['task-routing', B, 0, B + state + T * sum(convChannels), T],
+    );
     assert.deepEqual(
       rows.map((r) => [r.label, r.sharedParams, r.paramsPerTask, r.bytes / 4, r.galleryPasses]),
       expected,
@@ -95,10 +140,10 @@ describe('params table', () => {
         registries: withThirdParty,
       }),
     );
-    const added = rows.at(-1)!;
-    assert.equal(added.label, 'shared-again');
+    const added = rows.find((r) => r.label === 'shared-again')!;
+    assert.equal(added.method, 'shared-again');
     assert.equal(added.totalParams, rows.find((r) => r.label === 'shared')!.totalParams);
-    assert.equal(rows.length, 7);
+    assert.equal(rows.length, methodPlugins.length + 2 + 1, 'modulation and asen have two rows each');
   });
 
   it('marks a variant its plugin refuses or fails to create, and goes on', async () => {

@@ -24,7 +24,7 @@ const shared = { kind: 'method', version: '0.1.0', description: 'fails', options
 export default [
   definePlugin({
     ...shared,
-    name: 'film',
+    name: 'film-gpu',
     create() {
       throw new Error('no FiLM without a GPU');
     },
@@ -84,7 +84,7 @@ describe('a failing plugin', () => {
     writeFiles(dir, {
       'package.json': '{ "type": "module" }\n',
       'film.ts': FILM,
-      'plain.yaml': config('film'),
+      'plain.yaml': config('film-gpu'),
       'mtlzoo-error.yaml': config('film-data'),
       'schema.yaml': config('film-schema'),
       'params.yaml': config('shared'),
@@ -97,7 +97,10 @@ describe('a failing plugin', () => {
   it('whose create() throws an Error or an MtlzooError gives one line naming it, exit 1, in the real CLI', async () => {
     const plain = await mtlzoo(workspace.dir, 'train', '-c', 'plain.yaml', '--out', 'runs');
     assert.equal(plain.code, 1, plain.stderr);
-    assert.equal(plain.stderr, 'mtlzoo: method "film" (./film.ts): create failed: no FiLM without a GPU\n');
+    assert.equal(
+      plain.stderr,
+      'mtlzoo: method "film-gpu" (./film.ts): create failed: no FiLM without a GPU\n',
+    );
 
     const own = await mtlzoo(workspace.dir, 'train', '-c', 'mtlzoo-error.yaml', '--out', 'runs', '--debug');
     assert.equal(own.code, 1, own.stderr);
@@ -129,10 +132,10 @@ describe('a failing plugin', () => {
     const params = await mtlzoo(workspace.dir, 'params', '-c', 'params.yaml', '--tasks', '2');
     assert.equal(params.code, 0, params.stderr);
     assert.match(params.stdout, /^shared\s+[\d,]+/m);
-    assert.match(params.stdout, /^film \(failed\)\s+-/m);
+    assert.match(params.stdout, /^film-gpu \(failed\)\s+-/m);
     assert.match(
       params.stdout,
-      /^film: method "film" \(\.\/film\.ts\): create failed: no FiLM without a GPU$/m,
+      /^film-gpu: method "film-gpu" \(\.\/film\.ts\): create failed: no FiLM without a GPU$/m,
     );
     assert.match(params.stdout, /^film-schema: method "film-schema" .*: options schema failed: schema bug$/m);
     assert.doesNotMatch(params.stdout + params.stderr, /Hi, looks like you are running TensorFlow\.js/);
@@ -143,7 +146,7 @@ describe('a failing plugin', () => {
     writeFiles(dir, {
       'package.json': '{ "name": "lab-plugins" }\n',
       'film.ts': FILM,
-      'exp.yaml': config('film'),
+      'exp.yaml': config('film-gpu'),
     });
     // The real process: in-process, the test runner's own TypeScript loader reads the file differently.
     const { code, stderr } = await mtlzoo(dir, 'config', 'check', 'exp.yaml');

@@ -349,7 +349,7 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
           const { value, grads } = tf.variableGrads(
             () =>
               tf.mean(
-                tripletLosses(model, loss, images, batch, 'semi-hard', dataset.splits.train),
+                tripletLosses(model, loss, images, batch, 'semi-hard', dataset.splits.train).losses,
               ) as tf.Scalar,
             trainable.map((p) => p.variable),
           );

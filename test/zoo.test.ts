@@ -25,12 +25,12 @@ describe('zoo entries', () => {
       const base = await kernel.loadConfig(loaded.configFile);
       const steps = results.steps === base.config.train.steps ? undefined : results.steps;
       for (const row of results.rows) {
-        const method = loaded.recipe.methods.find((m) => m.label === row.label)?.method;
-        assert.ok(method, `${row.label} is no longer in the recipe`);
+        const recipeRow = loaded.recipe.methods.find((m) => m.label === row.label);
+        assert.ok(recipeRow, `${row.label} is no longer in the recipe`);
         for (const [i, seed] of row.seeds.entries()) {
           const file = path.join(workspace.dir, entry, `recorded-${row.label}-${seed}.yaml`);
           writeFiles(path.dirname(file), {
-            [path.basename(file)]: runConfigText(loaded, method, seed, steps),
+            [path.basename(file)]: runConfigText(loaded, recipeRow, seed, steps),
           });
           // A changed config, default or plugin option would change the hash: re-record the entry then.
           assert.equal(
@@ -47,13 +47,15 @@ describe('zoo entries', () => {
     it(`${entry}: the recipe and every method's config validate`, async () => {
       const loaded = await loadRecipe(path.join(ZOO, entry));
       const kernel = new Kernel({ logger: createMemoryLogger() });
-      for (const { label, method } of loaded.recipe.methods) {
-        const file = path.join(workspace.dir, entry, `${label}.yaml`);
+      for (const row of loaded.recipe.methods) {
+        const file = path.join(workspace.dir, entry, `${row.label}.yaml`);
         writeFiles(path.dirname(file), {
-          [path.basename(file)]: runConfigText(loaded, method, loaded.recipe.seeds[0]!),
+          [path.basename(file)]: runConfigText(loaded, row, loaded.recipe.seeds[0]!),
         });
         const config = (await kernel.loadConfig(file)).config;
-        assert.equal(config.method.name, typeof method === 'string' ? method : method.name);
+        const name = (ref: string | { name: string }) => (typeof ref === 'string' ? ref : ref.name);
+        assert.equal(config.method.name, name(row.method));
+        assert.equal(config.train.weighting.name, row.weighting ? name(row.weighting) : 'equal');
       }
     });
   }

@@ -19,11 +19,11 @@ import {
   maxPool,
   outputSize,
   stagedNet,
-  type BatchNormSpec,
+  TORCH_BATCH_NORM,
   type StageFunction,
 } from '../../src/nn/index.js';
 
-const BN: BatchNormSpec = { decay: 0.9, epsilon: 1e-5, scale: true };
+const BN = TORCH_BATCH_NORM;
 const INIT = initializers.heNormal('fanOut');
 const STEM_CHANNELS = 64;
 const BLOCKS_PER_LAYER = 2;

@@ -15,11 +15,11 @@ import {
   initializers,
   maxPool,
   stagedNet,
-  type BatchNormSpec,
+  TORCH_BATCH_NORM,
   type StageFunction,
 } from '../../src/nn/index.js';
 
-const BN: BatchNormSpec = { decay: 0.9, epsilon: 1e-5, scale: true };
+const BN = TORCH_BATCH_NORM;
 
 const options = z
   .strictObject({

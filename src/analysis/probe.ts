@@ -15,9 +15,9 @@ import type { Dataset } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import type { Kernel } from '../kernel/kernel.js';
-import { preservingState, tripletLosses } from '../engine/objective.js';
+import { preservingState, tripletLosses, withPenalty } from '../engine/objective.js';
 import { pixelsToTensor } from '../engine/pixels.js';
-import type { TrainerHook } from '../engine/hooks.js';
+import type { TrainerHook, TrainingContext } from '../engine/hooks.js';
 import {
   cosineFromGram,
   gramMatrix,
@@ -50,10 +50,18 @@ export interface GradientStatistics {
 /** A metrics.jsonl record. */
 export interface ProbeRecord extends GradientStatistics {
   readonly type: 'probe';
-  /** Optimiser steps completed when measured. */
+  /**
+   * Optimiser steps completed when measured; with `batch: 'training'`, the update whose batch was measured
+   * (at the weights before it, one update earlier than the probe's own batch would be).
+   */
   readonly step: number;
   readonly tasks: readonly string[];
   readonly tripletsPerTask: number;
+  /**
+   * `training`: the per-task gradients a gradient-based weighting computed on the training batch of this
+   * update, reused (no extra passes); absent: the probe's own batch.
+   */
+  readonly batch?: 'training';
 }
 
 /** Per-task gradients of the shared parameters: `values[task][variable]`, flattened. */
@@ -157,10 +165,17 @@ export class GradientProbe {
     const images = pixelsToTensor(pixels, dataset.imageShape);
     try {
       return await gradientsOf(
-        () =>
-          tf.mean(
-            tripletLosses(model, loss, images, samples, loaded.config.train.mining, dataset.splits.train),
-          ) as tf.Scalar,
+        () => {
+          const objective = tripletLosses(
+            model,
+            loss,
+            images,
+            samples,
+            loaded.config.train.mining,
+            dataset.splits.train,
+          );
+          return withPenalty(tf.mean(objective.losses) as tf.Scalar, objective);
+        },
         this.shared.map((p) => p.variable),
       );
     } finally {
@@ -189,24 +204,57 @@ function noSharedParameters(method: string): MtlzooError {
 
 /**
  * A trainer hook that probes every `train.probe.every` steps and appends the record to the run's
- * metrics.jsonl. A method without shared parameters is reported once and skipped.
+ * metrics.jsonl. When the trainer computes per-task gradients for that update anyway (a gradient-based
+ * weighting strategy), the probe reads those — the training batch's, once per step — instead of drawing its
+ * own batch. A method without shared parameters is reported once and skipped.
  */
 export function gradientProbeHook(): TrainerHook {
   let probe: GradientProbe | undefined;
+  let fromTraining: ProbeRecord | undefined;
+  const probeOf = (context: TrainingContext) => {
+    if (!probe) {
+      probe = new GradientProbe(context);
+      if (probe.shared.length === 0) {
+        context.log.warn(
+          `gradient probe off: ${noSharedParameters(context.loaded.config.method.name).message}`,
+        );
+      }
+    }
+    return probe;
+  };
   return {
     name: 'gradient-probe',
+    afterBackward(pass, context) {
+      const { every } = context.loaded.config.train.probe;
+      const step = pass.step + 1;
+      if (every === 0 || step % every !== 0 || !pass.taskGradients) return;
+      const { shared } = probeOf(context);
+      if (shared.length === 0) return;
+      const values = pass.taskGradients.map((grads) =>
+        shared.map((p) => {
+          const grad = grads[p.variable.name];
+          return grad ? Float32Array.from(grad.dataSync()) : new Float32Array(p.variable.size);
+        }),
+      );
+      fromTraining = {
+        type: 'probe',
+        step,
+        tasks: context.dataset.tasks.map((t) => t.name),
+        tripletsPerTask: context.loaded.config.train.batch.tripletsPerTask,
+        batch: 'training',
+        ...gradientStatistics({ names: shared.map((p) => p.name), values }),
+      };
+    },
     async afterStep(record, context) {
       const { every } = context.loaded.config.train.probe;
       if (every === 0 || record.step % every !== 0) return;
-      if (!probe) {
-        probe = new GradientProbe(context);
-        if (probe.shared.length === 0) {
-          context.log.warn(
-            `gradient probe off: ${noSharedParameters(context.loaded.config.method.name).message}`,
-          );
-        }
+      if (fromTraining?.step === record.step) {
+        await context.run.appendMetrics(fromTraining);
+        fromTraining = undefined;
+        return;
       }
-      if (probe.shared.length > 0) await context.run.appendMetrics(await probe.measure(record.step));
+      const { shared } = probeOf(context);
+      if (shared.length > 0) await context.run.appendMetrics(await probe!.measure(record.step));
     },
   };
 }

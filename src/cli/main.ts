@@ -13,6 +13,7 @@ import { registerPluginsCommand } from './commands/plugins.js';
 import { registerReportCommand } from './commands/report.js';
 import { registerRetrieveCommand } from './commands/retrieve.js';
 import { registerTrainCommand } from './commands/train.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { MTLZOO_VERSION } from '../util/package.js';
 import { defaultCliContext, type CliContext } from './context.js';
 
@@ -34,6 +35,7 @@ export function buildProgram(cli: CliContext): Command {
   registerParamsCommand(program, cli);
   registerDataCommand(program, cli);
   registerRetrieveCommand(program, cli);
+  registerWorkerCommand(program, cli);
   registerNewCommand(program, cli);
   return program;
 }

@@ -10,7 +10,8 @@ import type { ExperimentConfig } from './schema.js';
  * (`train.checkpointMinutes`) do not change results, so they are left out: the same experiment hashes the
  * same in any checkout. The plugins used are in it by name and options; the backend is kept, since engines
  * differ in floating-point detail. `omit` names further values left out: plugin options that are data
- * paths (src/config/paths.ts), absolute once resolved.
+ * paths (src/config/paths.ts), absolute once resolved. Equal weighting without options hashes as the
+ * `{ name: equal }` it was before weighting became a plugin kind, so earlier runs keep their hashes.
  */
 export function configHash(config: ExperimentConfig, omit: readonly KeyPath[] = []): string {
   const {
@@ -19,7 +20,12 @@ export function configHash(config: ExperimentConfig, omit: readonly KeyPath[] = 
     train: { checkpointMinutes: _minutes, ...train },
     ...rest
   } = omit.length > 0 ? structuredClone(config) : config;
-  const hashed: Record<string, unknown> = { ...rest, train };
+  const { weighting } = train;
+  const legacy = weighting.name === 'equal' && Object.keys(weighting.options).length === 0;
+  const hashed: Record<string, unknown> = {
+    ...rest,
+    train: legacy ? { ...train, weighting: { name: 'equal' } } : train,
+  };
   for (const keyPath of omit) {
     const parent = valueAt(hashed, keyPath.slice(0, -1)) as Record<string | number, unknown> | undefined;
     if (parent) delete parent[keyPath.at(-1)!];

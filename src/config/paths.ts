@@ -8,10 +8,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { PluginRegistries } from '../plugin/registry.js';
-import type { PluginKind } from '../plugin/types.js';
 import { isPlainObject, type KeyPath, type MergedConfig } from './resolve.js';
 import { defOf, resolveSchema, valueAt } from './issues.js';
-import { PLUGIN_REF_FIELDS, type ExperimentConfig } from './schema.js';
+import { pluginRefsIn, type ExperimentConfig, type PluginRef } from './schema.js';
 
 const relativePaths = z.registry<{ relativeTo: 'config file' }>();
 
@@ -60,20 +59,9 @@ export function resolveConfigPaths(
     return true;
   };
   resolveAt(['output', 'cacheDir']);
-  const refs = [
-    ...PLUGIN_REF_FIELDS.map((kind) => ({
-      at: [kind] as KeyPath,
-      kind: kind as PluginKind,
-      ref: config[kind],
-    })),
-    ...config.evaluators.map((ref, i) => ({
-      at: ['evaluators', i] as KeyPath,
-      kind: 'evaluator' as const,
-      ref,
-    })),
-  ];
   const resolved: KeyPath[] = [];
-  for (const { at, kind, ref } of refs) {
+  for (const { at, kind, value } of pluginRefsIn(config)) {
+    const ref = value as PluginRef;
     const registry = registries.of(kind);
     if (!registry.has(ref.name)) continue;
     const optionsAt = [...at, 'options'];

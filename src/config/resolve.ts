@@ -10,6 +10,7 @@ import path from 'node:path';
 import { ConfigError, dottedPath } from '../errors.js';
 import { displayPath } from '../util/paths.js';
 import { readConfigSource, type ConfigSource } from './read.js';
+import { pluginRefsIn } from './schema.js';
 
 export type KeyPath = readonly (string | number)[];
 
@@ -23,24 +24,22 @@ export interface MergedConfig {
   sourceOf(keyPath: KeyPath): ConfigSource;
 }
 
-/** Keys whose values are plugin references, and the list of them. */
-const PLUGIN_REF_KEYS = ['backend', 'backbone', 'method', 'loss', 'dataset'] as const;
-const PLUGIN_REF_LIST_KEYS = ['evaluators'] as const;
-
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `method: modulation` is shorthand for `method: { name: modulation }`. */
+/** `method: modulation` is shorthand for `method: { name: modulation }`, wherever a reference goes. */
 function normaliseRefs(data: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...data };
-  for (const key of PLUGIN_REF_KEYS) {
-    if (typeof out[key] === 'string') out[key] = { name: out[key] };
-  }
-  for (const key of PLUGIN_REF_LIST_KEYS) {
-    const list = out[key];
-    if (Array.isArray(list))
-      out[key] = list.map((item) => (typeof item === 'string' ? { name: item } : item));
+  const out = structuredClone(data);
+  for (const { at, value } of pluginRefsIn(out)) {
+    if (typeof value !== 'string') continue;
+    const parent = at
+      .slice(0, -1)
+      .reduce<Record<string | number, unknown>>(
+        (node, key) => node[key] as Record<string | number, unknown>,
+        out,
+      );
+    parent[at.at(-1)!] = { name: value };
   }
   return out;
 }

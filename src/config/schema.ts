@@ -4,14 +4,11 @@
  */
 import { z } from 'zod';
 import { AUTO_BACKEND } from '../kinds/backend.js';
+import type { PluginKind } from '../plugin/types.js';
+import { pluginRefSchema, type PluginRef } from './plugin-ref.js';
 import { trainSchema } from './train-schema.js';
 
-export const pluginRefSchema = z.strictObject({
-  name: z.string().min(1),
-  options: z.record(z.string(), z.unknown()).default({}),
-});
-
-export type PluginRef = z.output<typeof pluginRefSchema>;
+export { pluginRefSchema, type PluginRef } from './plugin-ref.js';
 
 export const DEFAULT_EVALUATORS: readonly PluginRef[] = [
   { name: 'triplet-accuracy', options: {} },
@@ -45,3 +42,34 @@ export type ExperimentConfig = z.output<typeof configSchema>;
 
 /** Top-level keys that hold one plugin reference, in build order. */
 export const PLUGIN_REF_FIELDS = ['backend', 'backbone', 'method', 'loss', 'dataset'] as const;
+
+/**
+ * Every place a config holds plugin references (the one list the loader, validator and path resolver
+ * share): a key path, the kind it refers to, and whether it holds a list of references.
+ */
+export const PLUGIN_REF_LOCATIONS: readonly {
+  readonly path: readonly string[];
+  readonly kind: PluginKind;
+  readonly list?: true;
+}[] = [
+  ...PLUGIN_REF_FIELDS.map((kind) => ({ path: [kind], kind })),
+  { path: ['evaluators'], kind: 'evaluator', list: true },
+  { path: ['train', 'weighting'], kind: 'weighting' },
+];
+
+/** The plugin references in config data (raw or parsed): where each is, its kind and its value. */
+export function pluginRefsIn(data: unknown): { at: (string | number)[]; kind: PluginKind; value: unknown }[] {
+  const at = (keyPath: readonly string[]) =>
+    keyPath.reduce<unknown>(
+      (node, key) =>
+        typeof node === 'object' && node !== null && !Array.isArray(node)
+          ? (node as Record<string, unknown>)[key]
+          : undefined,
+      data,
+    );
+  return PLUGIN_REF_LOCATIONS.flatMap(({ path, kind, list }) => {
+    const value = at(path);
+    if (!list) return [{ at: [...path], kind, value }];
+    return Array.isArray(value) ? value.map((item, i) => ({ at: [...path, i], kind, value: item })) : [];
+  });
+}

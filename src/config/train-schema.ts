@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { optimizerSchema, scheduleSchema } from '../train/optimizers.js';
 import { samplerOptionsSchema } from '../train/sampler.js';
 import { boundedInt, MAX_BATCH_TRIPLETS_PER_TASK } from './bounds.js';
+import { pluginRefSchema } from './plugin-ref.js';
 
 /**
  * The sampler's options with what config check can say before a run: a batch size a machine can hold,
@@ -34,10 +35,11 @@ export const trainSchema = z.strictObject({
   /** Triplets per task in every batch (equal shares, the authors' scheme, unless `weights` are given). */
   batch: batchSchema.prefault({}),
   /**
-   * How task losses combine into one objective: the second MTL axis (LibMTL), orthogonal to the method.
-   * Equal weighting is the one strategy today; gradient methods (PCGrad, GradNorm) slot in here.
+   * How task losses (or their gradients) combine into one update: the second MTL axis (LibMTL), orthogonal
+   * to the method. A plugin of kind `weighting` (`equal`, `uncertainty`, `pcgrad`, …); its options are
+   * checked by the plugin's own schema.
    */
-  weighting: z.strictObject({ name: z.literal('equal') }).prefault({ name: 'equal' }),
+  weighting: pluginRefSchema.prefault({ name: 'equal' }),
   optimizer: optimizerSchema,
   schedule: scheduleSchema,
   /** Online hard-negative mining within each task's share of the batch. */

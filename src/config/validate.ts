@@ -10,7 +10,7 @@ import type { CheckContext, PluginKind } from '../plugin/types.js';
 import { AUTO_BACKEND } from '../kinds/backend.js';
 import {
   configSchema,
-  PLUGIN_REF_FIELDS,
+  pluginRefsIn,
   pluginRefSchema,
   type ExperimentConfig,
   type PluginRef,
@@ -51,8 +51,6 @@ export function isSet(merged: MergedConfig, keyPath: KeyPath): boolean {
   return valueAt(merged.data, keyPath) !== undefined;
 }
 
-type RefField = (typeof PLUGIN_REF_FIELDS)[number];
-
 interface RefSlot {
   kind: PluginKind;
   path: KeyPath;
@@ -65,13 +63,10 @@ interface RefSlot {
  */
 function refSlots(data: Record<string, unknown>): RefSlot[] {
   const slots: RefSlot[] = [];
-  const add = (kind: PluginKind, path: KeyPath, value: unknown) => {
+  for (const { at, kind, value } of pluginRefsIn(data)) {
     const parsed = pluginRefSchema.safeParse(value);
-    if (parsed.success) slots.push({ kind, path, ref: parsed.data });
-  };
-  for (const field of PLUGIN_REF_FIELDS) add(field, [field], data[field]);
-  const evaluators = data.evaluators;
-  if (Array.isArray(evaluators)) evaluators.forEach((ref, i) => add('evaluator', ['evaluators', i], ref));
+    if (parsed.success) slots.push({ kind, path: at, ref: parsed.data });
+  }
   return slots;
 }
 
@@ -129,11 +124,7 @@ export function validateConfig(merged: MergedConfig, registries: PluginRegistrie
   }
   // The checked options (defaults filled) replace the raw ones.
   const config = parsed.data;
-  for (const [slot, options] of validOptions) {
-    const [field, index] = slot.path;
-    const ref = field === 'evaluators' ? config.evaluators[index as number]! : config[slot.kind as RefField];
-    ref.options = options;
-  }
+  for (const [slot, options] of validOptions) (valueAt(config, slot.path) as PluginRef).options = options;
   return config;
 }
 

@@ -1,15 +1,16 @@
 /**
  * The trainer's typed hooks (Lightning's callbacks, rollup's PluginDriver). The training loop only draws
  * batches and applies updates; logging, validation and best selection, checkpoints, the gradient probe
- * and progress are hooks, each in its own file, and so will be the weighting strategies of the second
- * MTL axis (LibMTL's), which plug into the two reducing hooks.
+ * and progress are hooks, each in its own file, and so is the weighting strategy of the second MTL axis
+ * (LibMTL's, hooks/weighting.ts), which plugs into the two reducing hooks.
  *
  * Every hook name has one dispatch kind (`HOOK_KINDS`, exhaustive over `TrainerHook`):
  * - `sequential`: awaited hook by hook, in the order the hooks were given;
  * - `sync`: called hook by hook inside the update, where tensors live only during the call;
  * - `reduce`: each hook receives the previous hook's result and returns its own (rollup's hookReduceArg0):
  *   `objective` turns per-task losses into the scalar that is differentiated (equal weighting when no hook
- *   takes part), `reduceGradients` turns per-task gradients of the shared parameters into their update.
+ *   takes part), `reduceGradients` turns the gradients (and per-task gradients, when asked for) into the
+ *   update of every trainable variable.
  *
  * A hook that keeps state across steps exposes `state()`/`restore()`: the state is saved in every `last`
  * checkpoint under the hook's name and restored exactly on resume.
@@ -35,6 +36,8 @@ export interface StepRecord {
   readonly taskLoss: readonly number[];
   readonly lr: number;
   readonly ms: number;
+  /** Mean loss per task on the same batch after the update; only when a hook declares `needsLossesAfterUpdate`. */
+  readonly taskLossAfter?: readonly number[];
 }
 
 export interface EvalRecord {
@@ -60,9 +63,22 @@ export interface TaskLosses {
   readonly taskIds: Int32Array;
   /** Mean loss per task `[T]` (0 for a task without triplets in the batch), computed on first use. */
   taskMeans(): tf.Tensor1D;
+  /**
+   * `Σ_t weights[t] · mean_t / K` over the K tasks with triplets in the batch (`weights` per dataset task, as
+   * constants): equal weighting when every weight is 1, with exactly the default objective's arithmetic.
+   */
+  weighted(weights: readonly number[]): tf.Scalar;
+  /**
+   * `G[s][t]`: dot products of task s's and task t's gradients (of their mean losses) with respect to the
+   * batch's embeddings before normalisation, for every dataset task; float64 host values.
+   */
+  representationGram(): number[][];
 }
 
-/** Per-task gradients of the shared trainable parameters: `[task][variable name]`. */
+/**
+ * Per-task gradients: `[task][variable name]`, each task's mean loss differentiated with respect to every
+ * trainable variable it reaches (the shared ones and its own).
+ */
 export type TaskGradients = readonly tf.NamedTensorMap[];
 
 /** One update after backpropagation, before it is applied. Tensors live only during the hook call. */
@@ -70,11 +86,14 @@ export interface BackwardPass {
   readonly step: number;
   /** Mean loss per task (host values), in dataset task order; NaN for a task without triplets. */
   readonly taskLosses: readonly number[];
-  /** Gradients of the objective for every trainable variable, by name. */
+  /**
+   * Gradients of the objective for every trainable variable, by name (with `updatesFromTaskGradients`, the
+   * equal-weighting gradient assembled from the per-task ones).
+   */
   readonly grads: tf.NamedTensorMap;
   /** Names of the shared trainable variables (the ones every task's loss reaches). */
   readonly shared: readonly string[];
-  /** Present only when a hook declares `needsTaskGradients`. */
+  /** Present only when a hook declares `needsTaskGradients` or `updatesFromTaskGradients`. */
   readonly taskGradients?: TaskGradients;
 }
 
@@ -101,8 +120,16 @@ type Awaitable<T> = T | Promise<T>;
 export interface TrainerHook {
   /** Unique among a run's hooks; names the hook's state in checkpoints. */
   readonly name: string;
-  /** The per-task gradients of the shared parameters are computed (one extra backward per task) only if a hook says so. */
+  /** The per-task gradients are computed (one extra forward and backward per task) only if a hook says so. */
   readonly needsTaskGradients?: boolean;
+  /**
+   * The hook's `reduceGradients` builds the whole update from the per-task gradients, so the objective is not
+   * differentiated on its own: one forward and backward per task and step, none besides (gradient-based
+   * weighting strategies). `objective` hooks cannot take part then.
+   */
+  readonly updatesFromTaskGradients?: boolean;
+  /** Each task's mean loss on the batch is measured again after the update (one forward pass; FAMO). */
+  readonly needsLossesAfterUpdate?: boolean;
 
   /** Once the model, optimiser and hook states are ready (after a resume's restore), before the first step. */
   start?(context: TrainingContext): Awaitable<void>;
@@ -112,9 +139,9 @@ export interface TrainerHook {
   objective?(objective: tf.Scalar, losses: TaskLosses, context: TrainingContext): tf.Scalar;
   /** After backpropagation, before the update is applied. */
   afterBackward?(pass: BackwardPass, context: TrainingContext): void;
-  /** Reducing: the update of the shared trainable variables, from the previous hook's. */
+  /** Reducing: the update of every trainable variable (by name), from the previous hook's. */
   reduceGradients?(
-    shared: tf.NamedTensorMap,
+    update: tf.NamedTensorMap,
     pass: BackwardPass,
     context: TrainingContext,
   ): tf.NamedTensorMap;
@@ -133,7 +160,10 @@ export interface TrainerHook {
   restore?(state: HookState): void;
 }
 
-type HookName = Exclude<keyof TrainerHook, 'name' | 'needsTaskGradients' | 'state' | 'restore'>;
+type HookName = Exclude<
+  keyof TrainerHook,
+  'name' | 'needsTaskGradients' | 'updatesFromTaskGradients' | 'needsLossesAfterUpdate' | 'state' | 'restore'
+>;
 
 /** How each hook is dispatched; `satisfies` keeps the list exhaustive. */
 export const HOOK_KINDS = {
@@ -159,6 +189,15 @@ export class HookDriver {
     const names = hooks.map((h) => h.name);
     const twice = names.find((name, i) => names.indexOf(name) !== i);
     if (twice !== undefined) throw new MtlzooError('USAGE', `two trainer hooks are named "${twice}"`, 2);
+    const updating = hooks.filter((h) => h.updatesFromTaskGradients).map((h) => h.name);
+    const objectives = hooks.filter((h) => h.objective).map((h) => h.name);
+    if (updating.length > 0 && objectives.length > 0) {
+      throw new MtlzooError(
+        'USAGE',
+        `trainer hook ${updating.join(', ')} builds the update from per-task gradients, so the objective of ${objectives.join(', ')} would never be differentiated`,
+        2,
+      );
+    }
   }
 
   private implementing<N extends HookName>(name: N): { hook: TrainerHook; fn: HookFunction<N> }[] {
@@ -170,7 +209,15 @@ export class HookDriver {
   }
 
   get needsTaskGradients(): boolean {
-    return this.hooks.some((hook) => hook.needsTaskGradients === true);
+    return this.hooks.some((hook) => hook.needsTaskGradients === true) || this.updatesFromTaskGradients;
+  }
+
+  get updatesFromTaskGradients(): boolean {
+    return this.hooks.some((hook) => hook.updatesFromTaskGradients === true);
+  }
+
+  get needsLossesAfterUpdate(): boolean {
+    return this.hooks.some((hook) => hook.needsLossesAfterUpdate === true);
   }
 
   async sequential<N extends NamesOf<'sequential'>>(name: N, ...args: Args<N>): Promise<void> {

@@ -20,7 +20,7 @@ import { MtlzooError } from '../errors.js';
 import type { PluginFile } from '../plugin/record.js';
 import type { Logger } from '../plugin/types.js';
 import { cutTornTail, readJsonl } from '../util/jsonl.js';
-import { FolderLock, LOCK_FILE } from '../util/lock.js';
+import { FolderLock, LOCK_FILE, type LockOptions } from '../util/lock.js';
 import {
   appendLine,
   ensureDir,
@@ -88,7 +88,13 @@ export class RunDir {
    * -2, -3… when two runs start in the same second). A named folder must be empty. `start` fills it once
    * the run has been built; `abandon` removes it if the build fails.
    */
-  static async create(outputDir: string, loaded: LoadedConfig, log: Logger, name?: string): Promise<RunDir> {
+  static async create(
+    outputDir: string,
+    loaded: LoadedConfig,
+    log: Logger,
+    name?: string,
+    lock: LockOptions = {},
+  ): Promise<RunDir> {
     if (name !== undefined) checkRunName(name);
     const parent = path.resolve(outputDir);
     const madeParents: string[] = [];
@@ -107,7 +113,7 @@ export class RunDir {
       }
       const run = new RunDir(dir);
       run.madeParents = madeParents;
-      await run.acquire(log);
+      await run.acquire(log, lock);
       // What a run killed before writing its config leaves (no run to resume) may be written over.
       const unstarted = [LOCK_FILE, RUN_FILES.plugins];
       const existing = (await fs.readdir(dir)).filter(
@@ -141,9 +147,9 @@ export class RunDir {
    * what a killed writer left (temp files, unreferenced weights files), and its log's torn last record
    * cut. Each repair is reported.
    */
-  static async openForWriting(dir: string, log: Logger): Promise<RunDir> {
+  static async openForWriting(dir: string, log: Logger, lock: LockOptions = {}): Promise<RunDir> {
     const run = await RunDir.open(dir);
-    await run.acquire(log);
+    await run.acquire(log, lock);
     try {
       const removed = [
         ...(await removeOrphanTemps(run.dir)).map(({ file }) => path.basename(file)),
@@ -168,8 +174,8 @@ export class RunDir {
     return run;
   }
 
-  private async acquire(log: Logger): Promise<void> {
-    this.lock = await FolderLock.acquire(this.dir, 'run', log);
+  private async acquire(log: Logger, lock: LockOptions): Promise<void> {
+    this.lock = await FolderLock.acquire(this.dir, 'run', log, lock);
   }
 
   /** Gives up the lock (idempotent). */

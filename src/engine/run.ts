@@ -21,6 +21,8 @@ export interface RunOptions {
   hooks?: readonly TrainerHook[];
   /** Aborting it (reason: a signal's name) stops training after the current step with `last` written. */
   signal?: AbortSignal;
+  /** Take the run folder's lock with a lease of this many milliseconds (folders shared between hosts). */
+  lease?: number;
 }
 
 export interface TrainRunOptions extends RunOptions {
@@ -40,6 +42,7 @@ export async function trainRun(
     loaded,
     kernel.logger,
     options.name,
+    { leaseMs: options.lease },
   );
   let experiment: Experiment;
   try {
@@ -90,7 +93,7 @@ export async function resumeRun(
     );
     return finished;
   }
-  const run = await RunDir.openForWriting(runDir, kernel.logger);
+  const run = await RunDir.openForWriting(runDir, kernel.logger, { leaseMs: options.lease });
   try {
     const loaded = await loadRunConfig(kernel, run);
     expectHash(loaded.hash);

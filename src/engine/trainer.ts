@@ -15,6 +15,7 @@ import type { Dataset } from '../kinds/dataset.js';
 import type { Metric } from '../kinds/evaluator.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
+import type { Weighting } from '../kinds/weighting.js';
 import type { NamedEvaluator } from '../kernel/kernel.js';
 import { TOKENS } from '../kernel/tokens.js';
 import type { Logger } from '../plugin/types.js';
@@ -30,6 +31,7 @@ import {
   type BackwardPass,
   type EvalRecord,
   type StepRecord,
+  type TaskGradients,
   type TaskLosses,
   type TrainerHook,
   type TrainingContext,
@@ -38,11 +40,20 @@ import { checkpointHook } from './hooks/checkpointing.js';
 import { metricsLogHook } from './hooks/metrics-log.js';
 import { timingHook } from './hooks/timing.js';
 import { validationHook } from './hooks/validation.js';
-import { preservingState, tripletLosses } from './objective.js';
+import { weightingHook } from './hooks/weighting.js';
+import {
+  batchForward,
+  negativeRows,
+  preservingState,
+  tripletLosses,
+  tripletLossesOf,
+  withPenalty,
+  type BatchObjective,
+} from './objective.js';
 import { pixelsToTensor } from './pixels.js';
 import type { RunDir } from './run-dir.js';
 import type { TrainSummary } from './summary.js';
-import { taskLossWeights } from './weighting.js';
+import { tripletFactors } from './weighting.js';
 
 export type { EvalRecord, StepRecord, TrainerHook } from './hooks.js';
 export type { TrainSummary } from './summary.js';
@@ -77,11 +88,19 @@ interface TrainBatch {
   readonly pixels: Uint8Array;
 }
 
+/** A tensor's values, read back asynchronously (GPU engines have no synchronous read); the tensor is freed. */
+async function readAndDispose(tensor: tf.Tensor): Promise<tf.TypedArray> {
+  try {
+    return await tensor.data();
+  } finally {
+    tensor.dispose();
+  }
+}
+
 @injectable()
 export class Trainer {
   private readonly optimizer: TrainingOptimizer;
   private readonly sampler: TripletSampler;
-  private readonly lossWeights: Float32Array;
 
   constructor(
     @inject(TOKENS.loadedConfig) readonly loaded: LoadedConfig,
@@ -91,11 +110,11 @@ export class Trainer {
     @inject(TOKENS.loss) readonly loss: TripletLossFunction,
     @inject(TOKENS.evaluators) readonly evaluators: readonly NamedEvaluator[],
     @inject(TOKENS.logger) readonly log: Logger,
+    @inject(TOKENS.weighting) readonly weighting: Weighting,
   ) {
     const { train, seed } = loaded.config;
     this.optimizer = createOptimizer(train.optimizer);
     this.sampler = new TripletSampler(dataset.splits.train, dataset.tasks, seed, train.batch);
-    this.lossWeights = taskLossWeights(this.sampler.counts);
   }
 
   private get trainables(): tf.Variable[] {
@@ -111,7 +130,10 @@ export class Trainer {
     return Array.from(images, () => rng.next() < 0.5);
   }
 
-  /** One optimiser update on the batch of `step` (0-based); returns the per-triplet losses. */
+  /**
+   * One optimiser update on the batch of `step` (0-based); returns the per-triplet losses and, when a hook
+   * asks, each task's mean loss on the same batch after the update.
+   */
   private async applyStep(
     step: number,
     batch: UniqueImages,
@@ -119,91 +141,224 @@ export class Trainer {
     pixels: Uint8Array,
     hooks: HookDriver,
     context: TrainingContext,
-  ): Promise<Float32Array> {
+  ): Promise<{ perTriplet: Float32Array; taskLossAfter?: number[] }> {
     const { train } = this.loaded.config;
     this.optimizer.setLearningRate(learningRateAt(train.optimizer.lr, train.schedule, step, train.steps));
+    const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
+    const batchObjective = () =>
+      tripletLosses(this.model, this.loss, images, batch, train.mining, this.dataset.splits.train);
+    // Per-task gradients are of the task losses alone; the method's penalty is not any task's.
+    const losses = () => batchObjective().losses;
     let perTriplet: tf.Tensor1D | undefined;
-    tf.tidy(() => {
-      const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
-      const losses = () =>
-        tripletLosses(this.model, this.loss, images, batch, train.mining, this.dataset.splits.train);
-      const objective = () => {
-        const values = losses();
-        perTriplet = tf.keep(values);
-        // Equal weighting: the mean over tasks of each task's mean triplet loss.
-        const equal = tf.sum(tf.mul(values, tf.tensor1d(this.lossWeights))) as tf.Scalar;
-        return hooks.reduce('objective', equal, this.taskLosses(step, values, taskIds), context);
-      };
-      const { grads } = tf.variableGrads(objective, this.trainables);
-      const update =
-        hooks.has('afterBackward') || hooks.has('reduceGradients')
-          ? this.reduceUpdate({ step, grads, taskIds, losses, perTriplet: perTriplet!, hooks, context })
-          : grads;
-      this.optimizer.applyGradients(
-        train.clipNorm === undefined ? update : clipByGlobalNorm(update, train.clipNorm),
-      );
-    });
-    // Read back asynchronously: a GPU engine (webgpu) has no synchronous read.
+    let backward: { grads: tf.NamedTensorMap; taskGradients?: TaskGradients } | undefined;
     try {
-      return (await perTriplet!.data()) as Float32Array;
+      tf.tidy(() => {
+        let grads: tf.NamedTensorMap;
+        let taskGradients: TaskGradients | undefined;
+        if (hooks.updatesFromTaskGradients) {
+          // The per-task passes give the update; the first one also moves BatchNorm's statistics, once.
+          taskGradients = this.taskGradients(losses, taskIds, (values) => (perTriplet = tf.keep(values)));
+          grads = this.equalGradients(taskGradients, taskIds);
+        } else {
+          const objective = () => {
+            const forward = batchForward(this.model, images, batch);
+            const lossesOf = (embeddings: tf.Tensor2D) =>
+              tripletLossesOf(
+                this.model,
+                embeddings,
+                this.loss,
+                batch,
+                train.mining,
+                this.dataset.splits.train,
+              );
+            const { losses: values, negatives } = lossesOf(forward.embeddings);
+            perTriplet = tf.keep(values);
+            const equal = tf.sum(
+              tf.mul(values, tf.tensor1d(tripletFactors(taskIds, this.dataset.tasks.length))),
+            ) as tf.Scalar;
+            const taskLosses = this.taskLosses(step, values, taskIds, () =>
+              this.representationGram(forward.embeddings, (e) => lossesOf(e).losses, taskIds),
+            );
+            const combined = hooks.reduce('objective', equal, taskLosses, context);
+            // The method's own penalty (embedWithPenalty) is added once, after the task losses are combined.
+            const penalty = forward.penalty?.({
+              anchor: batch.anchor,
+              positive: batch.positive,
+              negative: negativeRows(negatives),
+            });
+            return withPenalty(combined, { losses: values, penalty });
+          };
+          grads = tf.variableGrads(objective, this.trainables).grads;
+          taskGradients = hooks.needsTaskGradients ? this.taskGradients(losses, taskIds) : undefined;
+        }
+        // Kept past the tidy: the hooks see them after the losses are read back.
+        for (const t of [...Object.values(grads), ...(taskGradients ?? []).flatMap((g) => Object.values(g))])
+          tf.keep(t);
+        backward = taskGradients ? { grads, taskGradients } : { grads };
+      });
+      // Read back asynchronously (a GPU engine has no synchronous read), before hooks see the losses.
+      const values = (await perTriplet!.data()) as Float32Array;
+      const { grads, taskGradients } = backward!;
+      tf.tidy(() => {
+        const reduced =
+          hooks.has('afterBackward') || hooks.has('reduceGradients')
+            ? this.reduceUpdate({
+                step,
+                grads,
+                taskIds,
+                taskGradients,
+                taskLosses: this.taskMeans(values, taskIds),
+                hooks,
+                context,
+              })
+            : grads;
+        // Built from per-task gradients, the update lacks the method's penalty: its gradient joins as is.
+        const update =
+          hooks.updatesFromTaskGradients && this.model.embedWithPenalty
+            ? addGradients(reduced, this.penaltyGradients(batchObjective))
+            : reduced;
+        this.optimizer.applyGradients(
+          train.clipNorm === undefined ? update : clipByGlobalNorm(update, train.clipNorm),
+        );
+      });
+      if (!hooks.needsLossesAfterUpdate) return { perTriplet: values };
+      // The same forward as the update's (training mode), its BatchNorm statistics put back.
+      const after = preservingState(this.model, () => tf.tidy(() => losses()));
+      return {
+        perTriplet: values,
+        taskLossAfter: this.taskMeans((await readAndDispose(after)) as Float32Array, taskIds),
+      };
     } finally {
-      perTriplet!.dispose();
+      tf.dispose([images, ...(perTriplet ? [perTriplet] : [])]);
+      if (backward) {
+        const { grads, taskGradients } = backward;
+        tf.dispose([...Object.values(grads), ...(taskGradients ?? []).flatMap((g) => Object.values(g))]);
+      }
     }
   }
 
-  private taskLosses(step: number, perTriplet: tf.Tensor1D, taskIds: Int32Array): TaskLosses {
+  private taskLosses(
+    step: number,
+    perTriplet: tf.Tensor1D,
+    taskIds: Int32Array,
+    representationGram: () => number[][],
+  ): TaskLosses {
     const tasks = this.dataset.tasks.length;
     return {
       step,
       perTriplet,
       taskIds,
+      representationGram,
       taskMeans: () => {
         const counts = new Float32Array(tasks);
         taskIds.forEach((t) => (counts[t]! += 1));
         const sums = tf.unsortedSegmentSum(perTriplet, tf.tensor1d(taskIds, 'int32'), tasks);
         return tf.div(sums, tf.tensor1d(counts.map((c) => Math.max(c, 1)))) as tf.Tensor1D;
       },
+      weighted: (weights) =>
+        tf.sum(tf.mul(perTriplet, tf.tensor1d(tripletFactors(taskIds, tasks, weights)))) as tf.Scalar,
     };
   }
 
-  /** Hands the backward pass to the hooks, and lets reducing hooks replace the shared parameters' update. */
+  /**
+   * Each task's gradient of its mean loss with respect to every trainable variable: one forward and backward
+   * per task with triplets in the batch (none, an empty map, for the others), in training mode on the whole
+   * batch (so BatchNorm normalises as in the update). Only with `first` does the first of those passes keep
+   * the moving statistics it shifts (it then stands for the update's own forward and hands its per-triplet
+   * losses to `first`); every other pass puts them back.
+   */
+  private taskGradients(
+    losses: () => tf.Tensor1D,
+    taskIds: Int32Array,
+    first?: (values: tf.Tensor1D) => void,
+  ): tf.NamedTensorMap[] {
+    const trainables = this.trainables;
+    const leading = taskIds[0];
+    return this.dataset.tasks.map((_, task) => {
+      if (!taskIds.includes(task)) return {};
+      const pass = () => {
+        const mask = tf.tensor1d(Array.from(taskIds, (t) => (t === task ? 1 : 0)));
+        const count = Math.max(1, taskIds.filter((t) => t === task).length);
+        return tf.variableGrads(() => {
+          const values = losses();
+          if (first && task === leading) first(values);
+          return tf.div(tf.sum(tf.mul(values, mask)), count) as tf.Scalar;
+        }, trainables).grads;
+      };
+      return first && task === leading ? pass() : preservingState(this.model, pass);
+    });
+  }
+
+  /** Gram matrix of the tasks' gradients with respect to the raw embeddings (through the loss alone). */
+  private representationGram(
+    raw: tf.Tensor2D,
+    lossesOf: (embeddings: tf.Tensor2D) => tf.Tensor1D,
+    taskIds: Int32Array,
+  ): number[][] {
+    const tasks = this.dataset.tasks.length;
+    const values = tf.tidy(() => {
+      const rows = this.dataset.tasks.map((_, task) => {
+        const mask = tf.tensor1d(Array.from(taskIds, (t) => (t === task ? 1 : 0)));
+        const count = Math.max(1, taskIds.filter((t) => t === task).length);
+        const taskLoss = (embeddings: tf.Tensor) =>
+          tf.div(tf.sum(tf.mul(lossesOf(embeddings as tf.Tensor2D), mask)), count) as tf.Scalar;
+        return tf.grad(taskLoss)(raw).reshape([-1]);
+      });
+      const matrix = tf.stack(rows);
+      return tf.matMul(matrix, matrix, false, true).dataSync();
+    });
+    return Array.from({ length: tasks }, (_, s) =>
+      Array.from({ length: tasks }, (__, t) => values[s * tasks + t]!),
+    );
+  }
+
+  /** The gradient of the method's penalty alone (one more forward and backward, its BatchNorm shift undone). */
+  private penaltyGradients(batchObjective: () => BatchObjective): tf.NamedTensorMap {
+    return preservingState(
+      this.model,
+      () =>
+        tf.variableGrads(() => {
+          const parts = batchObjective();
+          // A batch without a penalty term still differentiates (to zeros).
+          return parts.penalty ?? (tf.mul(tf.sum(parts.losses), 0) as tf.Scalar);
+        }, this.trainables).grads,
+    );
+  }
+
+  /** The equal-weighting gradient from per-task gradients: their mean over the tasks with triplets. */
+  private equalGradients(taskGradients: TaskGradients, taskIds: Int32Array): tf.NamedTensorMap {
+    const active = taskGradients.filter((_, t) => taskIds.includes(t));
+    return Object.fromEntries(
+      this.trainables.flatMap((v) => {
+        const parts = active.flatMap((g) => (g[v.name] ? [g[v.name]!] : []));
+        return parts.length > 0 ? [[v.name, tf.div(tf.addN(parts), active.length)]] : [];
+      }),
+    );
+  }
+
+  /** Hands the backward pass to the hooks, and lets reducing hooks replace the update. */
   private reduceUpdate(input: {
     step: number;
     grads: tf.NamedTensorMap;
     taskIds: Int32Array;
-    losses: () => tf.Tensor1D;
-    perTriplet: tf.Tensor1D;
+    taskGradients: TaskGradients | undefined;
+    taskLosses: number[];
     hooks: HookDriver;
     context: TrainingContext;
   }): tf.NamedTensorMap {
     const { step, grads, taskIds, hooks, context } = input;
-    const shared = this.model.parameters().filter((p) => p.trainable && p.owner === 'shared');
     const pass: BackwardPass = {
       step,
       grads,
-      shared: shared.map((p) => p.variable.name),
-      taskLosses: this.taskMeans(input.perTriplet.dataSync() as Float32Array, taskIds),
-      taskGradients: hooks.needsTaskGradients
-        ? this.dataset.tasks.map((_, task) =>
-            // One more forward and backward per task, in training mode on the whole batch (so BatchNorm
-            // normalises as in the update); the moving statistics they would shift are put back.
-            preservingState(this.model, () => {
-              const mask = tf.tensor1d(Array.from(taskIds, (t) => (t === task ? 1 : 0)));
-              const count = Math.max(1, taskIds.filter((t) => t === task).length);
-              return tf.variableGrads(
-                () => tf.div(tf.sum(tf.mul(input.losses(), mask)), count) as tf.Scalar,
-                shared.map((p) => p.variable),
-              ).grads;
-            }),
-          )
-        : undefined,
+      shared: this.model
+        .parameters()
+        .filter((p) => p.trainable && p.owner === 'shared')
+        .map((p) => p.variable.name),
+      taskLosses: input.taskLosses,
+      ...(input.taskGradients ? { taskGradients: input.taskGradients } : {}),
     };
     hooks.sync('afterBackward', pass, context);
-    if (!hooks.has('reduceGradients')) return grads;
-    const sharedGrads = Object.fromEntries(
-      pass.shared.flatMap((name) => (grads[name] ? [[name, grads[name]]] : [])),
-    );
-    return { ...grads, ...hooks.reduce('reduceGradients', sharedGrads, pass, context) };
+    return hooks.reduce('reduceGradients', grads, pass, context);
   }
 
   private taskMeans(perTriplet: Float32Array, taskIds: Int32Array): number[] {
@@ -275,9 +430,16 @@ export class Trainer {
     const { run, signal } = options;
     const { steps } = this.loaded.config.train;
     const timing = timingHook();
+    const { seed, train } = this.loaded.config;
     const hooks = new HookDriver([
       timing,
       metricsLogHook(),
+      weightingHook({
+        name: train.weighting.name,
+        strategy: this.weighting,
+        tasks: this.sampler.counts.flatMap((count, t) => (count > 0 ? [t] : [])),
+        seed,
+      }),
       ...(options.hooks ?? []),
       validationHook(),
       checkpointHook(),
@@ -323,7 +485,7 @@ export class Trainer {
   private async step(batch: TrainBatch, hooks: HookDriver, context: TrainingContext): Promise<StepRecord> {
     const { train } = this.loaded.config;
     const started = performance.now();
-    const perTriplet = await this.applyStep(
+    const { perTriplet, taskLossAfter } = await this.applyStep(
       batch.step,
       batch.unique,
       batch.taskIds,
@@ -336,10 +498,12 @@ export class Trainer {
     const record: StepRecord = {
       type: 'train',
       step: batch.step + 1,
-      loss: taskLoss.reduce((a, b) => a + b, 0) / taskLoss.length,
+      // The mean over the tasks with triplets in the batch (`batch.weights` may give a task none: NaN).
+      loss: mean(taskLoss.filter((l) => !Number.isNaN(l))),
       taskLoss,
       lr: learningRateAt(train.optimizer.lr, train.schedule, batch.step, train.steps),
       ms,
+      ...(taskLossAfter ? { taskLossAfter } : {}),
     };
     if (!Number.isFinite(record.loss)) {
       throw new MtlzooError(
@@ -436,6 +600,17 @@ export class Trainer {
       `interrupted by ${name} after step ${step}/${this.loaded.config.train.steps}; saved ${run.path('last')}; resume with: mtlzoo train --resume ${run.dir}`,
     );
   }
+}
+
+function mean(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+/** `a + b` variable by variable (a variable in one map only keeps its gradient). */
+function addGradients(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTensorMap {
+  const out = { ...a };
+  for (const [name, g] of Object.entries(b)) out[name] = out[name] ? tf.add(out[name], g) : g;
+  return out;
 }
 
 /** Scales all gradients by min(1, maxNorm / global norm), as tf.clip_by_global_norm. */

@@ -22,6 +22,8 @@ import type { Dataset, DatasetDescription } from '../kinds/dataset.js';
 import type { Evaluator } from '../kinds/evaluator.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
+import type { Weighting } from '../kinds/weighting.js';
+import { batchTasks } from '../train/sampler.js';
 import { isPathSpec, loadPluginModule, resolvePluginSpec } from '../plugin/loader.js';
 import { describePluginFile, type PluginFile } from '../plugin/record.js';
 import { PluginRegistries } from '../plugin/registry.js';
@@ -46,6 +48,7 @@ export interface Experiment {
   readonly model: MtlModel;
   readonly loss: TripletLossFunction;
   readonly evaluators: readonly NamedEvaluator[];
+  readonly weighting: Weighting;
   dispose(): void;
 }
 
@@ -235,6 +238,15 @@ export class Kernel {
     return evaluators;
   }
 
+  /** The configured weighting strategy, for the tasks that have a share of the batch. */
+  async createWeighting(config: ExperimentConfig, taskCount: number): Promise<Weighting> {
+    const { weighting, batch } = config.train;
+    return this.registries.build('weighting', weighting, {
+      taskCount: batchTasks(batch, taskCount).length,
+      seed: config.seed,
+    });
+  }
+
   /** Selects the backend and builds every component of a run into a child container. */
   async build(loaded: LoadedConfig): Promise<Experiment> {
     const { config } = loaded;
@@ -250,6 +262,7 @@ export class Kernel {
     const model = await this.createModel(config, backbone, dataset.tasks.length);
     const loss = await registries.build('loss', config.loss, {});
     const evaluators = await this.createEvaluators(config);
+    const weighting = await this.createWeighting(config, dataset.tasks.length);
 
     scope.registerInstance(TOKENS.loadedConfig, loaded);
     scope.registerInstance(TOKENS.backend, backend);
@@ -258,6 +271,7 @@ export class Kernel {
     scope.registerInstance(TOKENS.model, model);
     scope.registerInstance(TOKENS.loss, loss);
     scope.registerInstance(TOKENS.evaluators, evaluators);
+    scope.registerInstance(TOKENS.weighting, weighting);
     return {
       container: scope,
       loaded,
@@ -267,6 +281,7 @@ export class Kernel {
       model,
       loss,
       evaluators,
+      weighting,
       dispose: () => model.dispose(),
     };
   }

@@ -9,4 +9,5 @@ export const TOKENS = {
   model: Symbol.for('mtlzoo.MtlModel'),
   loss: Symbol.for('mtlzoo.TripletLossFunction'),
   evaluators: Symbol.for('mtlzoo.Evaluators'),
+  weighting: Symbol.for('mtlzoo.Weighting'),
 } as const;

@@ -18,9 +18,28 @@ export interface BackboneDescription {
   readonly embeddingDim: number;
 }
 
+/**
+ * What a BatchNorm layer of a backbone shows a method that takes the layer over (see
+ * `ForwardContext.batchNorm`). mtlzoo's `nn` BatchNorm is one.
+ */
+export interface BatchNormLayer {
+  readonly spec: { readonly decay: number; readonly epsilon: number; readonly scale: boolean };
+  /** Trainable γ, absent when `spec.scale` is false. */
+  readonly gamma: tf.Variable | undefined;
+  readonly beta: tf.Variable;
+  readonly movingMean: tf.Variable;
+  readonly movingVariance: tf.Variable;
+}
+
 export interface ForwardContext {
   /** Batch statistics and their moving-average updates in training; moving statistics otherwise. */
   readonly training: boolean;
+  /**
+   * Set by a method that takes over the backbone's BatchNorm layers (`task-bn`: per-task statistics and
+   * affine parameters): every layer built with `nn`'s BatchNorm then calls it in place of normalising
+   * with its own variables. Backbones only pass the context on.
+   */
+  readonly batchNorm?: (layer: BatchNormLayer, x: tf.Tensor) => tf.Tensor;
 }
 
 /** A variable with a name that is stable across runs (checkpoints are keyed by it). */
@@ -31,7 +50,11 @@ export interface NamedVariable {
   readonly trainable: boolean;
 }
 
-/** One instantiated copy of a backbone with its own variables. */
+/**
+ * One instantiated copy of a backbone with its own variables. Each variable is named
+ * `<scope><stage>/…` after the stage that uses it, so a method that runs only some stages (`asen`,
+ * `mmoe`) can take exactly their variables (`stageVariables` in `nn`); the contract harness checks it.
+ */
 export interface BackboneNet {
   readonly description: BackboneDescription;
   /** Runs stage `index` (0-based, in `description.stages` order) on its input. */

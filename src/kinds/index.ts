@@ -9,6 +9,7 @@ import type { Dataset, DatasetCreateContext, DatasetPluginMembers } from './data
 import type { Evaluator } from './evaluator.js';
 import type { TripletLossFunction } from './loss.js';
 import type { MethodCreateContext, MtlModel } from './method.js';
+import type { Weighting, WeightingCreateContext } from './weighting.js';
 
 export type * from './backend.js';
 export type * from './backbone.js';
@@ -16,6 +17,7 @@ export type * from './method.js';
 export type * from './loss.js';
 export type * from './dataset.js';
 export type * from './evaluator.js';
+export type * from './weighting.js';
 export { SPLIT_NAMES } from './dataset.js';
 
 type NoContext = Record<string, never>;
@@ -28,6 +30,7 @@ export interface InstanceByKind {
   loss: TripletLossFunction;
   dataset: Dataset;
   evaluator: Evaluator;
+  weighting: Weighting;
 }
 
 /** What a plugin of each kind is given besides its options. */
@@ -38,6 +41,7 @@ export interface ContextByKind {
   loss: NoContext;
   dataset: DatasetCreateContext;
   evaluator: NoContext;
+  weighting: WeightingCreateContext;
 }
 
 /** Members a plugin of a kind may have besides those every plugin has (src/plugin/types.ts). */

@@ -30,14 +30,52 @@ export interface ParameterReport {
   readonly galleryPasses: number;
 }
 
+/** Rows of a batch's embeddings that make up each triplet: the triplet i is (anchor[i], positive[i], negative[i]). */
+export interface TripletRows {
+  readonly anchor: Int32Array;
+  readonly positive: Int32Array;
+  readonly negative: Int32Array;
+}
+
+/** A training forward pass together with the method's own regularisation term (`embedWithPenalty`). */
+export interface PenalisedEmbedding {
+  /** Exactly what `embed` returns for the same arguments. */
+  readonly embeddings: tf.Tensor2D;
+  /**
+   * The method's penalty for the batch's triplets (known only after negatives are mined), a scalar that the
+   * training objective adds once to the combined task loss. Called inside the caller's tidy and gradient
+   * scope, so it may use tensors of the forward pass.
+   */
+  penalty(triplets: TripletRows): tf.Scalar;
+}
+
 export interface MtlModel {
   readonly taskCount: number;
   readonly embeddingDim: number;
   /**
-   * Embeddings `[N, embeddingDim]`, before L2 normalisation (the engine normalises uniformly), for
-   * `images` `[N, H, W, C]` where sample i belongs to task `taskIds[i]`. Tasks may mix within a batch.
+   * How the engine turns `embed`'s output into the embeddings losses, mining and metrics use: `l2` (the
+   * default when absent) L2-normalises each row; `none` uses it as it is (CSN's released code compares
+   * unnormalised masked embeddings).
+   */
+  readonly embeddingNorm?: 'l2' | 'none';
+  /**
+   * Embeddings `[N, embeddingDim]`, before normalisation (the engine normalises uniformly, see
+   * `embeddingNorm`), for `images` `[N, H, W, C]` where sample i belongs to task `taskIds[i]`. Tasks may mix
+   * within a batch.
    */
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D;
+  /**
+   * Optional, for methods whose authors train with a regularisation term besides the task losses (CSN's
+   * embedding-norm and mask-L1 penalties): the training objective (trainer and gradient probe alike) calls
+   * this in place of `embed` and adds `penalty` to the loss. Evaluation and retrieval call `embed`.
+   */
+  embedWithPenalty?(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): PenalisedEmbedding;
+  /**
+   * Optional: where each sample's embedding looks in its image, as non-negative spatial weights `[N, h, w]`
+   * that sum to 1 per sample (ASEN's attribute-aware spatial attention), in inference mode. `mtlzoo analyze
+   * attention` draws them over the images.
+   */
+  explain?(images: tf.Tensor4D, taskIds: Int32Array): tf.Tensor3D;
   parameters(): readonly ParameterEntry[];
   report(): ParameterReport;
   dispose(): void;

@@ -8,5 +8,6 @@ export * from './conv.js';
 export * from './layers.js';
 export * from './staged.js';
 export * from './routing.js';
+export * from './per-task.js';
 export * from './stage-options.js';
 export * from './parameters.js';

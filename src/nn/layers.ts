@@ -53,11 +53,71 @@ export interface BatchNormSpec {
   scale: boolean;
 }
 
+/** PyTorch's BatchNorm defaults (momentum 0.1, ε 1e-5, affine), as torchvision and most released code use. */
+export const TORCH_BATCH_NORM: BatchNormSpec = { decay: 0.9, epsilon: 1e-5, scale: true };
+
+/** The variables of one BatchNorm layer (a backbone's, or one task's copy of it). */
+export interface BatchNormVariables {
+  readonly gamma: tf.Variable | undefined;
+  readonly beta: tf.Variable;
+  readonly movingMean: tf.Variable;
+  readonly movingVariance: tf.Variable;
+}
+
+/** Creates BatchNorm variables in `store`: γ 1 (when `scale`), β 0, moving mean 0, moving variance 1. */
+export function batchNormVariables(
+  store: VariableStore,
+  channels: number,
+  scale: boolean,
+): BatchNormVariables {
+  return {
+    gamma: scale ? store.add('gamma', [channels], initializers.constant(1)) : undefined,
+    beta: store.add('beta', [channels], initializers.constant(0)),
+    movingMean: store.add('moving_mean', [channels], initializers.constant(0), { trainable: false }),
+    movingVariance: store.add('moving_variance', [channels], initializers.constant(1), {
+      trainable: false,
+    }),
+  };
+}
+
 /**
- * Batch normalisation over all axes but the last (channels). The moving variance averages the batch's
- * population variance, as TF-slim's (non-fused) batch_norm does; PyTorch would use the unbiased one.
+ * Batch normalisation of `x` over all axes but the last (channels) with the variables `v`, then ReLU when
+ * `relu`: batch statistics, and their moving averages updated, in training; the moving averages otherwise.
+ * The moving variance averages the batch's population variance, as TF-slim's (non-fused) batch_norm does;
+ * PyTorch would use the unbiased one. One fused kernel each way where the backend has it (batch-norm.ts).
  */
-export class BatchNorm {
+export function batchNormalize<T extends tf.Tensor>(
+  v: BatchNormVariables,
+  spec: BatchNormSpec,
+  x: T,
+  training: boolean,
+  relu = false,
+): T {
+  return tf.tidy(() => {
+    const { gamma, beta, movingMean, movingVariance } = v;
+    if (!training) {
+      return batchNormInference(
+        x,
+        { gamma, beta, mean: movingMean, variance: movingVariance },
+        spec.epsilon,
+        relu,
+      );
+    }
+    const { y, mean, variance } = batchNormTraining(x, gamma, beta, spec.epsilon, relu);
+    const d = spec.decay;
+    tf.tidy(() => {
+      movingMean.assign(tf.add(tf.mul(movingMean, d), tf.mul(mean, 1 - d)));
+      movingVariance.assign(tf.add(tf.mul(movingVariance, d), tf.mul(variance, 1 - d)));
+    });
+    return y;
+  });
+}
+
+/**
+ * A BatchNorm layer (`batchNormalize` with its own variables). A method may take it over through
+ * `ForwardContext.batchNorm`.
+ */
+export class BatchNorm implements BatchNormVariables {
   readonly gamma: tf.Variable | undefined;
   readonly beta: tf.Variable;
   readonly movingMean: tf.Variable;
@@ -68,44 +128,29 @@ export class BatchNorm {
     channels: number,
     readonly spec: BatchNormSpec,
   ) {
-    this.gamma = spec.scale ? store.add('gamma', [channels], initializers.constant(1)) : undefined;
-    this.beta = store.add('beta', [channels], initializers.constant(0));
-    this.movingMean = store.add('moving_mean', [channels], initializers.constant(0), { trainable: false });
-    this.movingVariance = store.add('moving_variance', [channels], initializers.constant(1), {
-      trainable: false,
-    });
+    ({
+      gamma: this.gamma,
+      beta: this.beta,
+      movingMean: this.movingMean,
+      movingVariance: this.movingVariance,
+    } = batchNormVariables(store, channels, spec.scale));
   }
 
-  /** Normalises x (and applies ReLU when `relu`: one fused kernel where the backend has it). */
+  /**
+   * Normalises x (and applies ReLU when `relu`: one fused kernel where the backend has it). A method that
+   * set `context.batchNorm` normalises instead (`task-bn`).
+   */
   apply<T extends tf.Tensor>(x: T, context: ForwardContext, relu = false): T {
+    if (!context.batchNorm) return batchNormalize(this, this.spec, x, context.training, relu);
     return tf.tidy(() => {
-      const { epsilon } = this.spec;
-      if (!context.training) {
-        const stats = {
-          gamma: this.gamma,
-          beta: this.beta,
-          mean: this.movingMean,
-          variance: this.movingVariance,
-        };
-        return batchNormInference(x, stats, epsilon, relu);
-      }
-      const { y, mean, variance } = batchNormTraining(x, this.gamma, this.beta, epsilon, relu);
-      this.updateMoving(mean, variance);
-      return y;
+      const y = context.batchNorm!(this, x) as T;
+      return relu ? tf.relu(y) : y;
     });
   }
 
   /** What inference normalises with: the moving statistics and the learned scale and shift. */
   movingStatistics(): InferenceStatistics {
     return { gamma: this.gamma, beta: this.beta, mean: this.movingMean, variance: this.movingVariance };
-  }
-
-  private updateMoving(mean: tf.Tensor, variance: tf.Tensor): void {
-    const d = this.spec.decay;
-    tf.tidy(() => {
-      this.movingMean.assign(tf.add(tf.mul(this.movingMean, d), tf.mul(mean, 1 - d)));
-      this.movingVariance.assign(tf.add(tf.mul(this.movingVariance, d), tf.mul(variance, 1 - d)));
-    });
   }
 }
 
@@ -125,7 +170,7 @@ export class ConvBn {
 
   apply(x: tf.Tensor4D, context: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
-      if (context.training) return this.bn.apply(this.conv.apply(x), context, this.relu);
+      if (context.training || context.batchNorm) return this.bn.apply(this.conv.apply(x), context, this.relu);
       // Inference: the normalisation folded into the convolution, one pass instead of two or more.
       const { scale, shift } = inferenceScaleShift(this.bn.movingStatistics(), this.bn.spec.epsilon);
       return this.conv.applyScaled(x, scale, shift, this.relu);
@@ -179,4 +224,31 @@ export function outputSize(input: number, kernel: number, stride: number, paddin
   if (padding === 'same') return Math.ceil(input / stride);
   const pad = padding === 'valid' ? 0 : padding;
   return Math.floor((input + 2 * pad - kernel) / stride) + 1;
+}
+
+/** A dense layer applied at every position of `x` `[N, ..., C]` (a 1×1 convolution, with its bias). */
+export function pointwise(layer: Dense, x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const c = x.shape[x.rank - 1]!;
+    const y = layer.apply(tf.reshape(x, [-1, c]));
+    return tf.reshape(y, [...x.shape.slice(0, -1), y.shape[1]]);
+  });
+}
+
+/**
+ * Max-pools `x` `[N, H, W, C]` onto an h×w grid with the window and stride that cover the input exactly:
+ * stride ⌊H/h⌋ and window H − (h − 1)·stride per axis (2×2 stride 2 for a halving; 5×5 stride 2 for
+ * 73 → 35; the identity when the sizes agree).
+ */
+export function poolToGrid(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
+  const [, inH, inW] = x.shape;
+  if (inH === height && inW === width) return x;
+  if (height > inH || width > inW) {
+    throw new RangeError(`poolToGrid: cannot pool ${inH}×${inW} onto a larger ${height}×${width} grid`);
+  }
+  const strideH = Math.floor(inH / height);
+  const strideW = Math.floor(inW / width);
+  const windowH = inH - (height - 1) * strideH;
+  const windowW = inW - (width - 1) * strideW;
+  return tf.maxPool(x, [windowH, windowW], [strideH, strideW], 'valid');
 }

@@ -80,3 +80,26 @@ export function assertTaskIds(taskIds: Int32Array, taskCount: number, batchSize:
     }
   }
 }
+
+/**
+ * Per-sample channel values `[N, C]` reshaped to broadcast against a feature map of rank `rank`
+ * (`[N, 1, …, 1, C]`), for scaling or shifting each sample's channels by its task's values.
+ */
+export function perSampleChannels(values: tf.Tensor, rank: number): tf.Tensor {
+  const [n, c] = values.shape as [number, number];
+  return tf.reshape(values, [n, ...new Array<number>(rank - 2).fill(1), c]);
+}
+
+/**
+ * Projects the channels of `x` `[N, ..., C]` by per-sample matrices `[N, C, C']` (each sample's task's
+ * matrix, gathered): a 1×1 convolution with a per-sample kernel, as one batched matrix product.
+ */
+export function projectPerSample(x: tf.Tensor, matrices: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const n = x.shape[0]!;
+    const c = x.shape[x.rank - 1]!;
+    const rows = tf.reshape(x, [n, -1, c]) as tf.Tensor3D;
+    const projected = tf.matMul(rows, matrices as tf.Tensor3D);
+    return tf.reshape(projected, [...x.shape.slice(0, -1), matrices.shape[2]!]);
+  });
+}

@@ -176,6 +176,7 @@ export class PluginRegistries {
     loss: new Registry('loss'),
     dataset: new Registry('dataset'),
     evaluator: new Registry('evaluator'),
+    weighting: new Registry('weighting'),
   };
 
   of<K extends PluginKind>(kind: K): Registry<K> {

@@ -5,7 +5,15 @@
 import type { z } from 'zod';
 import type { BackboneDescription } from '../kinds/backbone.js';
 
-export const PLUGIN_KINDS = ['backend', 'backbone', 'method', 'loss', 'dataset', 'evaluator'] as const;
+export const PLUGIN_KINDS = [
+  'backend',
+  'backbone',
+  'method',
+  'loss',
+  'dataset',
+  'evaluator',
+  'weighting',
+] as const;
 export type PluginKind = (typeof PLUGIN_KINDS)[number];
 
 /** A problem found by a plugin's own cross-field check, relative to the plugin's `options`. */

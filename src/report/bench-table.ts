@@ -1,5 +1,6 @@
 /** The comparison table of a bench, as markdown (for results.md, README and the terminal). */
-import type { BenchResults, BenchRow } from '../bench/bench.js';
+import type { BenchResults, BenchRow } from '../bench/results.js';
+import { methodLabelOf } from '../bench/recipe.js';
 import { formatSpread, type Spread } from '../metrics/summary.js';
 
 function cell(spread: Spread | undefined, digits = 3, scale = 1): string {
@@ -8,12 +9,19 @@ function cell(spread: Spread | undefined, digits = 3, scale = 1): string {
   return spread.n > 1 ? formatSpread(scaled, digits) : scaled.mean.toFixed(digits);
 }
 
-function methodName(row: BenchRow): string {
-  const ref = typeof row.method === 'string' ? { name: row.method, options: {} } : row.method;
+function refName(given: NonNullable<BenchRow['weighting']>): string {
+  const ref = typeof given === 'string' ? { name: given, options: {} } : given;
   const options = Object.entries(ref.options ?? {})
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
     .join(', ');
   return options ? `${ref.name} (${options})` : ref.name;
+}
+
+/** The row's method, and its weighting when the recipe sets one: `shared + pcgrad`. */
+function methodName(row: BenchRow): string {
+  return row.weighting === undefined
+    ? refName(row.method)
+    : `${refName(row.method)} + ${refName(row.weighting)}`;
 }
 
 export function formatBenchMarkdown(results: BenchResults): string {
@@ -31,7 +39,9 @@ export function formatBenchMarkdown(results: BenchResults): string {
   const rows = results.rows.map((row) => [
     `${row.label}: ${methodName(row)}`,
     ...results.metrics.map((m) => cell(row.metrics[m])),
-    ...(results.baseline ? [row.label === results.baseline ? 'baseline' : cell(row.deltaM, 2, 100)] : []),
+    ...(results.baseline
+      ? [methodLabelOf(row.label) === results.baseline ? 'baseline' : cell(row.deltaM, 2, 100)]
+      : []),
     row.params.totalParams.toLocaleString('en-US'),
     row.params.paramsPerTask.toLocaleString('en-US'),
     (row.params.bytes / 1e6).toFixed(2),

@@ -15,7 +15,10 @@ export interface ParamsVariant {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
-/** One row per method variant the paper compares; options not given take each plugin's defaults. */
+/**
+ * One row per method variant the paper compares, and ASEN's two versions; options not given take each
+ * plugin's defaults.
+ */
 export const PARAMS_VARIANTS: readonly ParamsVariant[] = [
   { label: 'modulation (vector)', method: 'modulation', options: { form: 'vector' } },
   { label: 'modulation (matrix)', method: 'modulation', options: { form: 'matrix' } },
@@ -23,6 +26,8 @@ export const PARAMS_VARIANTS: readonly ParamsVariant[] = [
   { label: 'separate', method: 'separate', options: {} },
   { label: 'cross-stitch', method: 'cross-stitch', options: {} },
   { label: 'csn', method: 'csn', options: {} },
+  { label: 'asen (v1)', method: 'asen', options: { version: 1 } },
+  { label: 'asen (v2)', method: 'asen', options: { version: 2 } },
 ];
 
 /** A variant that was built: what it costs. */

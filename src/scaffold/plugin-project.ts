@@ -105,21 +105,23 @@ function tryConfig(kind: PluginKind, name: string): string {
       'dataset:\n  name: shapes\n  options: { counts: { train: 60, val: 20, test: 20 }, tasks: [colour, shape] }',
     evaluators: 'evaluators: [triplet-accuracy]',
   };
-  const slot = kind === 'evaluator' ? 'evaluators' : kind;
-  slots[slot] = {
+  // A weighting strategy's slot is inside `train:`; every other kind has a top-level one.
+  const own: Record<Exclude<PluginKind, 'weighting'>, string> = {
     backend: `backend: ${name}`,
     backbone: `backbone:\n  name: ${name}\n  options: { inputSize: 16 }`,
     method: `method: ${name}`,
     loss: `loss: ${name}`,
     dataset: `dataset:\n  name: ${name}\n  options: { counts: { train: 60, val: 20, test: 20 } }`,
     evaluator: `evaluators: [triplet-accuracy, ${name}]`,
-  }[kind];
+  };
+  if (kind !== 'weighting') slots[kind === 'evaluator' ? 'evaluators' : kind] = own[kind];
+  const weighting = kind === 'weighting' ? `, weighting: ${name}` : '';
   return [
     `# A few training steps with ${kind} ${name}: npx mtlzoo train -c configs/try-${name}.yaml`,
     'plugins: [..] # this package, relative to this file',
     'seed: 1',
     ...Object.values(slots),
-    'train: { steps: 3, batch: { tripletsPerTask: 2 } }',
+    `train: { steps: 3, batch: { tripletsPerTask: 2 }${weighting} }`,
     '',
   ].join('\n');
 }

@@ -120,6 +120,16 @@ export async function assertFiniteOutputs(forward: () => [string, tf.Tensor][]):
   }
 }
 
+/** The values of the tensor `compute` returns (run under tf.tidy), read back asynchronously; then freed. */
+export async function tensorValues(compute: () => tf.Tensor): Promise<Float32Array> {
+  const tensor = tf.tidy(compute);
+  try {
+    return (await tensor.data()) as Float32Array;
+  } finally {
+    tensor.dispose();
+  }
+}
+
 /** The values of variables, read back asynchronously. */
 export async function variableValues(variables: readonly NamedVariable[]): Promise<Float32Array[]> {
   return Promise.all(variables.map(async (v) => (await v.variable.data()) as Float32Array));

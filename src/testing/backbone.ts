@@ -19,7 +19,7 @@ import { buildPlugin, checkedOptions } from './plugin.js';
 
 /**
  * Checks a backbone: description (stages end in `embedding` of `[embeddingDim]`), variable names (unique,
- * scoped), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
+ * scoped, each under its stage's name), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
  * every trainable variable, moving statistics updated in training only, no tensor leak, full disposal.
  * Values are read back asynchronously, so it runs on GPU engines (webgpu) too: await it.
  */
@@ -66,6 +66,11 @@ export async function checkBackboneContract(
       check(
         v.name.startsWith('contract/'),
         () => `${label}: variable "${v.name}" ignores the scope "contract/"`,
+      );
+      check(
+        names.some((stage) => v.name.startsWith(`contract/${stage}/`)),
+        () =>
+          `${label}: variable "${v.name}" is not under a stage's name (contract/<stage>/…; stages ${names.join(', ')})`,
       );
     }
     deepStrictEqual(

@@ -15,3 +15,8 @@ export {
 } from './evaluator.js';
 export { checkLossContract, type LossContractOptions, type LossContractReport } from './loss.js';
 export { checkMethodContract } from './method.js';
+export {
+  checkWeightingContract,
+  type WeightingContractOptions,
+  type WeightingContractReport,
+} from './weighting.js';

@@ -4,6 +4,7 @@ import type { AnyPluginOf } from '../kinds/index.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import {
+  assertFinite,
   assertFiniteOutputs,
   assertGradients,
   assertNoLeak,
@@ -12,9 +13,142 @@ import {
   assertUniqueNames,
   check,
   seededTensor,
+  tensorValues,
   type ContractOptions,
 } from './assertions.js';
 import { buildPlugin, checkedOptions } from './plugin.js';
+
+/** Moves every trainable task-owned variable away from its initial value, so tasks really differ. */
+function perturbTaskVariables(entries: readonly ParameterEntry[]): void {
+  entries.forEach((e, i) => {
+    if (e.owner === 'shared' || !e.trainable) return;
+    tf.tidy(() =>
+      e.variable.assign(tf.add(e.variable, tf.sub(seededTensor(e.variable.shape, 100 + i), 0.5))),
+    );
+  });
+}
+
+function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(b[i]!)));
+  }
+  return worst;
+}
+
+/**
+ * In inference a sample's embedding depends on its own image and task only: a mixed-task batch must give
+ * each task's samples what they get run alone. Where the method has task-owned variables, one image's
+ * embeddings under tasks 0 and 1 must differ, so that a method routing every sample to one task fails.
+ */
+async function assertRouting(
+  label: string,
+  model: MtlModel,
+  images: tf.Tensor4D,
+  taskIds: Int32Array,
+  taskCount: number,
+): Promise<void> {
+  const inference = { training: false };
+  const embedded = (batch: () => tf.Tensor4D, ids: Int32Array) =>
+    tensorValues(() => model.embed(batch(), ids, inference));
+  const together = await embedded(() => images, taskIds);
+  const dim = model.embeddingDim;
+  for (let task = 0; task < taskCount; task++) {
+    const members = Int32Array.from(Array.from(taskIds).flatMap((t, i) => (t === task ? [i] : [])));
+    const alone = await embedded(
+      () => tf.gather(images, members) as tf.Tensor4D,
+      new Int32Array(members.length).fill(task),
+    );
+    const rows = new Float32Array(members.length * dim);
+    members.forEach((sample, row) =>
+      rows.set(together.subarray(sample * dim, (sample + 1) * dim), row * dim),
+    );
+    const difference = maxRelativeDifference(alone, rows);
+    check(
+      difference <= 1e-4,
+      () =>
+        `${label}: task ${task}'s samples embed differently in a mixed batch than alone (relative difference ${difference.toExponential(2)}): routing mixes tasks`,
+    );
+  }
+  if (taskCount > 1 && model.parameters().some((p) => p.owner !== 'shared')) {
+    const both = await embedded(
+      () => tf.tile(tf.slice(images, 0, 1), [2, 1, 1, 1]) as tf.Tensor4D,
+      Int32Array.from([0, 1]),
+    );
+    const difference = maxRelativeDifference(both.subarray(0, dim), both.subarray(dim));
+    check(
+      difference > 1e-6,
+      () => `${label}: tasks 0 and 1 embed an image identically although the method has task-owned variables`,
+    );
+  }
+}
+
+/** `embedWithPenalty` agrees with `embed` and gives a finite scalar; `explain` gives spatial weights. */
+async function checkOptionalApi(
+  label: string,
+  model: MtlModel,
+  images: tf.Tensor4D,
+  taskIds: Int32Array,
+): Promise<void> {
+  const inference = { training: false };
+  const n = taskIds.length;
+  if (model.embedWithPenalty) {
+    const run = async () => {
+      const [embeddings, plain, penalty] = tf.tidy(() => {
+        const forward = model.embedWithPenalty!(images, taskIds, inference);
+        const rows = (shift: number) => Int32Array.from({ length: n }, (_, i) => (i + shift) % n);
+        return [
+          forward.embeddings,
+          model.embed(images, taskIds, inference),
+          forward.penalty({ anchor: rows(0), positive: rows(1), negative: rows(2) }),
+        ];
+      });
+      try {
+        const difference = maxRelativeDifference(
+          (await embeddings.data()) as Float32Array,
+          (await plain.data()) as Float32Array,
+        );
+        check(difference <= 1e-6, () => `${label}: embedWithPenalty's embeddings differ from embed's`);
+        assertShape(`${label}: penalty`, penalty.shape, []);
+        assertFinite(`${label}: penalty`, await penalty.data());
+      } finally {
+        tf.dispose([embeddings, plain, penalty]);
+      }
+    };
+    await run();
+    await assertNoLeak(`${label}: embedWithPenalty`, run);
+  }
+  if (model.explain) {
+    const run = async () => {
+      const maps = tf.tidy(() => model.explain!(images, taskIds));
+      try {
+        check(
+          maps.rank === 3 && maps.shape[0] === n,
+          () => `${label}: explain gives shape [${maps.shape.join(', ')}], expected [${n}, h, w]`,
+        );
+        const values = await maps.data();
+        assertFinite(`${label}: explain`, values);
+        const size = maps.size / n;
+        for (let i = 0; i < n; i++) {
+          let sum = 0;
+          for (let j = 0; j < size; j++) {
+            const v = values[i * size + j]!;
+            check(v >= 0, () => `${label}: explain gives a negative weight ${v}`);
+            sum += v;
+          }
+          check(
+            Math.abs(sum - 1) < 1e-4,
+            () => `${label}: explain's weights of sample ${i} sum to ${sum}, not 1`,
+          );
+        }
+      } finally {
+        maps.dispose();
+      }
+    };
+    await run();
+    await assertNoLeak(`${label}: explain`, run);
+  }
+}
 
 /** Sums trainable sizes by owner and all bytes, independently of the plugin's own report. */
 function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
@@ -35,7 +169,9 @@ function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
  * Checks a method: options validate and round-trip through JSON, `check` accepts them, the model's
  * parameters are uniquely named with valid owners, its report matches them, a mixed-task batch embeds to
  * `[N, embeddingDim]` finite values, every trainable variable receives a non-zero gradient, nothing leaks,
- * and dispose frees everything.
+ * `embedWithPenalty` and `explain` (where present) behave, and, with the task-owned variables moved off
+ * their initial values, a mixed batch embeds each task's samples as they embed alone (inference) and tasks
+ * differ; dispose frees everything.
  */
 export async function checkMethodContract(
   plugin: AnyPluginOf<'method'>,
@@ -100,6 +236,9 @@ export async function checkMethodContract(
         assertGradients(label, entries, () => model.embed(images, taskIds, { training: true }));
       await step();
       await assertNoLeak(label, step);
+      await checkOptionalApi(label, model, images, taskIds);
+      perturbTaskVariables(entries);
+      await assertRouting(label, model, images, taskIds, taskCount);
     } finally {
       images.dispose();
     }

@@ -159,6 +159,18 @@ class FixedTriplets {
   }
 }
 
+/** Triplets of each task in every batch: equal shares, or shares in proportion to `weights`. */
+export function batchCounts(options: SamplerOptions, taskCount: number): number[] {
+  return options.weights
+    ? tripletCounts(options.tripletsPerTask * taskCount, options.weights)
+    : new Array<number>(taskCount).fill(options.tripletsPerTask);
+}
+
+/** Dataset indices of the tasks that have triplets in every batch. */
+export function batchTasks(options: SamplerOptions, taskCount: number): number[] {
+  return batchCounts(options, taskCount).flatMap((count, t) => (count > 0 ? [t] : []));
+}
+
 export class TripletSampler {
   /** Triplets of each task in every batch. */
   readonly counts: readonly number[];
@@ -188,9 +200,7 @@ export class TripletSampler {
         `sampler weights has ${options.weights.length} entries for ${taskCount} tasks`,
       );
     }
-    this.counts = options.weights
-      ? tripletCounts(options.tripletsPerTask * taskCount, options.weights)
-      : new Array<number>(taskCount).fill(options.tripletsPerTask);
+    this.counts = batchCounts(options, taskCount);
     this.batchSize = this.counts.reduce((a, b) => a + b, 0);
     this.sources = tasks.map(({ name, anchorLabels }, t) => {
       const fixed = split.triplets?.[t];

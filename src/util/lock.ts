@@ -5,8 +5,11 @@
  *
  * A second writer is refused (`LOCKED`, exit 2) with the holder named. A lock left by a process that died
  * on this host (no such pid, or the pid now belongs to a process started after the lock) is taken over
- * with a warning; one from another host is never guessed dead. Held locks are removed when the process
- * exits, a signal's exit included; a kill -9 leaves the lock, which the next writer takes over.
+ * with a warning. A pid says nothing on another host, so a lock from there is never guessed dead, unless
+ * it was taken with a lease (queue workers, whose folders are shared between machines): its holder touches
+ * the file every quarter lease, and another host takes over a lock whose file is older than its lease (the
+ * hosts' clocks must agree to well within a lease). Held locks are removed when the process exits, a
+ * signal's exit included; a kill -9 leaves the lock, which the next writer takes over.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
@@ -24,6 +27,13 @@ export interface LockHolder {
   /** ISO time the lock was taken. */
   readonly started: string;
   readonly command: string;
+  /** Milliseconds the holder keeps the file fresh for (it touches it every quarter of them). */
+  readonly leaseMs?: number;
+}
+
+export interface LockOptions {
+  /** Take the lock with a lease of this many milliseconds (see above). */
+  readonly leaseMs?: number;
 }
 
 const held = new Set<FolderLock>();
@@ -35,7 +45,13 @@ function parseHolder(text: string): LockHolder | undefined {
     return typeof value.pid === 'number' &&
       typeof value.host === 'string' &&
       typeof value.started === 'string'
-      ? { pid: value.pid, host: value.host, started: value.started, command: String(value.command ?? '') }
+      ? {
+          pid: value.pid,
+          host: value.host,
+          started: value.started,
+          command: String(value.command ?? ''),
+          ...(typeof value.leaseMs === 'number' ? { leaseMs: value.leaseMs } : {}),
+        }
       : undefined;
   } catch {
     return undefined;
@@ -73,6 +89,8 @@ function describeHolder(holder: LockHolder): string {
 }
 
 export class FolderLock {
+  private heartbeat?: NodeJS.Timeout;
+
   private constructor(
     readonly file: string,
     private readonly content: string,
@@ -82,13 +100,19 @@ export class FolderLock {
    * Takes the lock of `dir` (which must exist) for `what` (e.g. "run", "bench"), or refuses naming the
    * holder. `log` receives the warning when a stale lock is taken over.
    */
-  static async acquire(dir: string, what: string, log: Logger): Promise<FolderLock> {
+  static async acquire(
+    dir: string,
+    what: string,
+    log: Logger,
+    options: LockOptions = {},
+  ): Promise<FolderLock> {
     const file = path.join(dir, LOCK_FILE);
     const holder: LockHolder = {
       pid: process.pid,
       host: os.hostname(),
       started: new Date().toISOString(),
       command: ['mtlzoo', ...process.argv.slice(2)].join(' ').slice(0, 200),
+      ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     };
     const content = `${JSON.stringify(holder)}\n`;
     const temp = tempPathFor(file);
@@ -97,7 +121,7 @@ export class FolderLock {
       for (let attempt = 0; attempt < 8; attempt++) {
         if (await FolderLock.create(temp, file, content)) {
           const lock = new FolderLock(file, content);
-          lock.hold();
+          lock.hold(options.leaseMs);
           return lock;
         }
         await FolderLock.removeIfStale(dir, file, what, log);
@@ -135,14 +159,18 @@ export class FolderLock {
     const text = await fs.readFile(file, 'utf8').catch(() => undefined);
     if (text === undefined) return; // released meanwhile: try again
     const holder = parseHolder(text);
-    if (holder && holder.host !== os.hostname()) {
+    const leaseAge = async () => Date.now() - ((await fs.stat(file).catch(() => undefined))?.mtimeMs ?? 0);
+    const expired = holder?.leaseMs !== undefined && (await leaseAge()) > holder.leaseMs;
+    if (holder && holder.host !== os.hostname() && !expired) {
       throw new MtlzooError(
         'LOCKED',
-        `${dir} is in use by another ${what}: locked by ${describeHolder(holder)}; if nothing on ${holder.host} writes it any more, remove ${file}`,
+        holder.leaseMs === undefined
+          ? `${dir} is in use by another ${what}: locked by ${describeHolder(holder)}; if nothing on ${holder.host} writes it any more, remove ${file}`
+          : `${dir} is in use by another ${what}: locked by ${describeHolder(holder)}, lease renewed ${Math.round((await leaseAge()) / 1000)} s ago`,
         2,
       );
     }
-    if (holder && holderAlive(holder)) {
+    if (holder && holder.host === os.hostname() && holderAlive(holder)) {
       throw new MtlzooError(
         'LOCKED',
         `${dir} is in use by another ${what}: locked by ${describeHolder(holder)}; wait for it to finish or stop it`,
@@ -163,16 +191,25 @@ export class FolderLock {
       await fs.link(aside, file).catch(() => undefined);
     } else {
       log.warn(
-        holder
-          ? `${dir}: took over the lock of ${describeHolder(holder)}, which is no longer running`
-          : `${dir}: replaced an unreadable lock file ${file}`,
+        !holder
+          ? `${dir}: replaced an unreadable lock file ${file}`
+          : holder.host === os.hostname()
+            ? `${dir}: took over the lock of ${describeHolder(holder)}, which is no longer running`
+            : `${dir}: took over the lock of ${describeHolder(holder)}, whose ${holder.leaseMs} ms lease expired`,
       );
     }
     await fs.rm(aside, { force: true });
   }
 
-  private hold(): void {
+  private hold(leaseMs?: number): void {
     held.add(this);
+    if (leaseMs !== undefined) {
+      this.heartbeat = setInterval(() => {
+        const now = new Date();
+        if (this.owns()) fs.utimes(this.file, now, now).catch(() => undefined);
+      }, leaseMs / 4);
+      this.heartbeat.unref();
+    }
     if (!exitHandlerInstalled) {
       exitHandlerInstalled = true;
       process.on('exit', () => {
@@ -191,6 +228,7 @@ export class FolderLock {
 
   /** Removes the lock if it is still this process's. */
   release(): void {
+    clearInterval(this.heartbeat);
     held.delete(this);
     if (this.owns()) rmSync(this.file, { force: true });
   }

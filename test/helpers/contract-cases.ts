@@ -15,7 +15,18 @@ export const METHOD_CASES: Record<string, readonly object[]> = {
   shared: [{}, { heads: true }],
   separate: [{}],
   'cross-stitch': [{}, { granularity: 'scalar', stages: ['conv2'] }],
-  csn: [{ masks: 'learned' }, { masks: 'fixed' }],
+  csn: [{ masks: 'learned' }, { masks: 'fixed', normalize: 'after-mask', embeddingNormWeight: 0 }],
+  film: [{}, { scale: 'relu', stages: ['conv1'] }],
+  'task-routing': [{}, { sigma: 0.25, stages: ['conv2', 'embedding'] }],
+  adapters: [{}, { stages: ['embedding'] }],
+  'task-bn': [{}],
+  mtan: [{}, { stages: ['conv2'] }],
+  mmoe: [{}, { experts: 2, from: 'conv1', gateInput: 'pool' }],
+  // Narrow attention widths keep the cpu backend fast; the defaults (512) are covered by the params test.
+  asen: [
+    { version: 1, spatialWidth: 8, channelWidth: 16 },
+    { version: 2, stage: 'conv2', spatialWidth: 8, channelWidth: 16, attributeWidth: 5 },
+  ],
 };
 
 /** The backbone the method cases run on. */

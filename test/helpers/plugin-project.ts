@@ -1,7 +1,7 @@
 /**
  * The plugin-project path of docs/plugins.md, end to end: `mtlzoo new plugin` writes one plugin of every
  * kind into a project, mtlzoo is installed there, the scaffold's own tests run, the real CLI trains a few
- * steps with all six plugins loaded by path, and another project loads them by package name.
+ * steps with all seven plugins loaded by path, and another project loads them by package name.
  *
  * Two installs: `linked` puts symlinks to this checkout (and its mocha, tsx, TypeScript) in the project's
  * node_modules, fast enough for `npm test`; `tarball` does what the guide says, `npm pack` of this working
@@ -25,13 +25,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const PLUGINS = {
   backend: 'cpu-copy',
   backbone: 'small-cnn',
-  method: 'film',
+  method: 'embedding-film',
   loss: 'soft-margin',
   dataset: 'stripes',
   evaluator: 'mrr',
+  weighting: 'slow-first',
 } as const;
 
-/** All six plugins in one small run. */
+/** All seven plugins in one small run. */
 const ALL_PLUGINS_CONFIG = (plugins: string) => `plugins: [${plugins}]
 seed: 1
 backend: ${PLUGINS.backend}
@@ -40,7 +41,7 @@ method: ${PLUGINS.method}
 loss: ${PLUGINS.loss}
 dataset: { name: ${PLUGINS.dataset}, options: { counts: { train: 40, val: 12, test: 12 } } }
 evaluators: [triplet-accuracy, ${PLUGINS.evaluator}]
-train: { steps: 3, batch: { tripletsPerTask: 2 } }
+train: { steps: 3, batch: { tripletsPerTask: 2 }, weighting: ${PLUGINS.weighting} }
 `;
 
 interface Output {
@@ -81,7 +82,7 @@ export function describePluginProject(install: 'linked' | 'tarball'): void {
     before(async () => {
       workspace = tempDir('mtlzoo-plugin-project-');
       project = path.join(workspace.dir, 'mtlzoo-plugins-demo');
-      // Five plugins before mtlzoo is installed (the CLI of this checkout, in-process), the last after it.
+      // Six plugins before mtlzoo is installed (the CLI of this checkout, in-process), the last after it.
       const [last, ...first] = [...PLUGIN_KINDS].reverse();
       for (const kind of first.reverse()) {
         const result = await runCli('new', 'plugin', kind, PLUGINS[kind], '--dir', project);
@@ -120,7 +121,7 @@ export function describePluginProject(install: 'linked' | 'tarball'): void {
               project,
             )
           : await npm(['test'], project);
-      assert.match(stdout, /\b9 passing\b/);
+      assert.match(stdout, /\b11 passing\b/);
       assert.doesNotMatch(stdout, /failing/);
     });
 
@@ -130,7 +131,7 @@ export function describePluginProject(install: 'linked' | 'tarball'): void {
       });
     }
 
-    it('trains a few steps with all six plugins loaded by path, through the real CLI', async () => {
+    it('trains a few steps with all seven plugins loaded by path, through the real CLI', async () => {
       const { stdout } = await run(
         process.execPath,
         [bin, 'train', '-c', 'configs/all.yaml', '--out', path.join(workspace.dir, 'runs'), '--json'],

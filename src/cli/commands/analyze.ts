@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { formatAttention, writeAttentionMaps } from '../../analysis/attention.js';
 import { probeCheckpoint, probeRecordsOf } from '../../analysis/probe.js';
 import { runRelatedness } from '../../analysis/relatedness.js';
 import type { CheckpointChoice } from '../../analysis/run-checkpoint.js';
 import { formatGradientSummary, formatRelatedness, summariseGradients } from '../../analysis/summary.js';
 import { RunDir } from '../../engine/run-dir.js';
 import { MtlzooError } from '../../errors.js';
+import { positiveInt } from '../arguments.js';
 import { TRUST_PLUGINS_FLAG, type CliContext } from '../context.js';
 
 function checkpointChoice(allowed: readonly CheckpointChoice[]) {
@@ -24,13 +26,22 @@ function stepList(value: string): number[] {
   return steps;
 }
 
+function splitChoice(value: string): 'val' | 'test' {
+  if (value !== 'val' && value !== 'test') {
+    throw new MtlzooError('USAGE', `--split: expected val or test, got "${value}"`, 2);
+  }
+  return value;
+}
+
 /** JSON.stringify writes NaN (a task with a zero gradient) as null, which reads as "undefined". */
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 export function registerAnalyzeCommand(program: Command, cli: CliContext): void {
   const analyze = program
     .command('analyze')
-    .description('analyses of a trained run: gradient directions across tasks, learned task relatedness');
+    .description(
+      'analyses of a trained run: gradient directions across tasks, learned task relatedness, attention maps',
+    );
 
   analyze
     .command('gradients')
@@ -80,6 +91,46 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
           throw error;
         }
         cli.output.write(options.json ? json(summary) : formatGradientSummary(summary));
+      },
+    );
+
+  analyze
+    .command('attention')
+    .description(
+      "draw where each task looks (a method's spatial attention, e.g. asen's) over a few images, as PNGs and JSON",
+    )
+    .argument('<runDir>', 'a run directory written by mtlzoo train')
+    .requiredOption('--out <dir>', 'folder for attention.json, attention.png and the per-task PNGs')
+    .option('--images <n>', 'images shown, evenly spaced over the split', positiveInt('--images'), 6)
+    .option('--split <name>', 'val or test', splitChoice, 'test')
+    .option(
+      '--checkpoint <which>',
+      'auto (best, else last), best or last',
+      checkpointChoice(['auto', 'best', 'last']),
+      'auto',
+    )
+    .option('--json', 'print the manifest as JSON')
+    .option(...TRUST_PLUGINS_FLAG)
+    .action(
+      async (
+        runDir: string,
+        options: {
+          out: string;
+          images: number;
+          split: 'val' | 'test';
+          checkpoint: CheckpointChoice;
+          json?: boolean;
+          trustPlugins?: boolean;
+        },
+      ) => {
+        const kernel = cli.createKernel({ trustRunPlugins: options.trustPlugins });
+        const result = await writeAttentionMaps(kernel, runDir, {
+          outDir: options.out,
+          images: options.images,
+          split: options.split,
+          checkpoint: options.checkpoint,
+        });
+        cli.output.write(options.json ? json(result) : formatAttention(result, options.out));
       },
     );
 

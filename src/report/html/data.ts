@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { probeRecordsOf, type ProbeRecord } from '../../analysis/probe.js';
 import { runRelatedness, type RunRelatedness } from '../../analysis/relatedness.js';
-import type { BenchResults } from '../../bench/bench.js';
+import type { BenchResults } from '../../bench/results.js';
 import type { PluginRef } from '../../config/schema.js';
 import type { Environment } from '../../engine/environment.js';
 import { loadRunConfig } from '../../engine/run-config.js';

@@ -1,5 +1,6 @@
 /** The report as one self-contained HTML page: inline CSS and SVG, a few lines of inline script, no requests. */
 import { ALL_SHARED } from '../../analysis/summary.js';
+import { methodLabelOf } from '../../bench/recipe.js';
 import { MTLZOO_VERSION } from '../../engine/environment.js';
 import type { Matrix } from '../../metrics/gradients.js';
 import { formatSpread, type Spread } from '../../metrics/summary.js';
@@ -68,7 +69,9 @@ function comparison(data: ReportData): string {
   const rows = data.methods.map((m) => [
     `<b>${esc(m.label)}</b><br><small>${esc(m.method)}</small>`,
     ...data.metrics.map((name) => cell(m.metrics[name])),
-    ...(data.baseline ? [m.label === data.baseline ? 'baseline' : cell(m.deltaM, 2, 100)] : []),
+    ...(data.baseline
+      ? [methodLabelOf(m.label) === data.baseline ? 'baseline' : cell(m.deltaM, 2, 100)]
+      : []),
     m.params.totalParams.toLocaleString('en-US'),
     m.params.paramsPerTask.toLocaleString('en-US'),
     (m.params.bytes / 1e6).toFixed(3),

@@ -1,0 +1,226 @@
+/**
+ * Queued benches on real processes (issue #14): a redis-server of the test's own, a 2-method × 2-seed recipe
+ * enqueued (twice), two workers, one killed with kill -9 in the middle of a run, Redis killed and restarted
+ * mid-bench; the collected results equal a local bench's, the killed run resumed from its checkpoint, and
+ * nothing was lost or trained twice.
+ */
+import { strict as assert } from 'node:assert';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Queue } from 'bullmq';
+import type { BenchResults } from '../src/bench/bench.js';
+import { QUEUE_NAME } from '../src/queue/connection.js';
+import { runCli } from './helpers/cli.js';
+import { smallConfig } from './helpers/experiment.js';
+import { tempDir, writeFiles } from './helpers/files.js';
+import { startMtlzoo, waitFor, type Started } from './helpers/process.js';
+import { comparableBenchRows } from './helpers/records.js';
+import { redisMissing, TestRedis } from './helpers/redis.js';
+
+const STEPS = 12;
+const CHECKPOINT_EVERY = 3;
+
+const RECIPE = `description: a queued bench for tests
+config: ./base.yaml
+seeds: [0, 1]
+baseline: shared
+metrics: [triplet-accuracy, mAP@5]
+methods:
+  - label: modulation
+    method: modulation
+  - label: shared
+    method: shared
+`;
+
+interface TrainRecord {
+  type: string;
+  step: number;
+}
+
+function records(file: string): TrainRecord[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as TrainRecord);
+}
+
+const missing = redisMissing();
+
+(missing ? describe.skip : describe)(
+  `queued bench on Redis${missing ? ` (skipped: ${missing})` : ''}`,
+  function () {
+    this.timeout(600_000);
+    let workspace: ReturnType<typeof tempDir>;
+    let redis: TestRedis;
+    let entry: string;
+    let store: string;
+    let local: BenchResults;
+    const workers: Started[] = [];
+
+    before(async () => {
+      workspace = tempDir();
+      entry = path.join(workspace.dir, 'zoo', 'tiny');
+      store = path.join(workspace.dir, 'store');
+      writeFiles(entry, {
+        'recipe.yaml': RECIPE,
+        'base.yaml': smallConfig({
+          steps: STEPS,
+          extra: `  optimizer: { type: adam }\n  evalEvery: 6\n  checkpointEvery: ${CHECKPOINT_EVERY}\n`,
+        }),
+      });
+      await fs.mkdir(path.join(workspace.dir, 'redis'));
+      redis = await TestRedis.start(path.join(workspace.dir, 'redis'));
+      const { code, stdout, log } = await runCli(
+        'bench',
+        entry,
+        '--out',
+        path.join(workspace.dir, 'local'),
+        '--json',
+      );
+      assert.equal(code, 0, log);
+      local = JSON.parse(stdout) as BenchResults;
+    });
+    after(async () => {
+      for (const worker of workers) worker.child.kill('SIGKILL');
+      await redis?.stop();
+      workspace?.cleanup();
+    });
+
+    const enqueue = () => runCli('bench', entry, '--queue', redis.url, '--runs', store);
+
+    it('enqueues once per run: a second enqueue adds nothing', async () => {
+      const first = await enqueue();
+      assert.equal(first.code, 0, first.log);
+      assert.match(first.stdout, /^4 runs: 4 enqueued\n/);
+      const second = await enqueue();
+      assert.equal(second.code, 0, second.log);
+      assert.match(second.stdout, /^4 runs: 0 enqueued, already in the queue: 4 waiting\n/);
+    });
+
+    it('a worker killed mid-run and Redis killed mid-bench: the bench completes to the local results', async () => {
+      const dir = /bench: (.*)\n/.exec((await enqueue()).stdout)![1]!;
+      const workerArgs = ['worker', '--queue', redis.url, '--runs', store, '--lock-seconds', '5'];
+      const first = startMtlzoo(workerArgs);
+      workers.push(first);
+      // Kill it past a checkpoint and before its run ends.
+      let killedRun = '';
+      await waitFor(() => {
+        const run = [...first.stderr().matchAll(/into (.*)\n/g)].at(-1)?.[1];
+        const file = run && path.join(run, 'metrics.jsonl');
+        if (!file || !existsSync(file)) return false;
+        const steps = records(file)
+          .filter((r) => r.type === 'train')
+          .map((r) => r.step);
+        const last = steps.at(-1) ?? 0;
+        if (last > CHECKPOINT_EVERY && last < STEPS - 1 && last % CHECKPOINT_EVERY !== 0) {
+          first.child.kill('SIGKILL');
+          killedRun = run;
+          return true;
+        }
+        return false;
+      }, 'the first worker to be past a checkpoint of a run');
+      await first.exited;
+      const beforeKill = await fs.readFile(path.join(killedRun, 'metrics.jsonl'), 'utf8');
+
+      const second = startMtlzoo(workerArgs);
+      workers.push(second);
+      await waitFor(
+        () => /resuming from the checkpoint at step \d+/.test(second.stderr()),
+        'the resumed run',
+      );
+      const resumedAt = Number(/resuming from the checkpoint at step (\d+)/.exec(second.stderr())![1]);
+      assert.ok(resumedAt >= CHECKPOINT_EVERY, `resumed at step ${resumedAt}`);
+      assert.match(second.stderr(), new RegExp(`took over the lock of pid ${first.child.pid} `));
+
+      // Redis crashes while the second worker trains, and comes back with its append-only file.
+      await waitFor(
+        () => second.stderr().split(': done (').length > 1,
+        'a run finished by the second worker',
+      );
+      await redis.stop('SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await redis.restart();
+
+      let results: BenchResults | undefined;
+      await waitFor(
+        async () => {
+          const status = await runCli('bench', 'status', dir, '--queue', redis.url, '--json');
+          assert.equal(status.code, 0, status.log);
+          results = (JSON.parse(status.stdout) as { results?: BenchResults }).results;
+          return results !== undefined;
+        },
+        'every run done',
+        300_000,
+      );
+      second.child.kill('SIGTERM');
+      assert.equal((await second.exited).code, 0, second.stderr());
+
+      assert.deepEqual(comparableBenchRows(results!), comparableBenchRows(local));
+      assert.deepEqual(JSON.parse(await fs.readFile(path.join(dir, 'results.json'), 'utf8')), results);
+      // The killed run went on from its checkpoint: the records up to it are the first worker's, untouched.
+      const kept = beforeKill
+        .split('\n')
+        .filter((line) => line && (JSON.parse(line) as TrainRecord).step <= resumedAt);
+      const after = (await fs.readFile(path.join(killedRun, 'metrics.jsonl'), 'utf8')).split('\n');
+      assert.deepEqual(after.slice(0, kept.length), kept);
+      // Every run trained each step once, and no run was trained twice.
+      for (const run of results!.rows.flatMap((row) => row.runDirs)) {
+        const steps = records(path.join(run, 'metrics.jsonl'))
+          .filter((r) => r.type === 'train')
+          .map((r) => r.step);
+        assert.deepEqual(
+          steps,
+          Array.from({ length: STEPS }, (_, i) => i + 1),
+          run,
+        );
+      }
+      // Only the killed run was taken twice (a run found finished on a later take is not trained again).
+      const log = `${first.stderr()}\n${second.stderr()}`;
+      const taken = [...log.matchAll(/job (run-\w+): .* \(attempt \d+\) into/g)].map((m) => m[1]!);
+      const finishedTakes = [...log.matchAll(/has finished \(\d+ steps/g)].length;
+      assert.equal(new Set(taken).size, 4, log);
+      assert.equal(taken.length - finishedTakes, 5, log);
+      // Enqueued again, the bench adds nothing: its runs are done.
+      const again = await enqueue();
+      assert.match(again.stdout, /^4 runs: 0 enqueued, already in the queue: 4 completed\n/);
+      const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        const counts = await queue.getJobCounts();
+        assert.equal(
+          Object.values(counts).reduce((a, b) => a + b, 0),
+          4,
+          JSON.stringify(counts),
+        );
+        assert.equal(counts.completed, 4);
+      } finally {
+        await queue.close();
+      }
+    });
+
+    it('a run that diverges is marked failed with its message, without retries', async () => {
+      const diverging = path.join(workspace.dir, 'zoo', 'diverging');
+      writeFiles(diverging, {
+        'recipe.yaml':
+          'description: diverges\nconfig: ./base.yaml\nmethods:\n  - label: shared\n    method: shared\n',
+        'base.yaml': smallConfig({ steps: 6, extra: '  optimizer: { type: sgd, lr: 1.0e+30 }\n' }),
+      });
+      const enqueued = await runCli('bench', diverging, '--queue', redis.url, '--runs', store);
+      assert.equal(enqueued.code, 0, enqueued.log);
+      const dir = /bench: (.*)\n/.exec(enqueued.stdout)![1]!;
+      const worker = startMtlzoo(['worker', '--queue', redis.url, '--runs', store]);
+      workers.push(worker);
+      let job: { state: string; failedReason?: string; attemptsMade: number } | undefined;
+      await waitFor(async () => {
+        const status = await runCli('bench', 'status', dir, '--queue', redis.url, '--json');
+        job = (JSON.parse(status.stdout) as { status: { jobs: (typeof job)[] } }).status.jobs[0];
+        return job?.state === 'failed';
+      }, 'the diverging run to fail');
+      assert.match(job!.failedReason!, /^training diverged at step \d+: loss is NaN/);
+      assert.equal(job!.attemptsMade, 1);
+      const table = await runCli('bench', 'status', dir, '--queue', redis.url);
+      assert.match(table.stdout, /shared +0 +failed .*training diverged at step/);
+      worker.child.kill('SIGTERM');
+      assert.equal((await worker.exited).code, 0, worker.stderr());
+    });
+  },
+);
