@@ -205,7 +205,6 @@ export class Trainer {
             ? this.reduceUpdate({
                 step,
                 grads,
-                taskIds,
                 taskGradients,
                 taskLosses: this.taskMeans(values, taskIds),
                 hooks,
@@ -340,13 +339,12 @@ export class Trainer {
   private reduceUpdate(input: {
     step: number;
     grads: tf.NamedTensorMap;
-    taskIds: Int32Array;
     taskGradients: TaskGradients | undefined;
     taskLosses: number[];
     hooks: HookDriver;
     context: TrainingContext;
   }): tf.NamedTensorMap {
-    const { step, grads, taskIds, hooks, context } = input;
+    const { step, grads, hooks, context } = input;
     const pass: BackwardPass = {
       step,
       grads,
