@@ -15,6 +15,20 @@ export default tseslint.config(
     },
   },
   {
+    // The retrieval web page: plain browser scripts, tfjs from a script tag.
+    files: ['src/retrieval/web/**/*.js'],
+    languageOptions: {
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        FormData: 'readonly',
+        URL: 'readonly',
+        createImageBitmap: 'readonly',
+      },
+    },
+  },
+  {
     files: ['bin/**/*.js', 'test/fixtures/**/*.js', 'test/tfjs/**/*.mjs', 'docs/**/*.js'],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
     rules: { '@typescript-eslint/consistent-type-imports': 'off' },

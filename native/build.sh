@@ -1,5 +1,6 @@
 #!/bin/sh
-# Builds the optional native kernel pack (native/build/Release/mtlzoo_native.node).
+# Builds the optional native kernel pack (native/build/Release/mtlzoo_native.node) and the exact-search
+# addon beside it (mtlzoo_search.node).
 # Needs a C++17 compiler, make, python3 and oneDNN's headers (Debian: apt-get install -y g++ make python3 libdnnl-dev).
 # npm install runs it through native/install.js when those are present; run it yourself after installing them later.
 set -eu

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const mode = process.env.MTLZOO_NATIVE_BUILD ?? '1';
 const APT = 'sudo apt-get install -y g++ make python3 libdnnl-dev && npm run build:native';
-const COST = 'training runs on wasm alone, 2–10× slower (docs/performance.md)';
+const COST =
+  'training runs on wasm alone, 2–10× slower, and exact search on tfjs (docs/performance.md, docs/retrieval.md)';
 
 const runs = (command, args, input) =>
   spawnSync(command, args, { input, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'ignore'] })
@@ -54,7 +55,9 @@ if (mode === '0') {
   } else {
     const build = spawnSync('sh', [join(here, 'build.sh')], { encoding: 'utf8' });
     if (build.status === 0) {
-      console.log('mtlzoo: native kernel pack built (native/build/Release/mtlzoo_native.node)');
+      console.log(
+        'mtlzoo: native kernel pack built (native/build/Release/mtlzoo_native.node, mtlzoo_search.node)',
+      );
     } else {
       const log = join(here, 'build', 'build.log');
       mkdirSync(dirname(log), { recursive: true });

@@ -52,6 +52,18 @@ export {
 export type { HookState, JsonValue } from './engine/checkpoint.js';
 export { runBench, type BenchOptions, type BenchResults, type BenchRow } from './bench/bench.js';
 export { loadRecipe, type LoadedRecipe, type Recipe } from './bench/recipe.js';
-export { retrieve, type RetrievalResult, type RetrieveOptions } from './engine/retrieve.js';
+export { retrieve, type RetrievalResult, type RetrieveOptions } from './retrieval/retrieve.js';
+export {
+  addToIndex,
+  buildIndex,
+  removeFromIndex,
+  type AnnOptions,
+  type BuildIndexOptions,
+} from './retrieval/build.js';
+export { IndexFolder } from './retrieval/index-folder.js';
+export type { IndexManifest } from './retrieval/manifest.js';
+export { RunModel } from './retrieval/model.js';
+export { searchIndex, type SearchHit, type SearchMode } from './retrieval/search.js';
+export { exactSearch, type Neighbours } from './retrieval/exact.js';
 export { Rng } from './util/random.js';
 export * from './weighting/index.js';

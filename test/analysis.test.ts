@@ -99,9 +99,10 @@ describe('analysis', function () {
       try {
         const probe = new GradientProbe(built);
         const before = tf.memory().numTensors;
-        const gradients = await probe.gradients(3);
+        const gradients = await probe.gradients();
         await probe.measure(3);
         assert.equal(tf.memory().numTensors, before, 'tensors leaked by the probe');
+        assert.deepEqual(probe.settings, { every: 0, tripletsPerTask: 8, split: 'val', mining: 'hard' });
 
         const sharedNames = built.model
           .parameters()
@@ -110,25 +111,63 @@ describe('analysis', function () {
         assert.deepEqual(gradients.names, sharedNames);
         assert.equal(gradients.values.length, 3);
         const stats = gradientStatistics(gradients);
+        // Taken in two halves per task: the task's gradient is their sum (exact in float64 here; the
+        // float32 `values` agree to rounding), and `within` is the cosine between the halves.
+        const [a, b] = gradients.halves!;
+        const sum = (t: number, v: number) => Float64Array.from(a[t]![v]!, (x, i) => x + b[t]![v]![i]!);
+        gradients.values.forEach((task, t) =>
+          task.forEach((g, v) => g.forEach((x, i) => assert.equal(x, Math.fround(sum(t, v)[i]!)))),
+        );
         gradients.names.forEach((name, v) =>
-          assertClose(
-            stats.layers[name]!,
-            plainStats(gradients.values.map((task) => Float64Array.from(task[v]!))),
-            name,
-          ),
+          assertClose(stats.layers[name]!, plainStats(gradients.values.map((_, t) => sum(t, v))), name),
         );
-        const concatenated = gradients.values.map((task) =>
-          Float64Array.from(task.flatMap((g) => Array.from(g))),
-        );
+        const flat = (parts: readonly ArrayLike<number>[]) =>
+          Float64Array.from(parts.flatMap((g) => Array.from(g)));
+        const concatenated = gradients.values.map((task, t) => flat(task.map((_, v) => sum(t, v))));
         assertClose(stats.all, plainStats(concatenated), 'all');
         concatenated.forEach((g, t) => {
           const norm = Math.sqrt(g.reduce((s, x) => s + x * x, 0));
           assert.ok(norm > 0, `task ${t} has a zero gradient`);
           assert.ok(Math.abs(stats.all.norm[t]! - norm) < 1e-9 * norm);
         });
+        const within = a.map((task, t) => plainCosine(flat(task), flat(b[t]!)));
+        within.forEach((c, t) => assert.ok(Math.abs(stats.all.within![t]! - c) < 1e-9, `within ${t}`));
+        const meanWithin = within.reduce((s, c) => s + (Math.acos(c) * 180) / Math.PI, 0) / within.length;
+        assert.ok(Math.abs(stats.all.withinAngle! - meanWithin) < 1e-6);
+        assert.equal(gradients.active.length, 3);
+        gradients.active.forEach((n) => assert.ok(n >= 0 && n <= 8));
       } finally {
         built.dispose();
       }
+    });
+
+    it('probes fixed triplets of the chosen split, and hard mining keeps at least as many of them active', async () => {
+      const active: Record<string, readonly number[]> = {};
+      for (const mining of ['none', 'hard'] as const) {
+        const { kernel, loaded } = await loadSmall(
+          path.join(workspace.dir, 'cfg', `mining-${mining}`),
+          smallConfig({
+            extra: `  probe: { every: 0, tripletsPerTask: 12, mining: ${mining}, split: train }\n`,
+          }),
+        );
+        const built = await kernel.build(loaded);
+        try {
+          const probe = new GradientProbe(built);
+          const first = await probe.measure(1);
+          // The same triplets at every step: an unchanged model gives the same record.
+          assert.deepEqual(await probe.measure(2), { ...first, step: 2 });
+          assert.equal(first.split, 'train');
+          assert.equal(first.mining, mining);
+          active[mining] = first.active!;
+        } finally {
+          built.dispose();
+        }
+      }
+      // The triplet's own negative is always a candidate, so the hardest one violates the margin whenever
+      // the drawn one does.
+      active.hard!.forEach((n, t) =>
+        assert.ok(n >= active.none![t]!, `task ${t}: ${n} < ${active.none![t]}`),
+      );
     });
 
     it('gives cosine exactly 1 for identical objectives and −1 for a negated one, per layer and overall', async () => {
@@ -197,6 +236,8 @@ describe('analysis', function () {
       const summary = JSON.parse(json.stdout) as {
         steps: number[];
         meanAngle: { all: number[]; layers: Record<string, number[]> };
+        withinAngle: number[];
+        active: number[][];
         cosine: { step: number; matrix: number[][] }[];
       };
       const records = probeRecordsOf(await new RunDir(probed.runDir).readMetrics());
@@ -210,10 +251,23 @@ describe('analysis', function () {
         [2, 6],
       );
       assert.ok(Object.keys(summary.meanAngle.layers).includes('trunk/conv1/conv/kernel'));
+      assert.deepEqual(
+        summary.withinAngle,
+        records.map((r) => r.all.withinAngle),
+      );
+      assert.deepEqual(
+        summary.active,
+        records.map((r) => r.active),
+      );
 
       const text = await runCli('analyze', 'gradients', probed.runDir, '--steps', '4');
       assert.equal(text.code, 0, text.log);
       assert.match(text.stdout, /all shared parameters\s+\d/);
+      assert.match(text.stdout, /all shared parameters, within one task\s+\d/);
+      assert.match(
+        text.stdout,
+        /Probe triplets with a positive loss at step 6: colour \d\/4, shape \d\/4, position \d\/4\./,
+      );
       assert.match(text.stdout, /cosine of the gradients over all shared parameters, step 4:/);
 
       const missing = await runCli('analyze', 'gradients', probed.runDir, '--steps', '3');

@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BenchResults } from '../src/bench/bench.js';
+import type { TrainSummary } from '../src/engine/trainer.js';
+import { NOT_SIGNIFICANT } from '../src/report/bench-table.js';
 import { runCli } from './helpers/cli.js';
 import { smallConfig } from './helpers/experiment.js';
 import { tempDir, writeFiles } from './helpers/files.js';
@@ -18,7 +20,24 @@ methods:
     method: separate
   - label: csn
     method: { name: csn, options: { masks: fixed } }
+  - label: shared
+    method: shared
 `;
+
+/** Δm of one seed, by hand: the mean relative change of every metric × task against the baseline run. */
+function deltaMByHand(mine: TrainSummary, theirs: TrainSummary, metrics: readonly string[]): number {
+  let sum = 0;
+  let count = 0;
+  for (const name of metrics) {
+    for (const task of mine.tasks) {
+      const m = mine.test.find((x) => x.name === name && x.task === task)!.value;
+      const b = theirs.test.find((x) => x.name === name && x.task === task)!.value;
+      sum += (m - b) / b;
+      count += 1;
+    }
+  }
+  return sum / count;
+}
 
 describe('bench', function () {
   this.timeout(300_000);
@@ -28,16 +47,19 @@ describe('bench', function () {
   });
   after(() => workspace.cleanup());
 
-  it('runs every method and seed under one config and writes the comparison', async () => {
+  it('runs every method and seed under one config and writes the comparison, with intervals', async () => {
     const entry = path.join(workspace.dir, 'zoo', 'tiny');
-    writeFiles(entry, { 'recipe.yaml': RECIPE, 'base.yaml': smallConfig({ steps: 3 }) });
+    writeFiles(entry, {
+      'recipe.yaml': RECIPE,
+      'base.yaml': smallConfig({ steps: 3, extra: '  probe: { every: 1, tripletsPerTask: 4 }\n' }),
+    });
     const out = path.join(workspace.dir, 'out');
     const { code, stdout, log } = await runCli('bench', entry, '--out', out, '--record');
     assert.equal(code, 0, log);
     const results = JSON.parse(await fs.readFile(path.join(out, 'results.json'), 'utf8')) as BenchResults;
     assert.deepEqual(
       results.rows.map((r) => r.label),
-      ['modulation', 'separate', 'csn'],
+      ['modulation', 'separate', 'csn', 'shared'],
     );
     assert.deepEqual(results.tasks, ['colour', 'shape', 'position']);
     for (const row of results.rows) {
@@ -50,7 +72,43 @@ describe('bench', function () {
     const separate = results.rows.find((r) => r.label === 'separate')!;
     const modulation = results.rows.find((r) => r.label === 'modulation')!;
     assert.equal(separate.deltaM, undefined);
+    assert.equal(separate.versusBaseline, undefined);
     assert.equal(modulation.deltaM!.n, 2);
+
+    // The figures beside the intervals are the runs' own, seed by seed, computed here by hand.
+    const summaries = async (dirs: readonly string[]) =>
+      Promise.all(
+        dirs.map(
+          async (d) => JSON.parse(await fs.readFile(path.join(d, 'summary.json'), 'utf8')) as TrainSummary,
+        ),
+      );
+    const mine = await summaries(modulation.runDirs);
+    const theirs = await summaries(separate.runDirs);
+    const overall = (s: TrainSummary, name: string) =>
+      s.test.find((m) => m.name === name && m.task === undefined)!.value;
+    const accuracy = modulation.metrics['triplet-accuracy']!;
+    assert.ok(
+      Math.abs(
+        accuracy.mean - (overall(mine[0]!, 'triplet-accuracy') + overall(mine[1]!, 'triplet-accuracy')) / 2,
+      ) < 1e-12,
+    );
+    assert.ok(
+      accuracy.ci!.low <= accuracy.mean && accuracy.mean <= accuracy.ci!.high,
+      'the interval holds the mean',
+    );
+    const paired = modulation.versusBaseline!['triplet-accuracy']!;
+    const byHand = [0, 1].map(
+      (i) => overall(mine[i]!, 'triplet-accuracy') - overall(theirs[i]!, 'triplet-accuracy'),
+    );
+    assert.ok(Math.abs(paired.mean - (byHand[0]! + byHand[1]!) / 2) < 1e-12);
+    assert.equal(paired.significant, paired.ci!.low > 0 || paired.ci!.high < 0);
+    const deltas = [0, 1].map((i) => deltaMByHand(mine[i]!, theirs[i]!, results.metrics));
+    assert.ok(Math.abs(modulation.deltaM!.mean - (deltas[0]! + deltas[1]!) / 2) < 1e-12);
+    // Probe angles for every row with shared weights (not separate), compared with shared's.
+    assert.equal(separate.gradients, undefined);
+    assert.equal(results.angleBaseline, 'shared');
+    assert.equal(modulation.gradients!.curve.steps.length, 3);
+    assert.equal(modulation.angleVersus!.label, 'shared');
     // Storage: separate holds one tiny backbone per task; modulation one trunk plus masks.
     assert.equal(separate.params.totalParams, 3 * modulation.params.sharedParams);
     assert.ok(modulation.params.paramsPerTask > 0);
@@ -58,11 +116,35 @@ describe('bench', function () {
 
     const markdown = await fs.readFile(path.join(out, 'results.md'), 'utf8');
     assert.ok(stdout.includes(markdown.split('\n')[4]!), 'the printed table is the recorded one');
+    const interval = String.raw`\[-?\d+\.\d+, -?\d+\.\d+\]`;
     assert.match(
       markdown,
-      /\| modulation: modulation \| 0\.\d+ ± 0\.\d+ \| 0\.\d+ ± 0\.\d+ \| -?\d+\.\d+ ± \d+\.\d+ \|/,
+      new RegExp(
+        String.raw`\| modulation: modulation \| 0\.\d+ ± 0\.\d+ \| ${interval} \| 0\.\d+ ± 0\.\d+ \| ${interval} \| -?\d+\.\d+ ± \d+\.\d+ \| ${interval}( n\.s\.)? \|`,
+      ),
     );
     assert.match(markdown, /\| separate: separate \|.*\| baseline \|/);
+    // Paired differences: a row per compared method, marked exactly when the interval holds 0.
+    const pairedLine = markdown.split('\n').find((l) => l.startsWith('| modulation | ') && l.includes('['))!;
+    assert.equal(pairedLine.split('|')[2]!.includes(NOT_SIGNIFICANT), !paired.significant);
+    assert.match(markdown, /\*\*Paired differences vs separate\*\*/);
+    assert.match(markdown, /\*\*Gradient angles on the shared weights\*\*/);
+    assert.match(markdown, /\| csn \| \d+\.\d ± \d+\.\d \[/);
+    // A sweep over two levels (the entry and the bench folder; the knob read from the recipe's config and
+    // from the first run's) shows each row's figures with their intervals.
+    const sweep = await runCli('analyze', 'sweep', entry, out, '--knob', 'train.steps');
+    assert.equal(sweep.code, 0, sweep.log);
+    const deltaLine = sweep.stdout
+      .split('**Δm vs separate (%)**')[1]!
+      .split('\n')
+      .find((l) => l.startsWith('| modulation |'))!;
+    const shown = `${(modulation.deltaM!.mean * 100).toFixed(2)} [${(modulation.deltaM!.ci!.low * 100).toFixed(2)}, ${(modulation.deltaM!.ci!.high * 100).toFixed(2)}]`;
+    assert.equal(deltaLine.split(' | ').filter((c) => c.startsWith(shown)).length, 2, deltaLine);
+    assert.match(sweep.stdout, /\| method \| steps = 3 \| steps = 3 \|/);
+    assert.match(sweep.stdout, /\*\*Final across-task angle − shared's, paired by seed \(°\)\*\*/);
+    const unset = await runCli('analyze', 'sweep', entry, '--knob', 'dataset.options.relatedness');
+    assert.equal(unset.code, 2);
+    assert.match(unset.log, /base\.yaml: dataset\.options\.relatedness is not set/);
     // --record also writes into the zoo entry.
     assert.equal(await fs.readFile(path.join(entry, 'results.md'), 'utf8'), markdown);
   });

@@ -238,6 +238,34 @@ describe('contract harness', () => {
       await assert.rejects(checkMethodContract(wrong, {}, smallTiny(), 2), /report sharedParams 1/);
     });
 
+    it('catches a declared shared prefix that is not a split of embed', async () => {
+      const modulation = methodPlugins.find((p) => p.name === 'modulation')!;
+      const wrongSplit = definePlugin({
+        kind: 'method',
+        name: 'wrong-split',
+        version: '0.0.0',
+        description: 'declares a shared prefix whose completion skips a modulation',
+        options: z.strictObject({}),
+        create: async (_o, context) => {
+          const model = await modulation.create(modulation.options.parse({}), context);
+          const declared = model.taskDependence;
+          assert.ok(declared?.from === 'features');
+          return Object.assign(model, {
+            taskDependence: {
+              ...declared,
+              // A completion fed other features than shared() gives, as a wrong split index would be.
+              complete: (features: tf.Tensor, taskIds: Int32Array, c: { training: boolean }) =>
+                tf.tidy(() => declared.complete(tf.relu(tf.neg(features)), taskIds, c)),
+            },
+          });
+        },
+      });
+      await assert.rejects(
+        checkMethodContract(wrongSplit, {}, smallTiny(), 3),
+        /complete\(shared\(x\)\) differs from embed\(x\)/,
+      );
+    });
+
     it("catches a method whose embeddings in inference depend on the batch's other samples", async () => {
       const modulation = methodPlugins.find((p) => p.name === 'modulation')!;
       const mixing = definePlugin({

@@ -102,8 +102,14 @@ describe('durability on real CLI processes', function () {
     await waitFor(() => first.stderr().includes('SIGINT: stopping'), 'the first SIGINT to be seen');
     first.child.kill('SIGINT');
     const { code, stderr } = await first.exited;
-    assert.equal(code, 130, stderr);
-    assert.match(stderr, /SIGINT again: stopping now, without saving/);
+    // The second SIGINT either lands during the first one's step and save (stops at once, 130) or after
+    // the save finished, while Node tears the process down (130, or ended by the signal itself: no code);
+    // neither leaves the lock or a torn file.
+    if (/SIGINT again: stopping now, without saving/.test(stderr)) assert.equal(code, 130, stderr);
+    else {
+      assert.match(stderr, /interrupted by SIGINT after step \d+\/400; saved/);
+      assert.ok(code === 130 || code === null, stderr);
+    }
     // The lock went with the process; the run's config is the first writer's alone.
     assert.ok(!existsSync(path.join(dir, '.mtlzoo.lock')));
     assert.match(await fs.readFile(path.join(dir, 'config.yaml'), 'utf8'), /lr: 0\.001/);

@@ -85,6 +85,10 @@ describe('triplet-accuracy evaluator', () => {
     // Labels of task "labels" split cleanly along the line: every drawn triplet is right.
     close(value(metrics, 'triplet-accuracy', 'labels'), 1, 'drawn');
     close(value(metrics, 'triplet-accuracy'), (1 / 3 + 1) / 2, 'mean');
+    // Per-task metrics carry one outcome per triplet, in list order; the average over tasks carries none.
+    assert.deepEqual(metrics.find((m) => m.task === 'fixed')!.samples, [1, 0, 0]);
+    assert.equal(metrics.find((m) => m.task === 'labels')!.samples!.length, 50);
+    assert.equal(metrics.find((m) => m.task === undefined)!.samples, undefined);
     assert.ok(!requested[1]!.includes(4), 'an unlabelled image is never used');
     assert.equal(new Set(requested[1]).size, requested[1]!.length, 'each image embedded once');
     const again = await evaluate('triplet-accuracy', { tripletsPerTask: 50 }, ctx);
@@ -127,6 +131,12 @@ describe('retrieval evaluator', () => {
     close(value(m, 'mAP@2', 'pairs'), 1.5 / 5, 'mAP@2');
     close(value(m, 'precision@2', 'pairs'), 1.5 / 5, 'P@2');
     close(value(m, 'recall@2', 'pairs'), 2 / 5, 'R@2');
+    // One value per scored query, in query order (q0, q1, q2, q3, q5), whose mean is the metric.
+    const samples = (name: string, task: string) =>
+      m.find((x) => x.name === name && x.task === task)!.samples;
+    assert.deepEqual(samples('mAP@2', 'pairs'), [0.5, 0, 0, 0.5, 0.5]);
+    assert.deepEqual(samples('recall@1', 'pairs'), [0, 0, 0, 0.5, 0.5]);
+    assert.deepEqual(samples('mAP@2', 'sparse'), [0, 0]);
     assert.equal(value(m, 'skipped-queries', 'pairs'), 0);
     // Task "sparse": only 2 and 3 share a label; 0, 1 and 5 have no relevant item and are skipped.
     //   q2: 0(d0) 1(d.8) then 5 before 3 (tie at d2) → 0 0;  q3: 5(d0) 1(d.4) → 0 0.

@@ -111,6 +111,18 @@ methods:
     assert.match(html, /Δm vs separate/);
   });
 
+  it("shows the bench's intervals: under each figure, as whiskers on the accuracy points", () => {
+    const accuracy = results.rows.find((r) => r.label === 'modulation')!.metrics['triplet-accuracy']!;
+    const [low, high] = [accuracy.ci!.low.toFixed(3), accuracy.ci!.high.toFixed(3)];
+    assert.ok(accuracy.ci!.low <= accuracy.mean && accuracy.mean <= accuracy.ci!.high);
+    assert.ok(html.includes(`<br><small>[${low}, ${high}]`), 'the interval under the comparison figure');
+    assert.ok(
+      html.includes(`triplet-accuracy ${accuracy.mean.toFixed(3)} [${low}, ${high}]`),
+      'on the point',
+    );
+    assert.match(html, /bootstrap over seeds and test queries/);
+  });
+
   it('is one self-contained file: no external resources, written atomically', async () => {
     assert.doesNotMatch(html, /\b(src|href)=|@import|url\(/);
     const urls = [...html.matchAll(/https?:\/\/[^\s"'<)]+/g)].map(([u]) => u);
@@ -146,6 +158,25 @@ methods:
     const unfinished = await runCli('report', workspace.dir);
     assert.equal(unfinished.code, 2);
     assert.match(unfinished.log, /is not a run directory/);
+  });
+
+  it('names a checkpoint it cannot read (an earlier format) and reports the rest from the records', async () => {
+    const runDir = results.rows[0]!.runDirs[0]!;
+    const copy = path.join(workspace.dir, 'old-format-run');
+    await fs.cp(runDir, copy, { recursive: true });
+    const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
+    const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
+    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/1' }));
+    const out = path.join(workspace.dir, 'old-format-report.html');
+    const report = await runCli('report', copy, '--out', out);
+    assert.equal(report.code, 0, report.log);
+    const page = await fs.readFile(out, 'utf8');
+    assert.match(page, /modulation<\/b>: checkpoint not readable by this version: .*mtlzoo-checkpoint\/1/);
+    assert.deepEqual(
+      chartsIn(page).map((c) => c.kind),
+      ['scatter', 'bars', 'lines', 'heatmap'],
+      'tables and probe charts still drawn; no relatedness maps',
+    );
   });
 
   describe('in headless Chromium', function () {

@@ -1,60 +1,40 @@
 import { strict as assert } from 'node:assert';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import sharp from 'sharp';
-import { trainRun } from '../src/engine/run.js';
 import { runCli } from './helpers/cli.js';
-import { loadSmall, smallConfig } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
+import { trainedRunWithGallery } from './helpers/retrieval.js';
+
+interface RetrieveJson {
+  gallerySize: number;
+  indexReused: boolean;
+  indexDir: string;
+  hits: { rank: number; file: string; distance: number }[];
+}
 
 describe('retrieve', function () {
   this.timeout(120_000);
   let workspace: ReturnType<typeof tempDir>;
   let runDir: string;
   let gallery: string;
+  /** `mtlzoo retrieve` of the run against the gallery (the run does not validate: a last checkpoint only). */
+  const retrieve = (task: string, query: string, ...extra: string[]) =>
+    runCli('retrieve', runDir, '--task', task, '--query', query, '--gallery', gallery, ...extra);
+  const json = async (task: string, query: string, ...extra: string[]) => {
+    const result = await retrieve(task, query, '--checkpoint', 'last', '--json', ...extra);
+    assert.equal(result.code, 0, result.log);
+    return { ...result, value: JSON.parse(result.stdout) as RetrieveJson };
+  };
+
   before(async () => {
     workspace = tempDir();
-    const { kernel, loaded } = await loadSmall(workspace.dir, smallConfig({ steps: 3 }));
-    runDir = (await trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'run' })).runDir;
-    // A gallery of real PNG files: the shapes test images, written out at 16 px.
-    const dataset = await kernel.createDataset(loaded.config, await kernel.createBackbone(loaded.config));
-    gallery = path.join(workspace.dir, 'gallery');
-    mkdirSync(path.join(gallery, 'nested'), { recursive: true });
-    const count = 12;
-    const pixels = await dataset.splits.test.pixels([...Array(count).keys()]);
-    const size = 16 * 16 * 3;
-    for (let i = 0; i < count; i++) {
-      const file = path.join(gallery, i % 2 ? 'nested' : '', `img-${String(i).padStart(2, '0')}.png`);
-      await sharp(Buffer.from(pixels.subarray(i * size, (i + 1) * size)), {
-        raw: { width: 16, height: 16, channels: 3 },
-      })
-        .png()
-        .toFile(file);
-    }
+    ({ runDir, gallery } = await trainedRunWithGallery(workspace.dir, { count: 12 }));
   });
   after(() => workspace.cleanup());
 
   it('ranks the gallery by distance, the query itself first, and reuses the index', async () => {
     const query = path.join(gallery, 'nested', 'img-03.png');
-    const first = await runCli(
-      'retrieve',
-      runDir,
-      '--task',
-      'shape',
-      '--query',
-      query,
-      '--gallery',
-      gallery,
-      '--k',
-      '5',
-      '--json',
-    );
-    assert.equal(first.code, 0, first.log);
-    const result = JSON.parse(first.stdout) as {
-      gallerySize: number;
-      indexReused: boolean;
-      hits: { rank: number; file: string; distance: number }[];
-    };
+    const { value: result } = await json('shape', query, '--k', '5');
     assert.equal(result.gallerySize, 12);
     assert.equal(result.indexReused, false);
     assert.equal(result.hits.length, 5);
@@ -62,37 +42,41 @@ describe('retrieve', function () {
     assert.ok(result.hits[0]!.distance < 1e-6);
     for (let i = 1; i < result.hits.length; i++)
       assert.ok(result.hits[i]!.distance >= result.hits[i - 1]!.distance);
-    const second = JSON.parse(
-      (
-        await runCli(
-          'retrieve',
-          runDir,
-          '--task',
-          'shape',
-          '--query',
-          query,
-          '--gallery',
-          gallery,
-          '--k',
-          '5',
-          '--json',
-        )
-      ).stdout,
-    ) as typeof result;
+    const { value: second } = await json('shape', query, '--k', '5');
     assert.equal(second.indexReused, true);
     assert.deepEqual(second.hits, result.hits);
-    // Another task has its own index and, since the model modulates per task, its own ranking distances.
-    const colour = JSON.parse(
-      (await runCli('retrieve', runDir, '--task', 'colour', '--query', query, '--gallery', gallery, '--json'))
-        .stdout,
-    ) as typeof result;
+    // Another task is added to the run's index for this gallery (rebuilt once, then reused for both).
+    const { value: colour } = await json('colour', query);
     assert.equal(colour.indexReused, false);
     assert.equal(colour.hits.length, 10);
+    assert.notDeepEqual(
+      colour.hits.map((h) => h.distance),
+      result.hits.map((h) => h.distance),
+    );
+    assert.equal((await json('shape', query)).value.indexReused, true);
+  });
+
+  it('rebuilds, with a notice, an index that fails its checks', async () => {
+    const query = path.join(gallery, 'img-00.png');
+    const { value: first } = await json('shape', query);
+    const vectors = path.join(first.indexDir, 'vectors');
+    for (const name of readdirSync(vectors)) {
+      const bytes = readFileSync(path.join(vectors, name));
+      bytes[7] = bytes[7]! ^ 0x40;
+      writeFileSync(path.join(vectors, name), bytes);
+    }
+    const again = await json('shape', query);
+    assert.match(
+      again.log,
+      /rebuilding the index in .*: .*vector file vectors\/\S+ does not match the sha256 in manifest\.json: it is corrupted/,
+    );
+    assert.equal(again.value.indexReused, false);
+    assert.deepEqual(again.value.hits, first.hits);
   });
 
   it('names the problem with a bad task, gallery or query', async () => {
     const query = path.join(gallery, 'img-00.png');
-    const task = await runCli('retrieve', runDir, '--task', 'smile', '--query', query, '--gallery', gallery);
+    const task = await retrieve('smile', query, '--checkpoint', 'last');
     assert.equal(task.code, 2);
     assert.match(
       task.log,
@@ -109,19 +93,24 @@ describe('retrieve', function () {
       query,
       '--gallery',
       empty,
+      '--checkpoint',
+      'last',
     );
     assert.match(noImages.log, /no \.jpg, \.png or \.webp images in/);
-    const badQuery = await runCli(
-      'retrieve',
-      runDir,
-      '--task',
+    const badQuery = await retrieve(
       'shape',
-      '--query',
       path.join(workspace.dir, 'run', 'config.yaml'),
-      '--gallery',
-      gallery,
+      '--checkpoint',
+      'last',
     );
     assert.equal(badQuery.code, 1);
-    assert.match(badQuery.log, /config\.yaml: cannot decode image/);
+    assert.match(badQuery.log, /config\.yaml: cannot read the query image: corrupt image/);
+    // The run does not validate, so it has no best checkpoint: the default is its last one.
+    const byDefault = await retrieve('shape', query, '--json');
+    assert.equal(byDefault.code, 0, byDefault.log);
+    assert.equal((JSON.parse(byDefault.stdout) as RetrieveJson).hits[0]!.file, query);
+    const noBest = await retrieve('shape', query, '--checkpoint', 'best');
+    assert.equal(noBest.code, 2);
+    assert.match(noBest.log, /has no best checkpoint .*; pass --checkpoint last to use the last one/);
   });
 });

@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadCheckpoint, saveCheckpoint } from '../src/engine/checkpoint.js';
+import type { TestSamples } from '../src/engine/evaluation.js';
 import { evaluateRun, resumeRun, trainRun } from '../src/engine/run.js';
 import { RunDir } from '../src/engine/run-dir.js';
 import { Trainer, type StepRecord } from '../src/engine/trainer.js';
@@ -67,6 +68,24 @@ describe('trainer', function () {
     };
     assert.equal(written.weightsSha256, summary.weightsSha256);
     assert.ok(written.params.totalParams > 0);
+    // Per-query test values live in their own file, lined up with the summary's per-task metrics; the
+    // log and the summary carry none.
+    const samples = JSON.parse(await fs.readFile(run.path('samples'), 'utf8')) as TestSamples;
+    assert.equal(samples.step, summary.testedStep);
+    const perTask = summary.test.filter((m) => m.task !== undefined && m.name !== 'skipped-queries');
+    assert.deepEqual(
+      samples.metrics.map((m) => `${m.name}/${m.task}`),
+      perTask.map((m) => `${m.name}/${m.task}`),
+    );
+    for (const { name, task, values } of samples.metrics) {
+      const metric = perTask.find((m) => m.name === name && m.task === task)!;
+      assert.ok(Math.abs(values.reduce((a, b) => a + b, 0) / values.length - metric.value) < 1e-12, name);
+    }
+    assert.equal(samples.metrics.find((m) => m.name === 'triplet-accuracy')!.values.length, 60);
+    for (const record of records.filter((r) => r.type === 'eval')) {
+      assert.ok(!JSON.stringify(record).includes('samples'), 'no samples in the metrics log');
+    }
+    assert.ok(summary.test.every((m) => m.samples === undefined));
     await assert.rejects(
       trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'run' }),
       /already exists and is not empty/,

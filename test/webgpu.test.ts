@@ -469,4 +469,39 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
       workspace.cleanup();
     }
   });
+
+  it('trains with gradient-based weighting as cpu does; a strategy that reads losses inside the objective is refused by name', async function () {
+    const workspace = tempDir();
+    try {
+      const run = async (backend: string, weighting: string) => {
+        const { kernel, loaded } = await loadSmall(
+          workspace.dir,
+          smallConfig({
+            steps: 3,
+            extra: `  weighting: ${weighting}\n  probe: { every: 2, tripletsPerTask: 4 }\n`,
+          }).replace('backend: cpu', `backend: ${backend}`),
+          `${backend}-${weighting}.yaml`,
+        );
+        return trainRun(kernel, loaded, { outputDir: workspace.dir, name: `${backend}-${weighting}` });
+      };
+      // gradvac reads the per-layer Gram matrices, pcgrad the whole one: both come from the one async read.
+      for (const weighting of ['pcgrad', 'gradvac']) {
+        const cpu = await run('cpu', weighting);
+        const gpu = await run('webgpu', weighting);
+        for (const metric of cpu.test.filter((m) => m.task === undefined && !m.name.startsWith('time.'))) {
+          const other = gpu.test.find((m) => m.name === metric.name && m.task === undefined)!;
+          assert.ok(
+            Math.abs(other.value - metric.value) <= 0.02,
+            `${weighting} ${metric.name}: webgpu ${other.value}, cpu ${metric.value}`,
+          );
+        }
+      }
+      await assert.rejects(
+        run('webgpu', 'uncertainty'),
+        /weighting "uncertainty" reads this step's task losses .* the webgpu engine reads back only asynchronously; use an engine with synchronous reads/,
+      );
+    } finally {
+      workspace.cleanup();
+    }
+  });
 });

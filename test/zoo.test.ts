@@ -59,4 +59,46 @@ describe('zoo entries', () => {
       }
     });
   }
+
+  it('relatedness-*: the knob levels run one experiment that differs only by ρ, from 0 to 1, on ≥ 3 seeds', async () => {
+    const entries = readdirSync(ZOO).filter((e) => e.startsWith('relatedness-'));
+    const kernel = new Kernel({ logger: createMemoryLogger() });
+    const levels = await Promise.all(
+      entries.map(async (entry) => {
+        const loaded = await loadRecipe(path.join(ZOO, entry));
+        const { config } = await kernel.loadConfig(loaded.configFile);
+        const options = config.dataset.options as { relatedness?: number };
+        assert.ok(loaded.recipe.seeds.length >= 3, `${entry}: ${loaded.recipe.seeds.length} seeds`);
+        assert.equal(entry, `relatedness-${options.relatedness}`, 'the entry is named by its level');
+        const { relatedness: _level, ...rest } = options;
+        return {
+          recipe: loaded.recipe,
+          level: options.relatedness!,
+          rest: { ...config, seed: 0, dataset: { ...config.dataset, options: rest } },
+        };
+      }),
+    );
+    const knob = levels.map((l) => l.level).sort((a, b) => a - b);
+    assert.ok(knob.length >= 3 && knob[0] === 0 && knob[knob.length - 1] === 1, `levels ${knob.join(', ')}`);
+    for (const level of levels.slice(1)) {
+      assert.deepEqual(
+        level.rest,
+        levels[0]!.rest,
+        `ρ = ${level.level} differs from ρ = ${levels[0]!.level} by more than ρ`,
+      );
+      const { description: _a, ...recipe } = level.recipe;
+      const { description: _b, ...first } = levels[0]!.recipe;
+      assert.deepEqual(
+        recipe,
+        { ...first, config: recipe.config },
+        'the same methods, seeds and baseline at every level',
+      );
+    }
+    for (const label of ['modulation', 'shared', 'separate', 'cross-stitch', 'csn']) {
+      assert.ok(
+        levels[0]!.recipe.methods.some((m) => m.label === label),
+        `${label} is compared`,
+      );
+    }
+  });
 });

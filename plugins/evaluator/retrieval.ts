@@ -21,9 +21,9 @@ interface Options {
   readonly seed: number;
 }
 
-/** Per k: summed AP, precision and recall over the evaluated queries. */
+/** Per k: AP, precision and recall of every evaluated query, in query order. */
 interface TaskTotals {
-  readonly sums: { ap: number; precision: number; recall: number }[];
+  readonly scores: { ap: number[]; precision: number[]; recall: number[] }[];
   evaluated: number;
   skipped: number;
 }
@@ -50,7 +50,7 @@ async function distanceChunk(
 async function evaluateTask(context: EvaluationContext, task: number, options: Options): Promise<TaskTotals> {
   const labels = context.dataset.splits[context.split].labels[task]!;
   const totals: TaskTotals = {
-    sums: options.k.map(() => ({ ap: 0, precision: 0, recall: 0 })),
+    scores: options.k.map(() => ({ ap: [], precision: [], recall: [] })),
     evaluated: 0,
     skipped: 0,
   };
@@ -88,10 +88,10 @@ async function evaluateTask(context: EvaluationContext, task: number, options: O
         const ranked = rankTopK(distances.subarray(r * size, (r + 1) * size), relevant, maxK, query);
         options.k.forEach((k, i) => {
           const scores = retrievalAtK(ranked, relevantCount, k);
-          const sum = totals.sums[i]!;
-          sum.ap += scores.averagePrecision;
-          sum.precision += scores.precision;
-          sum.recall += scores.recall;
+          const kept = totals.scores[i]!;
+          kept.ap.push(scores.averagePrecision);
+          kept.precision.push(scores.precision);
+          kept.recall.push(scores.recall);
         });
         totals.evaluated += 1;
       });
@@ -126,15 +126,15 @@ export const retrievalEvaluator = definePlugin({
       for (const [t, info] of context.dataset.tasks.entries()) {
         const totals = await evaluateTask(context, t, options);
         options.k.forEach((k, i) => {
-          const sum = totals.sums[i]!;
+          const kept = totals.scores[i]!;
           // NaN when no query of the task could be scored: there is no score to report, and 0 would lie.
-          for (const [name, total] of [
-            [`mAP@${k}`, sum.ap],
-            [`precision@${k}`, sum.precision],
-            [`recall@${k}`, sum.recall],
+          for (const [name, samples] of [
+            [`mAP@${k}`, kept.ap],
+            [`precision@${k}`, kept.precision],
+            [`recall@${k}`, kept.recall],
           ] as const) {
-            const value = total / totals.evaluated;
-            perTask.push({ name, task: info.name, value, higherIsBetter: true });
+            const value = samples.reduce((a, b) => a + b, 0) / totals.evaluated;
+            perTask.push({ name, task: info.name, value, higherIsBetter: true, samples });
             means.set(name, [...(means.get(name) ?? []), value]);
           }
         });

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { boundedInt, MAX_DRAWN_TRIPLETS_PER_TASK } from '../../src/config/bounds.js';
 import type { EvaluationContext, Metric, TaskInfo } from '../../src/kinds/index.js';
-import { squaredDistance, tripletAccuracy } from '../../src/metrics/index.js';
+import { squaredDistance, tripletOutcomes } from '../../src/metrics/index.js';
 import { MtlzooError } from '../../src/errors.js';
 import { definePlugin } from '../../src/plugin/define.js';
 import { LabelTriplets, type TripletArrays } from '../../src/train/sampler.js';
@@ -42,11 +42,12 @@ function fixedTriplets(flat: Int32Array, taskName: string): TripletArrays {
   return { anchor: pick(0), positive: pick(1), negative: pick(2) };
 }
 
-async function taskAccuracy(
+/** Per triplet, 1 when it is ordered right and 0 when not. */
+async function taskOutcomes(
   context: EvaluationContext,
   task: number,
   triplets: TripletArrays,
-): Promise<number> {
+): Promise<number[]> {
   // Embed each image once: rows of `embeddings` follow `images`.
   const images = Int32Array.from(new Set([...triplets.anchor, ...triplets.positive, ...triplets.negative]));
   const row = new Map<number, number>();
@@ -61,7 +62,7 @@ async function taskAccuracy(
     toPositive[i] = squaredDistance(embeddings, a, embeddings, row.get(triplets.positive[i]!)!, dim);
     toNegative[i] = squaredDistance(embeddings, a, embeddings, row.get(triplets.negative[i]!)!, dim);
   }
-  return tripletAccuracy(toPositive, toNegative);
+  return Array.from(tripletOutcomes(toPositive, toNegative));
 }
 
 export const tripletAccuracyEvaluator = definePlugin({
@@ -86,8 +87,9 @@ export const tripletAccuracyEvaluator = definePlugin({
         const triplets = fixed
           ? fixedTriplets(fixed, info.name)
           : drawnTriplets(split.labels[t]!, info, options.seed, options.tripletsPerTask);
-        const value = await taskAccuracy(context, t, triplets);
-        metrics.push({ name: METRIC, task: info.name, value, higherIsBetter: true });
+        const samples = await taskOutcomes(context, t, triplets);
+        const value = samples.reduce((a, b) => a + b, 0) / samples.length;
+        metrics.push({ name: METRIC, task: info.name, value, higherIsBetter: true, samples });
       }
       const mean = metrics.reduce((sum, m) => sum + m.value, 0) / metrics.length;
       metrics.push({ name: METRIC, value: mean, higherIsBetter: true });

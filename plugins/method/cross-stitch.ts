@@ -8,7 +8,12 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type {
+  MethodCreateContext,
+  MtlModel,
+  ParameterEntry,
+  TaskDependence,
+} from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
 import {
   assertTaskIds,
@@ -51,6 +56,8 @@ function mixingRow(task: number, init: CrossStitchOptions['init']): Initializer 
 class CrossStitchModel implements MtlModel {
   readonly taskCount: number;
   readonly embeddingDim: number;
+  /** Every column starts from the input and is mixed with the others, so nothing is task-independent. */
+  readonly taskDependence: TaskDependence = { from: 'input' };
   private readonly columns: BackboneNet[];
   private readonly store: VariableStore;
   /** Mixing units by stage index; entry t is row t. */

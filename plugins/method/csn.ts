@@ -20,6 +20,7 @@ import type {
   MtlModel,
   ParameterEntry,
   PenalisedEmbedding,
+  TaskDependentFromFeatures,
 } from '../../src/kinds/method.js';
 import { MtlzooError } from '../../src/errors.js';
 import * as tf from '../../src/tf.js';
@@ -65,6 +66,8 @@ class CsnModel implements MtlModel {
   private readonly store: VariableStore;
   private readonly learned: ParameterEntry[];
   private readonly fixed: tf.Tensor2D | undefined;
+  /** The whole trunk is shared; only the mask on the embedding depends on the task. */
+  readonly taskDependence: TaskDependentFromFeatures;
 
   constructor(
     private readonly options: CsnOptions,
@@ -94,18 +97,31 @@ class CsnModel implements MtlModel {
       );
     }
     this.fixed = options.masks === 'fixed' ? fixedMasks(this.taskCount, d) : undefined;
+    this.taskDependence = {
+      from: 'features',
+      sharedStages: context.backbone.description.stages.length,
+      shared: (images, forward) => runStages(this.trunk, images, forward),
+      complete: (embedding, taskIds) => {
+        assertTaskIds(taskIds, this.taskCount, embedding.shape[0]!);
+        return tf.tidy(() => tf.mul(embedding, this.masksOf(taskIds)) as tf.Tensor2D);
+      },
+    };
   }
 
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
     return tf.tidy(() => this.forward(images, taskIds, context).masked);
   }
 
+  /** Each sample's mask `[N, D]`: its task's row of the (fixed, or ReLU of the learned) mask table. */
+  private masksOf(taskIds: Int32Array): tf.Tensor2D {
+    return gatherByTask(this.fixed ?? tf.relu(stackPerTask(this.learned)), taskIds) as tf.Tensor2D;
+  }
+
   /** The unmasked embeddings, each sample's mask and their product. */
   private forward(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext) {
     assertTaskIds(taskIds, this.taskCount, images.shape[0]);
     const embedding = runStages(this.trunk, images, context) as tf.Tensor2D;
-    const table = this.fixed ?? tf.relu(stackPerTask(this.learned));
-    const masks = gatherByTask(table, taskIds) as tf.Tensor2D;
+    const masks = this.masksOf(taskIds);
     return { embedding, masks, masked: tf.mul(embedding, masks) as tf.Tensor2D };
   }
 

@@ -5,7 +5,12 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type {
+  MethodCreateContext,
+  MtlModel,
+  ParameterEntry,
+  TaskDependence,
+} from '../../src/kinds/method.js';
 import type * as tf from '../../src/tf.js';
 import { assertTaskIds, owned, parameterReport, runGroupedByTask, runStages } from 'mtlzoo/nn';
 
@@ -14,6 +19,8 @@ const options = z.strictObject({});
 class SeparateModel implements MtlModel {
   readonly taskCount: number;
   readonly embeddingDim: number;
+  /** Every task has its own network from the input on. */
+  readonly taskDependence: TaskDependence = { from: 'input' };
   private readonly columns: BackboneNet[];
 
   constructor(context: MethodCreateContext) {

@@ -6,7 +6,12 @@
 import { z } from 'zod';
 import { definePlugin } from '../../src/plugin/define.js';
 import type { BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type {
+  MethodCreateContext,
+  MtlModel,
+  ParameterEntry,
+  TaskDependentFromFeatures,
+} from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
 import {
   assertTaskIds,
@@ -33,6 +38,8 @@ class SharedModel implements MtlModel {
   private readonly trunk: BackboneNet;
   private readonly store: VariableStore;
   private readonly heads: { kernels: ParameterEntry[]; biases: ParameterEntry[] } | undefined;
+  /** The whole trunk is shared; only the optional heads depend on the task. */
+  readonly taskDependence: TaskDependentFromFeatures;
 
   constructor(o: SharedOptions, context: MethodCreateContext) {
     const d = context.backbone.description.embeddingDim;
@@ -50,13 +57,24 @@ class SharedModel implements MtlModel {
           ),
         }
       : undefined;
+    this.taskDependence = {
+      from: 'features',
+      sharedStages: context.backbone.description.stages.length,
+      shared: (images, forward) => runStages(this.trunk, images, forward),
+      complete: (embedding, taskIds) => this.project(embedding as tf.Tensor2D, taskIds),
+    };
   }
 
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
     assertTaskIds(taskIds, this.taskCount, images.shape[0]);
+    return tf.tidy(() => this.project(runStages(this.trunk, images, context) as tf.Tensor2D, taskIds));
+  }
+
+  /** The task's head on the shared embedding (the embedding itself without heads). */
+  private project(embedding: tf.Tensor2D, taskIds: Int32Array): tf.Tensor2D {
+    assertTaskIds(taskIds, this.taskCount, embedding.shape[0]);
     return tf.tidy(() => {
-      const embedding = runStages(this.trunk, images, context) as tf.Tensor2D;
-      if (!this.heads) return embedding;
+      if (!this.heads) return tf.clone(embedding);
       const [n, d] = embedding.shape;
       const kernels = gatherByTask(stackPerTask(this.heads.kernels), taskIds) as tf.Tensor3D;
       const projected = tf.reshape(tf.matMul(tf.reshape(embedding, [n, 1, d]), kernels), [n, d]);

@@ -2,10 +2,17 @@
  * The shape `modulation`, `film`, `task-routing` and `adapters` share: one trunk (`trunk/`) for every task,
  * and after each chosen stage a per-task operation on that stage's output. A method supplies the stages it
  * acts after (by the `stages` option, or its default placement), and for each one its variables and what
- * it does to a batch; this class runs the trunk, owns the trunk's variables, reports, and disposes.
+ * it does to a batch; this class runs the trunk, owns the trunk's variables, reports, and disposes. The
+ * trunk before the first operated stage is shared by every task (`taskDependence`), so a gallery indexed
+ * under several tasks runs it once per image.
  */
 import type { BackboneDescription, BackboneNet, ForwardContext } from '../../src/kinds/backbone.js';
-import type { MethodCreateContext, MtlModel, ParameterEntry } from '../../src/kinds/method.js';
+import type {
+  MethodCreateContext,
+  MtlModel,
+  ParameterEntry,
+  TaskDependentFromFeatures,
+} from '../../src/kinds/method.js';
 import * as tf from '../../src/tf.js';
 import {
   assertTaskIds,
@@ -52,6 +59,8 @@ export class StagewiseModel implements MtlModel {
   private readonly trunk: BackboneNet;
   private readonly store: VariableStore;
   private readonly operations: ReadonlyMap<number, StageOperation>;
+  /** The trunk up to the first stage with an operation computes the same features for every task. */
+  readonly taskDependence: TaskDependentFromFeatures;
 
   constructor(spec: StagewiseSpec, context: MethodCreateContext) {
     const description = context.backbone.description;
@@ -72,16 +81,30 @@ export class StagewiseModel implements MtlModel {
         return [index, spec.operation(site)];
       }),
     );
+    const sharedStages = Math.min(...indices) + 1;
+    this.taskDependence = {
+      from: 'features',
+      sharedStages,
+      shared: (images, ctx) => runStages(this.trunk, images, ctx, undefined, 0, sharedStages),
+      complete: (features, taskIds, ctx) => this.complete(features, taskIds, ctx),
+    };
   }
 
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
     assertTaskIds(taskIds, this.taskCount, images.shape[0]);
+    return tf.tidy(() => this.complete(this.taskDependence.shared(images, context), taskIds, context));
+  }
+
+  /** The first operation on the shared features, then the rest of the trunk with its operations. */
+  private complete(features: tf.Tensor, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D {
+    assertTaskIds(taskIds, this.taskCount, features.shape[0]!);
+    const first = this.taskDependence.sharedStages - 1;
+    const operate = (index: number, output: tf.Tensor) => {
+      const operation = this.operations.get(index);
+      return operation ? operation.apply(output, taskIds, context) : output;
+    };
     return tf.tidy(
-      () =>
-        runStages(this.trunk, images, context, (index, output) => {
-          const operation = this.operations.get(index);
-          return operation ? operation.apply(output, taskIds, context) : output;
-        }) as tf.Tensor2D,
+      () => runStages(this.trunk, operate(first, features), context, operate, first + 1) as tf.Tensor2D,
     );
   }
 

@@ -18,6 +18,13 @@ export interface GradientSummary {
     readonly all: readonly number[];
     readonly layers: Readonly<Record<string, readonly number[]>>;
   };
+  /**
+   * Mean angle between two halves of one task's probe triplets at every probed step, over all shared
+   * parameters: the noise floor of `meanAngle` (NaN where a record has no halves).
+   */
+  readonly withinAngle: readonly number[];
+  /** Per probed step, each task's probe triplets with a positive loss (empty where not recorded). */
+  readonly active: readonly (readonly number[])[];
   /** Task × task cosine matrices over all shared parameters at the chosen steps. */
   readonly cosine: readonly { readonly step: number; readonly matrix: Matrix }[];
 }
@@ -62,6 +69,8 @@ export function summariseGradients(
         Object.keys(first.layers).map((name) => [name, records.map((r) => r.layers[name]?.meanAngle ?? NaN)]),
       ),
     },
+    withinAngle: records.map((r) => r.all.withinAngle ?? NaN),
+    active: records.map((r) => r.active ?? []),
     cosine: wanted.map((step) => ({ step, matrix: records.find((r) => r.step === step)!.all.cosine })),
   };
 }
@@ -88,9 +97,13 @@ export function formatGradientSummary(summary: GradientSummary): string {
     ['LAYER', ...shown.map((s) => `STEP ${s}`)],
     [
       [ALL_SHARED, ...column(summary.meanAngle.all)],
+      ...(summary.withinAngle.some((v) => !Number.isNaN(v))
+        ? [[`${ALL_SHARED}, within one task`, ...column(summary.withinAngle)]]
+        : []),
       ...Object.entries(summary.meanAngle.layers).map(([name, values]) => [name, ...column(values)]),
     ],
   );
+  const lastActive = summary.active[summary.active.length - 1] ?? [];
   const from =
     summary.source === 'log'
       ? `${summary.steps.length} probe record(s) in the run's log`
@@ -98,8 +111,17 @@ export function formatGradientSummary(summary: GradientSummary): string {
   return [
     `Gradient directions of ${summary.runDir}: ${from}, ${summary.tripletsPerTask} triplets per task.`,
     '',
-    `Mean angle between tasks' gradients on the shared parameters, degrees (0 agree, 90 orthogonal, 180 opposed):`,
+    `Mean angle between tasks' gradients on the shared parameters, degrees (0 agree, 90 orthogonal, 180 opposed);`,
+    `"within one task" is the angle between two halves of one task's probe triplets, the floor across-task angles are read against:`,
     angles,
+    ...(lastActive.length > 0
+      ? [
+          `Probe triplets with a positive loss at step ${summary.steps[summary.steps.length - 1]}: ${summary.tasks
+            .map((t, i) => `${t} ${lastActive[i]}/${summary.tripletsPerTask}`)
+            .join(', ')}.`,
+          '',
+        ]
+      : []),
     ...summary.cosine.flatMap(({ step, matrix }) => [
       `Task × task cosine of the gradients over ${ALL_SHARED}, step ${step}:`,
       formatMatrix(summary.tasks, matrix),

@@ -9,6 +9,7 @@
 import { createRequire } from 'node:module';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '../tf.js';
+import { loadNativeAddon } from '../util/native-addon.js';
 
 /**
  * The addon's entry points (native/src/<name>.cc). Offsets are byte offsets into `heap`; the addon checks
@@ -137,12 +138,6 @@ export function versionMismatch(installed: Record<string, string>): string | und
   return `refused: it reads tfjs-backend-wasm's heap internals and is tested with tfjs ${TESTED_TFJS_VERSION}, found ${found} (reinstall with npm ci, or set MTLZOO_NATIVE=0)`;
 }
 
-/** The addon as built from source (src/backend) and from the compiled package (dist/src/backend). */
-const CANDIDATES = [
-  '../../native/build/Release/mtlzoo_native.node',
-  '../../../native/build/Release/mtlzoo_native.node',
-];
-
 let loaded: { pack: NativePack } | { reason: string } | undefined;
 
 function installedVersions(require: NodeRequire): Record<string, string> {
@@ -156,20 +151,10 @@ function installedVersions(require: NodeRequire): Record<string, string> {
 function load(): { pack: NativePack } | { reason: string } {
   if (loaded) return loaded;
   if (process.env['MTLZOO_NATIVE'] === '0') return (loaded = { reason: 'disabled by MTLZOO_NATIVE=0' });
-  const require = createRequire(import.meta.url);
-  const mismatch = versionMismatch(installedVersions(require));
+  const mismatch = versionMismatch(installedVersions(createRequire(import.meta.url)));
   if (mismatch !== undefined) return (loaded = { reason: mismatch });
-  const errors: string[] = [];
-  for (const path of CANDIDATES) {
-    try {
-      return (loaded = { pack: require(path) as NativePack });
-    } catch (error) {
-      errors.push((error as Error).message.split('\n')[0] ?? '');
-    }
-  }
-  return (loaded = {
-    reason: `not built (${errors[0]}); npm install builds it where g++ and libdnnl-dev are installed`,
-  });
+  const state = loadNativeAddon<NativePack>('mtlzoo_native.node');
+  return (loaded = 'addon' in state ? { pack: state.addon } : state);
 }
 
 /** The pack, or undefined when it is not in use. */

@@ -1,6 +1,7 @@
 /**
- * A bench's results: its runs' summaries aggregated into one row per method (mean ± spread over seeds,
- * Δm against the baseline, storage and speed), written as results.json and results.md. A local bench and a
+ * A bench's results: its runs' summaries aggregated into one row per method (mean ± spread over seeds with
+ * 95 % intervals over seeds and test queries, Δm and paired differences against the baseline, the probe's
+ * gradient angles, storage and speed), written as results.json and results.md. A local bench and a
  * queued one (src/queue) aggregate through this one door, so their results differ only in timings, dates,
  * hosts and folders.
  */
@@ -9,12 +10,24 @@ import type { Metric } from '../kinds/evaluator.js';
 import type { ParameterReport } from '../kinds/method.js';
 import type { TrainSummary } from '../engine/trainer.js';
 import type { Environment } from '../engine/environment.js';
-import { deltaM, meanAndSpread, type Spread } from '../metrics/summary.js';
+import { meanAndSpread, type Spread } from '../metrics/summary.js';
 import { formatBenchMarkdown } from '../report/bench-table.js';
 import { writeFileAtomic } from '../util/write.js';
+import { readRunMeasurements } from './measurements.js';
 import type { BenchPlan } from './plan.js';
 import { benchRows } from './runs.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
+import {
+  angleDifferenceCell,
+  deltaMCell,
+  gradientCell,
+  metricCell,
+  pairedCell,
+  type CellStats,
+  type DifferenceCell,
+  type GradientCell,
+  type RunMeasurements,
+} from './statistics.js';
 
 export interface BenchRow {
   readonly label: string;
@@ -24,12 +37,24 @@ export interface BenchRow {
   /** The grid's values of this row, by dotted config path (benches whose recipe declares a grid). */
   readonly point?: Readonly<Record<string, unknown>>;
   readonly seeds: readonly number[];
-  /** Over-all-task metrics, mean ± spread over seeds. */
-  readonly metrics: Readonly<Record<string, Spread>>;
-  /** Per metric and task, mean ± spread over seeds. */
-  readonly perTask: Readonly<Record<string, Readonly<Record<string, Spread>>>>;
-  /** Δm (fraction) against the baseline row over the recipe's metrics and all tasks; absent for the baseline. */
-  readonly deltaM?: Spread;
+  /**
+   * Over-all-task metrics, mean ± spread over seeds; the recipe's metrics with the 95 % interval of the
+   * mean from the bootstrap over seeds and test queries (src/bench/statistics.ts).
+   */
+  readonly metrics: Readonly<Record<string, CellStats>>;
+  /** Per metric and task, mean ± spread over seeds with the interval over seeds and queries. */
+  readonly perTask: Readonly<Record<string, Readonly<Record<string, CellStats>>>>;
+  /**
+   * Δm (fraction) against the baseline row over the recipe's metrics and all tasks, per seed, with its
+   * paired interval; absent for the baseline.
+   */
+  readonly deltaM?: DifferenceCell;
+  /** Per recipe metric, this row − the baseline over all tasks, paired by seed and query; absent for the baseline. */
+  readonly versusBaseline?: Readonly<Record<string, DifferenceCell>>;
+  /** The gradient probe's angles on the shared weights; absent when the runs recorded no probes. */
+  readonly gradients?: GradientCell;
+  /** Final across-task angle of this row − that of the angle baseline row, paired by seed. */
+  readonly angleVersus?: { readonly label: string; readonly difference: DifferenceCell };
   readonly params: ParameterReport;
   readonly msPerStep: Spread;
   readonly embedMsPerImage: Spread;
@@ -48,6 +73,8 @@ export interface BenchResults {
   readonly seeds: readonly number[];
   readonly metrics: readonly string[];
   readonly baseline?: string;
+  /** The method probe angles are compared against (`shared` when the recipe has it). */
+  readonly angleBaseline?: string;
   readonly dataset: string;
   readonly backbone: string;
   readonly tasks: readonly string[];
@@ -82,30 +109,41 @@ export interface BenchRowSpec {
 }
 
 /**
- * The bench's results from its runs' summaries (per row label, in seed order). Δm compares each row with
- * the baseline method's row at the same grid point, seed by seed.
+ * The bench's results from its runs' summaries (per row label, in seed order) and what the runs' folders
+ * hold for the statistics (per-query test values, probe records). Δm and paired differences compare each
+ * row with the baseline method's row at the same grid point, seed by seed and query by query; probe angles
+ * are compared with `shared`'s at the same point.
  */
-export function aggregateBench(
+export async function aggregateBench(
   entry: LoadedRecipe,
   plan: BenchPlan,
   rowSpecs: readonly BenchRowSpec[],
   summaries: ReadonlyMap<string, TrainSummary[]>,
-): BenchResults {
+): Promise<BenchResults> {
   const { recipe } = entry;
   const first = [...summaries.values()][0]![0]!;
   const labels = new Set(rowSpecs.map((r) => r.methodLabel));
   const baseline = recipe.baseline ?? (labels.has('separate') ? 'separate' : undefined);
-  const baselineLabel = (row: BenchRowSpec) =>
-    row.pointName === undefined ? baseline : `${baseline}@${row.pointName}`;
-  const rows = rowSpecs.map((row) =>
-    aggregate(
-      row,
-      plan.seeds,
-      summaries.get(row.label)!,
-      recipe.metrics,
-      row.methodLabel === baseline ? undefined : summaries.get(baselineLabel(row) ?? ''),
-    ),
-  );
+  const angleBaseline = labels.has('shared') ? 'shared' : undefined;
+  const atPoint = (method: string | undefined, row: BenchRowSpec) =>
+    method === undefined ? undefined : row.pointName === undefined ? method : `${method}@${row.pointName}`;
+  const measured = new Map<string, RunMeasurements[]>();
+  for (const [label, runs] of summaries) {
+    measured.set(
+      label,
+      await Promise.all(runs.map((summary, i) => readRunMeasurements(summary, plan.seeds[i]!))),
+    );
+  }
+  const rows = rowSpecs.map((row) => {
+    const angleLabel = atPoint(angleBaseline, row);
+    return aggregate(row, plan.seeds, summaries.get(row.label)!, measured.get(row.label)!, recipe.metrics, {
+      runs: row.methodLabel === baseline ? undefined : measured.get(atPoint(baseline, row) ?? ''),
+      angle:
+        angleLabel && row.methodLabel !== angleBaseline && measured.has(angleLabel)
+          ? { label: angleBaseline!, runs: measured.get(angleLabel)! }
+          : undefined,
+    });
+  });
   return {
     entry: entry.name,
     description: recipe.description,
@@ -114,6 +152,7 @@ export function aggregateBench(
     seeds: plan.seeds,
     metrics: recipe.metrics,
     baseline: baseline && labels.has(baseline) ? baseline : undefined,
+    ...(angleBaseline ? { angleBaseline } : {}),
     dataset: first.dataset,
     backbone: first.backbone,
     tasks: first.tasks,
@@ -126,54 +165,37 @@ function aggregate(
   { label, method, weighting, point }: BenchRowSpec,
   seeds: readonly number[],
   runs: readonly TrainSummary[],
+  measurements: readonly RunMeasurements[],
   metricNames: readonly string[],
-  /** Runs of the baseline, seed by seed; undefined for the baseline itself or when there is none. */
-  baselineRuns: readonly TrainSummary[] | undefined,
+  against: {
+    /** Runs of the baseline; undefined for the baseline itself or when there is none. */
+    readonly runs: readonly RunMeasurements[] | undefined;
+    /** The row whose probe angles this row's are compared with; undefined for that row itself. */
+    readonly angle: { readonly label: string; readonly runs: readonly RunMeasurements[] } | undefined;
+  },
 ): BenchRow {
+  const tasks = runs[0]!.tasks;
   const allNames = [
     ...new Set(runs.flatMap((r) => r.test.filter((m) => m.task === undefined).map((m) => m.name))),
   ];
+  // The recipe's metrics get intervals over seeds and queries; the rest (storage, timings) mean ± spread.
   const metrics = Object.fromEntries(
-    allNames.map((name) => [name, spreadOf(runs.map((r) => overall(r.test, name)?.value ?? Number.NaN))]),
+    allNames.map((name) => [
+      name,
+      metricNames.includes(name)
+        ? metricCell(measurements, name, tasks)
+        : spreadOf(runs.map((r) => overall(r.test, name)?.value ?? Number.NaN)),
+    ]),
   );
-  const tasks = runs[0]!.tasks;
   const perTask = Object.fromEntries(
     metricNames.map((name) => [
       name,
-      Object.fromEntries(
-        tasks.map((task) => [
-          task,
-          spreadOf(
-            runs.map((r) => r.test.find((m) => m.name === name && m.task === task)?.value ?? Number.NaN),
-          ),
-        ]),
-      ),
+      Object.fromEntries(tasks.map((task) => [task, metricCell(measurements, name, tasks, task)])),
     ]),
   );
-  let delta: Spread | undefined;
-  if (baselineRuns) {
-    // Per seed: the seed's method run against the baseline run of the same seed.
-    const values = runs.map((run, i) => {
-      const base = baselineRuns[i];
-      if (!base) return Number.NaN;
-      const mine: number[] = [];
-      const theirs: number[] = [];
-      const directions: boolean[] = [];
-      for (const name of metricNames) {
-        for (const task of tasks) {
-          const m = run.test.find((x) => x.name === name && x.task === task);
-          const b = base.test.find((x) => x.name === name && x.task === task);
-          if (m && b && Number.isFinite(m.value) && Number.isFinite(b.value) && b.value !== 0) {
-            mine.push(m.value);
-            theirs.push(b.value);
-            directions.push(m.higherIsBetter);
-          }
-        }
-      }
-      return mine.length > 0 ? deltaM(mine, theirs, directions) : Number.NaN;
-    });
-    delta = spreadOf(values);
-  }
+  const baselineRuns = against.runs;
+  const gradients = gradientCell(measurements);
+  const angleRuns = against.angle?.runs.filter((r) => (r.probes?.length ?? 0) > 0) ?? [];
   return {
     label,
     method,
@@ -182,7 +204,23 @@ function aggregate(
     seeds,
     metrics,
     perTask,
-    ...(delta ? { deltaM: delta } : {}),
+    ...(baselineRuns
+      ? {
+          deltaM: deltaMCell(measurements, baselineRuns, metricNames, tasks),
+          versusBaseline: Object.fromEntries(
+            metricNames.map((name) => [name, pairedCell(measurements, baselineRuns, name, tasks)]),
+          ),
+        }
+      : {}),
+    ...(gradients ? { gradients } : {}),
+    ...(gradients && against.angle && angleRuns.length > 0
+      ? {
+          angleVersus: {
+            label: against.angle.label,
+            difference: angleDifferenceCell(measurements, angleRuns),
+          },
+        }
+      : {}),
     params: runs[0]!.params,
     msPerStep: spreadOf(runs.map((r) => r.timing.msPerStep)),
     peakRssMB: spreadOf(runs.map((r) => r.memory.peakRssMB)),
@@ -205,7 +243,7 @@ export async function finishBench(
   plan: BenchPlan,
   summaries: ReadonlyMap<string, TrainSummary[]>,
 ): Promise<BenchResults> {
-  const results = aggregateBench(entry, plan, benchRows(entry, plan), summaries);
+  const results = await aggregateBench(entry, plan, benchRows(entry, plan), summaries);
   await writeResults(dir, results);
   if (plan.record) await writeResults(entry.dir, results);
   return results;

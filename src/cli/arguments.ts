@@ -11,6 +11,31 @@ export function positiveInt(flag: string) {
   };
 }
 
+/** `--flag <x>` as one of `choices`. */
+export function oneOf<T extends string>(flag: string, choices: readonly T[]) {
+  return (value: string): T => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new MtlzooError('USAGE', `${flag}: expected one of ${choices.join(', ')}, got "${value}"`, 2);
+    }
+    return value as T;
+  };
+}
+
+/** A number in (0, 1]. */
+export function fraction(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!(n > 0 && n <= 1))
+      throw new MtlzooError('USAGE', `${flag}: expected a number in (0, 1], got "${value}"`, 2);
+    return n;
+  };
+}
+
+/** Repeatable option: collects every value. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 /** `--seeds <list>`: comma-separated non-negative integers. */
 export function seedList(value: string): number[] {
   const seeds = value.split(',').map((s) => Number(s.trim()));

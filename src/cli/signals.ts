@@ -25,6 +25,8 @@ export async function withStopSignals<T>(log: Logger, work: (signal: AbortSignal
   try {
     return await work(controller.signal);
   } finally {
-    for (const name of STOP_SIGNALS) process.off(name, onSignal);
+    // Once stopping, the process is on its way out: a signal during the last messages still exits at
+    // once with its code, rather than by the default handler (no exit code at all).
+    if (!controller.signal.aborted) for (const name of STOP_SIGNALS) process.off(name, onSignal);
   }
 }

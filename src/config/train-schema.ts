@@ -63,11 +63,19 @@ export const trainSchema = z.strictObject({
    */
   checkpointMinutes: z.number().nonnegative().default(5),
   logEvery: z.int().positive().default(10),
-  /** Gradient-direction probe: every N steps (0 = off) with this many triplets per task. */
+  /**
+   * Gradient-direction probe: every N steps (0 = off), on a fixed set of this many triplets per task. The
+   * probe observes and never changes training; `split` and `mining` have no schema default so that
+   * configs which leave them out keep their hash (src/analysis/probe.ts applies the defaults).
+   */
   probe: z
     .strictObject({
       every: z.int().nonnegative().default(0),
       tripletsPerTask: boundedInt(1, MAX_BATCH_TRIPLETS_PER_TASK, 'triplets per task').default(8),
+      /** Split the fixed probe triplets come from (default `val`). */
+      split: z.enum(['train', 'val']).optional(),
+      /** Negative mining within each task's probe triplets (default `hard`, which keeps the loss active longest). */
+      mining: z.enum(['none', 'hard', 'semi-hard']).optional(),
     })
     .prefault({}),
 });

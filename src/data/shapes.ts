@@ -2,6 +2,11 @@
  * Procedural shapes: one shape on a textured grey background per image, drawn by direct pixel
  * rasterisation (2×2 supersampling) from independent factors. Everything is derived from the seed, the
  * split and the image index, so an image never depends on how many others were asked for.
+ *
+ * The relatedness knob (`relatedness: ρ`) couples the tasks' labels instead: with probability ρ an image's
+ * task labels are all set to one shared class, otherwise each is drawn on its own (see
+ * `coupleShapeFactors`), so how far the tasks' invariances conflict is a dial from identical tasks
+ * (ρ = 1) to tasks that are each other's nuisance (ρ = 0).
  */
 import type { Dataset, DatasetDescription, SplitDescription, SplitName, TaskInfo } from '../kinds/dataset.js';
 import { SPLIT_NAMES } from '../kinds/dataset.js';
@@ -30,7 +35,26 @@ export const SHAPE_SIZES = [
 ] as const;
 export const SHAPE_POSITIONS = ['top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
 export const SHAPE_BACKGROUNDS = ['plain', 'stripes', 'checker', 'noise'] as const;
-export const SHAPE_FACTORS = ['shape', 'colour', 'size', 'position', 'rotation', 'background'] as const;
+/** Grey level range of the background (the texture's contrast varies around it). */
+export const SHAPE_TONE_RANGE = [70, 185] as const;
+/** Four equal bands of background grey, darkest first: the classes of the `tone` task. */
+export const SHAPE_TONES = ['dark', 'dim', 'light', 'bright'] as const;
+/** Colour groups of two neighbouring hues each (indices into SHAPE_COLOURS): the `colour-group` classes. */
+export const SHAPE_COLOUR_GROUPS = [
+  { name: 'red-magenta', colours: [0, 3] },
+  { name: 'orange-yellow', colours: [1, 2] },
+  { name: 'green-cyan', colours: [4, 5] },
+  { name: 'blue-purple', colours: [6, 7] },
+] as const;
+export const SHAPE_FACTORS = [
+  'shape',
+  'colour',
+  'size',
+  'position',
+  'rotation',
+  'background',
+  'tone',
+] as const;
 
 /** The generating factors of one image, as indices into the tables above (rotation in radians). */
 export interface ShapeFactors {
@@ -40,17 +64,37 @@ export interface ShapeFactors {
   readonly position: number;
   readonly background: number;
   readonly rotation: number;
+  /** Grey level of the background, in SHAPE_TONE_RANGE. */
+  readonly tone: number;
 }
+
+type MutableFactors = { -readonly [K in keyof ShapeFactors]: ShapeFactors[K] };
 
 interface ShapeTaskRow {
   readonly description: string;
   readonly factors: readonly (typeof SHAPE_FACTORS)[number][];
   readonly labelNames: readonly string[];
   label(f: ShapeFactors): number;
+  /**
+   * Sets the task's factors so that `label` gives `label`, drawing whatever the class leaves open (which
+   * colour of a group, which quadrant of a side) from `rng` with a fixed number of draws. Used by the
+   * relatedness coupling.
+   */
+  assign(f: MutableFactors, label: number, rng: Rng): void;
 }
 
-const CONVEX = new Set<string>(['circle', 'square', 'triangle']);
+const CONVEX = [0, 1, 2];
+const NON_CONVEX = [3, 4, 5];
+const WARM = SHAPE_COLOURS.flatMap((c, i) => (c.warm ? [i] : []));
+const COOL = SHAPE_COLOURS.flatMap((c, i) => (c.warm ? [] : [i]));
 const names = (rows: readonly { name: string }[]): string[] => rows.map((r) => r.name);
+const [TONE_LOW, TONE_HIGH] = SHAPE_TONE_RANGE;
+const TONE_BAND = (TONE_HIGH - TONE_LOW) / SHAPE_TONES.length;
+/**
+ * Tones a coupled image gets within its band: the band's middle 60 %, so that two bands never touch and a
+ * tone class is decidable from the image (uncoupled data spans the whole range and has fuzzy borders).
+ */
+const TONE_MARGIN = 0.2 * TONE_BAND;
 
 /** Every task shapes offers: retrieval by one factor, or by a grouping of one or two factors. */
 export const SHAPE_TASKS = {
@@ -59,54 +103,101 @@ export const SHAPE_TASKS = {
     factors: ['shape'],
     labelNames: SHAPE_CLASSES,
     label: (f) => f.shape,
+    assign: (f, label) => {
+      f.shape = label;
+    },
   },
   'shape-convexity': {
     description: 'convex shapes (circle, square, triangle) against the others (star, cross, ring)',
     factors: ['shape'],
     labelNames: ['convex', 'non-convex'],
-    label: (f) => (CONVEX.has(SHAPE_CLASSES[f.shape]!) ? 0 : 1),
+    label: (f) => (CONVEX.includes(f.shape) ? 0 : 1),
+    assign: (f, label, rng) => {
+      f.shape = rng.pick(label === 0 ? CONVEX : NON_CONVEX);
+    },
   },
   colour: {
     description: 'same colour',
     factors: ['colour'],
     labelNames: names(SHAPE_COLOURS),
     label: (f) => f.colour,
+    assign: (f, label) => {
+      f.colour = label;
+    },
   },
   'colour-warmth': {
     description: 'warm colours (red, orange, yellow, magenta) against cool ones (green, cyan, blue, purple)',
     factors: ['colour'],
     labelNames: ['warm', 'cool'],
     label: (f) => (SHAPE_COLOURS[f.colour]!.warm ? 0 : 1),
+    assign: (f, label, rng) => {
+      f.colour = rng.pick(label === 0 ? WARM : COOL);
+    },
   },
   size: {
     description: 'same size class',
     factors: ['size'],
     labelNames: names(SHAPE_SIZES),
     label: (f) => f.size,
+    assign: (f, label) => {
+      f.size = label;
+    },
   },
   position: {
     description: 'same image quadrant',
     factors: ['position'],
     labelNames: SHAPE_POSITIONS,
     label: (f) => f.position,
+    assign: (f, label) => {
+      f.position = label;
+    },
   },
   side: {
     description: 'same half of the image (left or right)',
     factors: ['position'],
     labelNames: ['left', 'right'],
     label: (f) => f.position % 2,
+    assign: (f, label, rng) => {
+      f.position = label + 2 * rng.int(2);
+    },
   },
   background: {
     description: 'same background texture',
     factors: ['background'],
     labelNames: SHAPE_BACKGROUNDS,
     label: (f) => f.background,
+    assign: (f, label) => {
+      f.background = label;
+    },
   },
   'shape-colour': {
     description: 'same shape class and colour',
     factors: ['shape', 'colour'],
     labelNames: SHAPE_CLASSES.flatMap((s) => SHAPE_COLOURS.map((c) => `${c.name} ${s}`)),
     label: (f) => f.shape * SHAPE_COLOURS.length + f.colour,
+    assign: (f, label) => {
+      f.shape = Math.floor(label / SHAPE_COLOURS.length);
+      f.colour = label % SHAPE_COLOURS.length;
+    },
+  },
+  'colour-group': {
+    description:
+      'same colour group (two neighbouring hues: red-magenta, orange-yellow, green-cyan, blue-purple)',
+    factors: ['colour'],
+    labelNames: names(SHAPE_COLOUR_GROUPS),
+    label: (f) => SHAPE_COLOUR_GROUPS.findIndex((g) => (g.colours as readonly number[]).includes(f.colour)),
+    assign: (f, label, rng) => {
+      f.colour = rng.pick(SHAPE_COLOUR_GROUPS[label]!.colours);
+    },
+  },
+  tone: {
+    description: 'same background brightness (four bands of grey, dark to bright)',
+    factors: ['tone'],
+    labelNames: SHAPE_TONES,
+    label: (f) => Math.min(SHAPE_TONES.length - 1, Math.floor((f.tone - TONE_LOW) / TONE_BAND)),
+    assign: (f, label, rng) => {
+      f.tone = TONE_LOW + label * TONE_BAND + rng.uniform(TONE_MARGIN, TONE_BAND - TONE_MARGIN);
+    },
   },
 } satisfies Record<string, ShapeTaskRow>;
 
@@ -138,7 +229,65 @@ export function sampleShapeFactors(rng: Rng): ShapeFactors {
     position: rng.int(SHAPE_POSITIONS.length),
     background: rng.int(SHAPE_BACKGROUNDS.length),
     rotation: rng.uniform(0, 2 * Math.PI),
+    // The first draw rendering used to make: drawn here, it is a factor tasks can use, with the same stream.
+    tone: rng.uniform(TONE_LOW, TONE_HIGH),
   };
+}
+
+/**
+ * The relatedness knob: with probability `relatedness` (ρ) every task's label is set to one shared class,
+ * otherwise each task's label is drawn on its own; both uniformly over the K classes the tasks share.
+ * Factors no task uses stay as `sampleShapeFactors` drew them. For two tasks X, Y this gives
+ * P(X = i, Y = j) = ρ·δij/K + (1 − ρ)/K², so they agree with probability ρ + (1 − ρ)/K, and both the
+ * correlation of their class indicators (1[X = i] against 1[Y = i]) and Cramér's V equal ρ. At ρ = 1 the
+ * tasks are one labelling of the images; at ρ = 0 they are independent, so each task's target factor is
+ * pure nuisance to every other task, and a shared embedding must be invariant to what another task must
+ * see. The same number of draws is made whatever ρ is, so images of one seed differ across ρ only where
+ * the coupling decision differs.
+ */
+export function coupleShapeFactors(
+  factors: ShapeFactors,
+  tasks: readonly ShapeTaskName[],
+  relatedness: number,
+  rng: Rng,
+): ShapeFactors {
+  const classes = shapeTaskClasses(tasks);
+  const coupled = rng.next() < relatedness;
+  const shared = rng.int(classes);
+  const out: MutableFactors = { ...factors };
+  for (const task of tasks) {
+    const own = rng.int(classes);
+    (SHAPE_TASKS[task] as ShapeTaskRow).assign(out, coupled ? shared : own, rng);
+  }
+  return out;
+}
+
+/**
+ * Why `tasks` cannot be coupled (they must use distinct factors and have the same number of classes), or
+ * undefined when they can.
+ */
+export function couplingProblem(tasks: readonly ShapeTaskName[]): string | undefined {
+  const seen = new Map<string, ShapeTaskName>();
+  for (const task of tasks) {
+    for (const factor of SHAPE_TASKS[task].factors) {
+      const other = seen.get(factor);
+      if (other) {
+        return `tasks "${other}" and "${task}" both depend on the ${factor} factor, so their labels cannot be coupled independently; pick tasks on distinct factors`;
+      }
+      seen.set(factor, task);
+    }
+  }
+  const counts = tasks.map((t) => `${t} ${SHAPE_TASKS[t].labelNames.length}`);
+  if (new Set(tasks.map((t) => SHAPE_TASKS[t].labelNames.length)).size > 1) {
+    return `coupled tasks need the same number of classes, got ${counts.join(', ')} (e.g. colour-group, position, background and tone have 4 each)`;
+  }
+  return undefined;
+}
+
+function shapeTaskClasses(tasks: readonly ShapeTaskName[]): number {
+  const problem = couplingProblem(tasks);
+  if (problem) throw new RangeError(`relatedness: ${problem}`);
+  return SHAPE_TASKS[tasks[0]!].labelNames.length;
 }
 
 function polygon(points: number, outer: number, inner: number): Float64Array {
@@ -190,7 +339,7 @@ export function renderShape(f: ShapeFactors, rng: Rng, size: ImageSize, out: Uin
   const [height, width] = size;
   const side = Math.min(height, width);
   // Grey background: the foreground colour is the only saturated thing in the image.
-  const tone = rng.uniform(70, 185);
+  const tone = f.tone;
   const contrast = rng.uniform(20, 40);
   const period = Math.max(2, rng.uniform(0.08, 0.16) * side);
   const texture = SHAPE_BACKGROUNDS[f.background]!;
@@ -243,16 +392,24 @@ export interface ShapesOptions {
   readonly tasks: readonly ShapeTaskName[];
   /** Overrides the run seed, so the data can stay fixed while weights vary. */
   readonly seed?: number;
+  /** ρ in [0, 1]: couples the tasks' labels (`coupleShapeFactors`); absent, every factor is independent. */
+  readonly relatedness?: number;
 }
 
-/** Factors of image `index` of `split`; also what tests and previews use to check the rendered content. */
+/**
+ * Factors of image `index` of `split`, and the generator that renders it; also what tests and previews use
+ * to check the rendered content.
+ */
 export function shapeImageFactors(
+  options: Pick<ShapesOptions, 'tasks' | 'relatedness'>,
   seed: number,
   split: SplitName,
   index: number,
 ): { factors: ShapeFactors; rng: Rng } {
   const rng = Rng.derive(seed, `shapes/${split}/${index}`);
-  return { factors: sampleShapeFactors(rng), rng };
+  const factors = sampleShapeFactors(rng);
+  if (options.relatedness === undefined) return { factors, rng };
+  return { factors: coupleShapeFactors(factors, options.tasks, options.relatedness, rng), rng };
 }
 
 /** Labels and sources of one split: factors are drawn without rendering, so this is cheap. */
@@ -261,7 +418,7 @@ function shapesSplit(options: ShapesOptions, seed: number, split: SplitName): Sp
   const labels = options.tasks.map(() => new Int32Array(count));
   const sources: string[] = [];
   for (let i = 0; i < count; i++) {
-    const { factors } = shapeImageFactors(seed, split, i);
+    const { factors } = shapeImageFactors(options, seed, split, i);
     options.tasks.forEach((task, t) => {
       labels[t]![i] = (SHAPE_TASKS[task] as ShapeTaskRow).label(factors);
     });
@@ -300,7 +457,7 @@ export function createShapesDataset(options: ShapesOptions, seed: number, size: 
       const parts = splits![split];
       const pixels = new Uint8Array(parts.size * bytes);
       for (let i = 0; i < parts.size; i++) {
-        const { factors, rng } = shapeImageFactors(seed, split, i);
+        const { factors, rng } = shapeImageFactors(options, seed, split, i);
         renderShape(factors, rng, size, pixels.subarray(i * bytes, (i + 1) * bytes));
       }
       return [split, makeSplit(parts, new MemoryImageStore(pixels, bytes))];

@@ -98,3 +98,32 @@ export async function evaluateSplit(
   }
   return metrics;
 }
+
+/** Metrics as logs, summaries and printouts keep them: without their per-query samples. */
+export function withoutSamples(metrics: readonly Metric[]): Metric[] {
+  return metrics.map(({ samples: _samples, ...metric }) => metric);
+}
+
+/** A run's `test-samples.json`: the per-query values of its test metrics, for benches to resample. */
+export interface TestSamples {
+  readonly format: typeof SAMPLES_FORMAT;
+  /** Step of the checkpoint tested. */
+  readonly step: number;
+  readonly metrics: readonly {
+    readonly name: string;
+    readonly task: string;
+    readonly values: readonly number[];
+  }[];
+}
+
+export const SAMPLES_FORMAT = 'mtlzoo-samples/1';
+
+export function testSamples(metrics: readonly Metric[], step: number): TestSamples {
+  return {
+    format: SAMPLES_FORMAT,
+    step,
+    metrics: metrics.flatMap((m) =>
+      m.samples && m.task !== undefined ? [{ name: m.name, task: m.task, values: m.samples }] : [],
+    ),
+  };
+}

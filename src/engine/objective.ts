@@ -7,6 +7,7 @@
 import type { DatasetSplit } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
+import { readNow } from '../backend/read-now.js';
 import * as tf from '../tf.js';
 import type { UniqueImages } from '../train/sampler.js';
 import { normaliseFor } from './embedding.js';
@@ -74,7 +75,13 @@ export function tripletLossesOf(
  * for a method with a penalty, under mining).
  */
 export function negativeRows(negatives: Int32Array | tf.Tensor1D): Int32Array {
-  return negatives instanceof Int32Array ? negatives : (negatives.dataSync() as Int32Array);
+  return negatives instanceof Int32Array
+    ? negatives
+    : (readNow(
+        negatives,
+        "a method's penalty on mined negatives",
+        'set train.mining: none, or use an engine with synchronous reads (tensorflow, wasm, cpu)',
+      ) as Int32Array);
 }
 
 /**

@@ -8,6 +8,7 @@
  *   checkpoints/last/    model.json + weights (resumable: optimiser and hook states included)
  *   checkpoints/best/    best validation checkpoint
  *   summary.json         final metrics, parameters, timings: its presence means the run finished
+ *   test-samples.json    per-query values of the test metrics (triplets, queries), for bench intervals
  *   .mtlzoo.lock         while a process writes the run (see src/util/lock.ts)
  *
  * A run folder is data: opening one never runs code it did not run with (run-config.ts).
@@ -40,6 +41,7 @@ export const RUN_FILES = {
   environment: 'environment.json',
   metrics: 'metrics.jsonl',
   summary: 'summary.json',
+  samples: 'test-samples.json',
   last: path.join('checkpoints', 'last'),
   best: path.join('checkpoints', 'best'),
 } as const;
@@ -244,8 +246,10 @@ export class RunDir {
     return chosen;
   }
 
-  async writeJson(file: 'environment' | 'summary', value: unknown): Promise<void> {
-    await writeFileAtomic(this.path(file), `${JSON.stringify(value, null, 2)}\n`);
+  async writeJson(file: 'environment' | 'summary' | 'samples', value: unknown): Promise<void> {
+    // Samples are thousands of numbers: one line, not one number a line.
+    const text = file === 'samples' ? JSON.stringify(value) : JSON.stringify(value, null, 2);
+    await writeFileAtomic(this.path(file), `${text}\n`);
   }
 
   /** The summary of a finished run, or undefined while it has not finished. */

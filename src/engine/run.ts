@@ -9,7 +9,7 @@ import type { Metric } from '../kinds/evaluator.js';
 import type { Experiment, Kernel } from '../kernel/kernel.js';
 import { gradientProbeHook } from '../analysis/probe.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { evaluateSplit } from './evaluation.js';
+import { evaluateSplit, withoutSamples } from './evaluation.js';
 import type { TrainerHook } from './hooks.js';
 import { loadRunConfig } from './run-config.js';
 import { RunDir } from './run-dir.js';
@@ -151,7 +151,9 @@ export async function evaluateRun(
         tasks: experiment.dataset.tasks.map((t) => t.name),
       },
     });
-    const metrics = await evaluateSplit(experiment.model, experiment.dataset, split, experiment.evaluators);
+    const metrics = withoutSamples(
+      await evaluateSplit(experiment.model, experiment.dataset, split, experiment.evaluators),
+    );
     return { runDir: run.dir, checkpoint, step, split, metrics };
   } finally {
     experiment.dispose();

@@ -19,13 +19,14 @@ import type { Weighting } from '../kinds/weighting.js';
 import type { NamedEvaluator } from '../kernel/kernel.js';
 import { TOKENS } from '../kernel/tokens.js';
 import type { Logger } from '../plugin/types.js';
+import { readNow } from '../backend/read-now.js';
 import * as tf from '../tf.js';
 import { createOptimizer, learningRateAt, type TrainingOptimizer } from '../train/optimizers.js';
 import { TripletSampler, uniqueImages, type UniqueImages } from '../train/sampler.js';
 import { Rng } from '../util/random.js';
 import { checkpointWeightsHash, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { describeEnvironment, MTLZOO_VERSION, type Environment } from './environment.js';
-import { evaluateSplit } from './evaluation.js';
+import { evaluateSplit, testSamples, withoutSamples } from './evaluation.js';
 import {
   HookDriver,
   type BackwardPass,
@@ -199,18 +200,10 @@ export class Trainer {
       // Read back asynchronously (a GPU engine has no synchronous read), before hooks see the losses.
       const values = (await perTriplet!.data()) as Float32Array;
       const { grads, taskGradients } = backward!;
+      const pass = this.backwardPass(step, grads, taskGradients, this.taskMeans(values, taskIds));
+      await hooks.sequential('afterBackward', pass, context);
       tf.tidy(() => {
-        const reduced =
-          hooks.has('afterBackward') || hooks.has('reduceGradients')
-            ? this.reduceUpdate({
-                step,
-                grads,
-                taskGradients,
-                taskLosses: this.taskMeans(values, taskIds),
-                hooks,
-                context,
-              })
-            : grads;
+        const reduced = hooks.reduce('reduceGradients', grads, pass, context);
         // Built from per-task gradients, the update lacks the method's penalty: its gradient joins as is.
         const update =
           hooks.updatesFromTaskGradients && this.model.embedWithPenalty
@@ -304,7 +297,11 @@ export class Trainer {
         return tf.grad(taskLoss)(raw).reshape([-1]);
       });
       const matrix = tf.stack(rows);
-      return tf.matMul(matrix, matrix, false, true).dataSync();
+      return readNow(
+        tf.matMul(matrix, matrix, false, true),
+        `weighting "${this.loaded.config.train.weighting.name}"'s representation Gram matrix`,
+        'use an engine with synchronous reads (tensorflow, wasm, cpu) for it',
+      );
     });
     return Array.from({ length: tasks }, (_, s) =>
       Array.from({ length: tasks }, (__, t) => values[s * tasks + t]!),
@@ -335,28 +332,23 @@ export class Trainer {
     );
   }
 
-  /** Hands the backward pass to the hooks, and lets reducing hooks replace the update. */
-  private reduceUpdate(input: {
-    step: number;
-    grads: tf.NamedTensorMap;
-    taskGradients: TaskGradients | undefined;
-    taskLosses: number[];
-    hooks: HookDriver;
-    context: TrainingContext;
-  }): tf.NamedTensorMap {
-    const { step, grads, hooks, context } = input;
-    const pass: BackwardPass = {
+  /** What the hooks see of a backward pass. */
+  private backwardPass(
+    step: number,
+    grads: tf.NamedTensorMap,
+    taskGradients: TaskGradients | undefined,
+    taskLosses: number[],
+  ): BackwardPass {
+    return {
       step,
       grads,
       shared: this.model
         .parameters()
         .filter((p) => p.trainable && p.owner === 'shared')
         .map((p) => p.variable.name),
-      taskLosses: input.taskLosses,
-      ...(input.taskGradients ? { taskGradients: input.taskGradients } : {}),
+      taskLosses,
+      ...(taskGradients ? { taskGradients } : {}),
     };
-    hooks.sync('afterBackward', pass, context);
-    return hooks.reduce('reduceGradients', grads, pass, context);
   }
 
   private taskMeans(perTriplet: Float32Array, taskIds: Int32Array): number[] {
@@ -369,6 +361,7 @@ export class Trainer {
     return Array.from(sums, (s, t) => (counts[t]! > 0 ? s / counts[t]! : Number.NaN));
   }
 
+  /** Metrics of a split, with their per-query samples (logs and summaries keep them without). */
   async evaluate(split: 'val' | 'test'): Promise<Metric[]> {
     return evaluateSplit(this.model, this.dataset, split, this.evaluators);
   }
@@ -528,7 +521,10 @@ export class Trainer {
         return lastSavedStep;
       },
       evaluate: async (split, step) => {
-        const record: EvalRecord = { type: 'eval', step, split, metrics: await this.evaluate(split) };
+        const measured = await this.evaluate(split);
+        // The per-query values go to test-samples.json (for bench intervals), never into logs and summaries.
+        if (split === 'test') await run.writeJson('samples', testSamples(measured, step));
+        const record: EvalRecord = { type: 'eval', step, split, metrics: withoutSamples(measured) };
         await hooks.sequential('evaluated', record, context);
         return record;
       },

@@ -9,6 +9,14 @@ export interface Metric {
   readonly task?: string;
   readonly value: number;
   readonly higherIsBetter: boolean;
+  /**
+   * Per-query values whose mean is `value`: one per test triplet (1 correct, 0 not) or per scored retrieval
+   * query, in an order the evaluator fixes from its seed and the data, so that two runs on the same data
+   * line up query by query. Benches resample them for intervals and paired differences
+   * (src/metrics/statistics.ts). Per-task metrics carry them; averages over tasks do not. Runs keep them in
+   * a side file (`test-samples.json`), never in the metrics log.
+   */
+  readonly samples?: readonly number[];
 }
 
 export interface EvaluationContext {

@@ -30,6 +30,28 @@ export interface ParameterReport {
   readonly galleryPasses: number;
 }
 
+/** The method's output depends on the task from the input on: a gallery needs one full pass per task. */
+export interface TaskDependentFromInput {
+  readonly from: 'input';
+}
+
+/**
+ * The first `sharedStages` backbone stages compute the same features for every task; the task enters
+ * after them. A gallery searched under several tasks runs `shared` once per image and `complete` once
+ * per task, and `complete(shared(x), ids)` must equal `embed(x, ids)`.
+ */
+export interface TaskDependentFromFeatures {
+  readonly from: 'features';
+  /** How many backbone stages, counted from the input, `shared` runs (1 to all of them). */
+  readonly sharedStages: number;
+  /** The task-independent features of `images` (the caller owns the result). */
+  shared(images: tf.Tensor4D, context: ForwardContext): tf.Tensor;
+  /** Raw embeddings `[N, embeddingDim]` from features `shared` returned, sample i under task `taskIds[i]`. */
+  complete(features: tf.Tensor, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D;
+}
+
+export type TaskDependence = TaskDependentFromInput | TaskDependentFromFeatures;
+
 /** Rows of a batch's embeddings that make up each triplet: the triplet i is (anchor[i], positive[i], negative[i]). */
 export interface TripletRows {
   readonly anchor: Int32Array;
@@ -65,6 +87,11 @@ export interface MtlModel {
    */
   embed(images: tf.Tensor4D, taskIds: Int32Array, context: ForwardContext): tf.Tensor2D;
   /**
+   * Where the task starts to matter. Optional: absent means task-dependent from the input, which is
+   * always correct and only costs gallery builds a full pass per task.
+   */
+  readonly taskDependence?: TaskDependence;
+  /**
    * Optional, for methods whose authors train with a regularisation term besides the task losses (CSN's
    * embedding-norm and mask-L1 penalties): the training objective (trainer and gradient probe alike) calls
    * this in place of `embed` and adds `penalty` to the loss. Evaluation and retrieval call `embed`.
@@ -85,4 +112,11 @@ export interface MethodCreateContext {
   readonly backbone: BackboneFactory;
   readonly taskCount: number;
   readonly seed: number;
+}
+
+const FROM_INPUT: TaskDependentFromInput = { from: 'input' };
+
+/** A model's declared task dependence, with the safe default for methods that declare none. */
+export function taskDependenceOf(model: MtlModel): TaskDependence {
+  return model.taskDependence ?? FROM_INPUT;
 }

@@ -8,14 +8,23 @@ export function tripletAccuracy(
   positiveDistances: ArrayLike<number>,
   negativeDistances: ArrayLike<number>,
 ): number {
+  const correct = tripletOutcomes(positiveDistances, negativeDistances);
+  let sum = 0;
+  for (const c of correct) sum += c;
+  return sum / correct.length;
+}
+
+/** Per triplet, 1 when d(a, p) < d(a, n) and 0 otherwise (ties wrong): the samples triplet accuracy averages. */
+export function tripletOutcomes(
+  positiveDistances: ArrayLike<number>,
+  negativeDistances: ArrayLike<number>,
+): Uint8Array {
   const n = positiveDistances.length;
   if (negativeDistances.length !== n) {
     throw new RangeError(`tripletAccuracy: ${n} positive but ${negativeDistances.length} negative distances`);
   }
   if (n === 0) throw new RangeError('tripletAccuracy: no triplets');
-  let correct = 0;
-  for (let i = 0; i < n; i++) if (positiveDistances[i]! < negativeDistances[i]!) correct += 1;
-  return correct / n;
+  return Uint8Array.from({ length: n }, (_, i) => (positiveDistances[i]! < negativeDistances[i]! ? 1 : 0));
 }
 
 /**

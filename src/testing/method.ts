@@ -1,7 +1,7 @@
 /** The method contract harness: `checkMethodContract` (see docs/plugins.md, "Testing a plugin"). */
 import type { BackboneFactory } from '../kinds/backbone.js';
 import type { AnyPluginOf } from '../kinds/index.js';
-import type { MtlModel, ParameterEntry } from '../kinds/method.js';
+import { taskDependenceOf, type MtlModel, type ParameterEntry } from '../kinds/method.js';
 import * as tf from '../tf.js';
 import {
   assertFinite,
@@ -150,6 +150,47 @@ async function checkOptionalApi(
   }
 }
 
+/**
+ * A declared shared prefix must be a real split of `embed`: `complete(shared(x))` gives what `embed(x)`
+ * gives (to float rounding), for mixed tasks, without leaking.
+ */
+async function assertTaskDependence(
+  label: string,
+  model: MtlModel,
+  images: tf.Tensor4D,
+  taskIds: Int32Array,
+  stageCount: number,
+): Promise<void> {
+  const dependence = taskDependenceOf(model);
+  if (dependence.from === 'input') return;
+  const { sharedStages } = dependence;
+  check(
+    Number.isInteger(sharedStages) && sharedStages >= 1 && sharedStages <= stageCount,
+    () => `${label}: taskDependence.sharedStages ${sharedStages} outside [1, ${stageCount}]`,
+  );
+  const context = { training: false };
+  const split = () =>
+    tf.tidy(() => dependence.complete(dependence.shared(images, context), taskIds, context));
+  const [scale, gap] = tf.tidy(() => {
+    const direct = model.embed(images, taskIds, context);
+    const viaPrefix = split();
+    assertShape(`${label}: complete(shared(x))`, viaPrefix.shape, direct.shape);
+    return [tf.max(tf.abs(direct)), tf.max(tf.abs(tf.sub(direct, viaPrefix)))];
+  });
+  try {
+    const magnitude = Math.max(1, (await scale!.data())[0]!);
+    const difference = (await gap!.data())[0]!;
+    check(
+      difference <= 1e-5 * magnitude,
+      () =>
+        `${label}: complete(shared(x)) differs from embed(x) by ${difference} (taskDependence is not a split of embed)`,
+    );
+  } finally {
+    tf.dispose([scale!, gap!]);
+  }
+  await assertNoLeak(`${label}: taskDependence`, async () => tf.dispose(split()));
+}
+
 /** Sums trainable sizes by owner and all bytes, independently of the plugin's own report. */
 function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
   let shared = 0;
@@ -170,8 +211,8 @@ function expectedReport(entries: readonly ParameterEntry[], taskCount: number) {
  * parameters are uniquely named with valid owners, its report matches them, a mixed-task batch embeds to
  * `[N, embeddingDim]` finite values, every trainable variable receives a non-zero gradient, nothing leaks,
  * `embedWithPenalty` and `explain` (where present) behave, and, with the task-owned variables moved off
- * their initial values, a mixed batch embeds each task's samples as they embed alone (inference) and tasks
- * differ; dispose frees everything.
+ * their initial values, a mixed batch embeds each task's samples as they embed alone (inference), tasks
+ * differ, and a declared task dependence splits `embed` exactly; dispose frees everything.
  */
 export async function checkMethodContract(
   plugin: AnyPluginOf<'method'>,
@@ -239,6 +280,7 @@ export async function checkMethodContract(
       await checkOptionalApi(label, model, images, taskIds);
       perturbTaskVariables(entries);
       await assertRouting(label, model, images, taskIds, taskCount);
+      await assertTaskDependence(label, model, images, taskIds, d.stages.length);
     } finally {
       images.dispose();
     }

@@ -4,7 +4,9 @@ import { probeCheckpoint, probeRecordsOf } from '../../analysis/probe.js';
 import { runRelatedness } from '../../analysis/relatedness.js';
 import type { CheckpointChoice } from '../../analysis/run-checkpoint.js';
 import { formatGradientSummary, formatRelatedness, summariseGradients } from '../../analysis/summary.js';
+import { loadSweep } from '../../bench/sweep.js';
 import { RunDir } from '../../engine/run-dir.js';
+import { formatSweepMarkdown } from '../../report/sweep-table.js';
 import { MtlzooError } from '../../errors.js';
 import { positiveInt } from '../arguments.js';
 import { TRUST_PLUGINS_FLAG, type CliContext } from '../context.js';
@@ -40,7 +42,7 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
   const analyze = program
     .command('analyze')
     .description(
-      'analyses of a trained run: gradient directions across tasks, learned task relatedness, attention maps',
+      'analyses of trained runs: gradient directions across tasks, learned task relatedness, attention maps, benches across a knob',
     );
 
   analyze
@@ -161,4 +163,31 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
         cli.output.write(options.json ? json(result) : formatRelatedness(result));
       },
     );
+
+  analyze
+    .command('sweep')
+    .description(
+      'follow every method of several benches across one config value (e.g. the relatedness knob): Δm, accuracy and gradient angles per level, with intervals',
+    )
+    .argument('<benchDirs...>', 'zoo entries or bench folders holding results.json, one per level, in order')
+    .requiredOption(
+      '--knob <path>',
+      'the dotted config path that differs between them (e.g. dataset.options.relatedness)',
+    )
+    .option('--json', 'print JSON')
+    .action(async (dirs: string[], options: { knob: string; json?: boolean }) => {
+      const levels = await loadSweep(cli.createKernel(), dirs, options.knob);
+      cli.output.write(
+        options.json
+          ? json(
+              levels.map((l) => ({
+                dir: l.dir,
+                value: l.value,
+                entry: l.results.entry,
+                rows: l.results.rows,
+              })),
+            )
+          : formatSweepMarkdown(options.knob, levels),
+      );
+    });
 }

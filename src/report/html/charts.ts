@@ -106,7 +106,23 @@ function fmt(value: number, digits = 3): string {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
 }
 
-export interface ScatterPoint extends Series {
+/** A vertical 95 % interval drawn through a point (absent or non-finite: none). */
+export interface YInterval {
+  readonly low?: number;
+  readonly high?: number;
+}
+
+function hasInterval(p: YInterval): p is { low: number; high: number } {
+  return Number.isFinite(p.low) && Number.isFinite(p.high);
+}
+
+/** The whisker of a point's interval: a vertical line with short caps. */
+function whisker(cx: number, low: number, high: number, colour: string): string {
+  const cap = (cy: number) => tag('line', { x1: cx - 3, x2: cx + 3, y1: cy, y2: cy, stroke: colour });
+  return tag('line', { x1: cx, x2: cx, y1: low, y2: high, stroke: colour }) + cap(low) + cap(high);
+}
+
+export interface ScatterPoint extends Series, YInterval {
   readonly x: number;
   readonly y: number;
   /** Extra tooltip text. */
@@ -123,18 +139,20 @@ export function scatterChart(points: readonly ScatterPoint[], xTitle: string, yT
     frame.right - 12,
   );
   const y = linearScale(
-    shown.map((p) => p.y),
+    shown.flatMap((p) => (hasInterval(p) ? [p.y, p.low, p.high] : [p.y])),
     frame.height - frame.bottom - 10,
     frame.top + 10,
   );
-  const marks = shown.map((p) =>
-    tag(
-      'circle',
-      { class: 'mark', cx: x(p.x), cy: y(p.y), r: 6, fill: p.colour, stroke: '#fff', 'stroke-width': 1.5 },
-      title(
-        `${p.label}: ${yTitle} ${fmt(p.y)}, ${xTitle} ${p.x.toLocaleString('en-US')}${p.note ? `, ${p.note}` : ''}`,
+  const marks = shown.map(
+    (p) =>
+      (hasInterval(p) ? whisker(x(p.x), y(p.low), y(p.high), p.colour) : '') +
+      tag(
+        'circle',
+        { class: 'mark', cx: x(p.x), cy: y(p.y), r: 6, fill: p.colour, stroke: '#fff', 'stroke-width': 1.5 },
+        title(
+          `${p.label}: ${yTitle} ${fmt(p.y)}${hasInterval(p) ? ` [${fmt(p.low)}, ${fmt(p.high)}]` : ''}, ${xTitle} ${p.x.toLocaleString('en-US')}${p.note ? `, ${p.note}` : ''}`,
+        ),
       ),
-    ),
   );
   const labels = shown.map((p) => text(x(p.x) + 9, y(p.y) - 8, p.label, { fill: '#333' }));
   return svg(
@@ -205,7 +223,7 @@ export function groupedBarChart(
 }
 
 export interface LineSeries extends Series {
-  readonly points: readonly { readonly x: number; readonly y: number }[];
+  readonly points: readonly ({ readonly x: number; readonly y: number } & YInterval)[];
 }
 
 /** Lines with a dot at every point; an optional dashed horizontal reference line. */
@@ -224,7 +242,10 @@ export function lineChart(
     { integer: true },
   );
   const y = linearScale(
-    [...points.map((p) => p.y), ...(reference ? [reference.y] : [])],
+    [
+      ...points.flatMap((p) => (hasInterval(p) ? [p.y, p.low, p.high] : [p.y])),
+      ...(reference ? [reference.y] : []),
+    ],
     frame.height - frame.bottom,
     frame.top,
   );
@@ -250,11 +271,14 @@ export function lineChart(
     }
     for (const p of finite) {
       marks.push(
-        tag(
-          'circle',
-          { class: 'mark', cx: x(p.x), cy: y(p.y), r: 3, fill: s.colour },
-          title(`${s.label}, ${xTitle} ${p.x}: ${fmt(p.y, 1)}`),
-        ),
+        (hasInterval(p) ? whisker(x(p.x), y(p.low), y(p.high), s.colour) : '') +
+          tag(
+            'circle',
+            { class: 'mark', cx: x(p.x), cy: y(p.y), r: 3, fill: s.colour },
+            title(
+              `${s.label}, ${xTitle} ${p.x}: ${fmt(p.y, 1)}${hasInterval(p) ? ` [${fmt(p.low, 1)}, ${fmt(p.high, 1)}]` : ''}`,
+            ),
+          ),
       );
     }
   }

@@ -7,7 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { probeRecordsOf, type ProbeRecord } from '../../analysis/probe.js';
 import { runRelatedness, type RunRelatedness } from '../../analysis/relatedness.js';
-import type { BenchResults } from '../../bench/results.js';
+import type { BenchResults, BenchRow } from '../../bench/results.js';
+import type { CellStats, DifferenceCell } from '../../bench/statistics.js';
 import type { PluginRef } from '../../config/schema.js';
 import type { Environment } from '../../engine/environment.js';
 import { loadRunConfig } from '../../engine/run-config.js';
@@ -30,18 +31,29 @@ export interface ReportMethod {
   readonly label: string;
   /** Method name with its options, e.g. `modulation (form="vector")`. */
   readonly method: string;
-  readonly metrics: Readonly<Record<string, Spread>>;
-  readonly perTask: Readonly<Record<string, Readonly<Record<string, Spread>>>>;
-  readonly deltaM?: Spread;
+  /** Mean ± std over seeds, with the 95 % interval where the bench computed one. */
+  readonly metrics: Readonly<Record<string, CellStats>>;
+  readonly perTask: Readonly<Record<string, Readonly<Record<string, CellStats>>>>;
+  readonly deltaM?: DifferenceCell;
   readonly params: ParameterReport;
   readonly msPerStep: Spread;
   readonly runs: readonly ReportRun[];
-  /** Mean across-task gradient angle over all shared parameters per probed step, mean over seeds. */
-  readonly angle: readonly { readonly step: number; readonly degrees: number }[];
+  /**
+   * Mean across-task gradient angle over all shared parameters per probed step, mean over seeds, with the
+   * seed-level 95 % interval where the bench computed one.
+   */
+  readonly angle: readonly {
+    readonly step: number;
+    readonly degrees: number;
+    readonly low?: number;
+    readonly high?: number;
+  }[];
   /** Task × task gradient cosine at the last probed step, mean over seeds. */
   readonly cosine?: { readonly step: number; readonly matrix: Matrix };
-  /** Learned relatedness of the first seed's run; undefined when it could not be read. */
+  /** Learned relatedness of the first seed's run; undefined when it has no checkpoint. */
   readonly relatedness?: RunRelatedness;
+  /** Why the checkpoint could not be read (e.g. a format of an earlier mtlzoo), when it could not. */
+  readonly relatednessError?: string;
 }
 
 export interface ReportData {
@@ -107,15 +119,40 @@ function probeSummary(perRun: readonly ProbeRecord[][]): Pick<ReportMethod, 'ang
   return { angle, cosine: { step: last.step, matrix } };
 }
 
+/** The bench's angle curve (mean over seeds with its interval) as report points. */
+function angleWithIntervals(curve: NonNullable<BenchRow['gradients']>['curve']): ReportMethod['angle'] {
+  return curve.steps.map((step, i) => ({
+    step,
+    degrees: curve.mean[i]!,
+    low: curve.low[i]!,
+    high: curve.high[i]!,
+  }));
+}
+
 async function probesOf(dir: string): Promise<ProbeRecord[]> {
   return probeRecordsOf(await new RunDir(dir).readMetrics());
 }
 
-/** Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables) shows none. */
-async function relatednessOf(kernel: Kernel, dir: string): Promise<RunRelatedness | undefined> {
+/**
+ * Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables)
+ * shows none, and a checkpoint this version cannot read (an earlier format) is named, not fatal: the rest
+ * of the report comes from the run's records.
+ */
+async function relatednessOf(
+  kernel: Kernel,
+  dir: string | undefined,
+): Promise<Pick<ReportMethod, 'relatedness' | 'relatednessError'>> {
+  if (!dir) return {};
   const run = new RunDir(dir);
-  if (!(await run.hasCheckpoint('best')) && !(await run.hasCheckpoint('last'))) return undefined;
-  return runRelatedness(kernel, dir);
+  if (!(await run.hasCheckpoint('best')) && !(await run.hasCheckpoint('last'))) return {};
+  try {
+    return { relatedness: await runRelatedness(kernel, dir) };
+  } catch (error) {
+    if (error instanceof MtlzooError && error.code === 'CHECKPOINT_INVALID') {
+      return { relatednessError: error.message };
+    }
+    throw error;
+  }
 }
 
 const single = (value: number) => meanAndSpread([value]);
@@ -160,7 +197,7 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
       },
     ],
     ...probeSummary([await probesOf(run.dir)]),
-    relatedness: await relatednessOf(kernel, run.dir),
+    ...(await relatednessOf(kernel, run.dir)),
   };
   return {
     title: `${summary.method} on ${summary.dataset}`,
@@ -196,7 +233,8 @@ async function fromBench(kernel: Kernel, dir: string, results: BenchResults): Pr
         weightsSha256: row.weightsSha256[i]!,
       })),
       ...probeSummary(await Promise.all(row.runDirs.map(probesOf))),
-      relatedness: row.runDirs[0] ? await relatednessOf(kernel, row.runDirs[0]) : undefined,
+      ...(row.gradients ? { angle: angleWithIntervals(row.gradients.curve) } : {}),
+      ...(await relatednessOf(kernel, row.runDirs[0])),
     });
   }
   return {

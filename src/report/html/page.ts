@@ -4,6 +4,7 @@ import { methodLabelOf } from '../../bench/recipe.js';
 import { MTLZOO_VERSION } from '../../engine/environment.js';
 import type { Matrix } from '../../metrics/gradients.js';
 import { formatSpread, type Spread } from '../../metrics/summary.js';
+import type { Interval } from '../../metrics/statistics.js';
 import { groupedBarChart, heatMap, lineChart, scatterChart } from './charts.js';
 import type { ReportData, ReportMethod } from './data.js';
 import { escapeXml as esc, seriesColour } from './svg.js';
@@ -41,9 +42,18 @@ const SELF_CHECK = `
   }
 `;
 
-function cell(spread: Spread | undefined, digits = 3, scale = 1): string {
-  if (!spread || spread.n === 0 || !Number.isFinite(spread.mean)) return '–';
-  return formatSpread({ ...spread, mean: spread.mean * scale, std: spread.std * scale }, digits);
+/** `mean ± std`, with the 95 % interval below it where the bench computed one (and n.s. when it is a difference containing 0). */
+function cell(
+  stats: (Spread & { ci?: Interval; significant?: boolean }) | undefined,
+  digits = 3,
+  scale = 1,
+): string {
+  if (!stats || stats.n === 0 || !Number.isFinite(stats.mean)) return '–';
+  const shown = formatSpread({ ...stats, mean: stats.mean * scale, std: stats.std * scale }, digits);
+  const ci = stats.ci;
+  if (!ci || !Number.isFinite(ci.low) || !Number.isFinite(ci.high)) return shown;
+  const range = `[${(ci.low * scale).toFixed(digits)}, ${(ci.high * scale).toFixed(digits)}]`;
+  return `${shown}<br><small>${range}${stats.significant === false ? ' n.s.' : ''}</small>`;
 }
 
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -90,8 +100,13 @@ function comparison(data: ReportData): string {
     data.seeds.length > 1
       ? `mean ± std over seeds ${data.seeds.join(', ')}`
       : `seed ${data.seeds.join(', ')}`;
+  const intervals = data.methods.some((m) => Object.values(m.metrics).some((c) => c.ci))
+    ? `; below each figure its 95 % interval, from a bootstrap over seeds and test queries (n.s.: a Δm whose interval contains 0)`
+    : '';
   return (
-    `<h2>Comparison</h2><p class="meta">Test split, ${seeds}.</p>` + table(headers, rows) + perTask.join('')
+    `<h2>Comparison</h2><p class="meta">Test split, ${seeds}${intervals}.</p>` +
+    table(headers, rows) +
+    perTask.join('')
   );
 }
 
@@ -105,6 +120,8 @@ function accuracyCharts(data: ReportData): string {
       colour: colour(i),
       x: m.params.totalParams,
       y: m.metrics[metric]?.mean ?? NaN,
+      low: m.metrics[metric]?.ci?.low,
+      high: m.metrics[metric]?.ci?.high,
       note: `${m.runs.length} run(s)`,
     })),
     'trainable parameters',
@@ -141,7 +158,8 @@ function gradients(data: ReportData): string {
   const intro =
     `<h2>Gradient directions across tasks</h2><p>The paper's argument: a method that lets tasks modulate ` +
     `shared features makes the tasks' gradients on the shared weights agree more (smaller angles). Per-task ` +
-    `gradients of ${ALL_SHARED}, from same-size per-task batches (<code>train.probe</code>).</p>`;
+    `gradients of ${ALL_SHARED}, on a fixed set of validation triplets per task (<code>train.probe</code>); ` +
+    `read them against the within-task angle (the noise floor) in the bench's results.md.</p>`;
   if (probed.length === 0) {
     return `${intro}<p class="note">No probe records: train with <code>train.probe.every</code> &gt; 0 to draw these charts.</p>`;
   }
@@ -149,7 +167,7 @@ function gradients(data: ReportData): string {
     probed.map(({ m, colour }) => ({
       label: m.label,
       colour,
-      points: m.angle.map((a) => ({ x: a.step, y: a.degrees })),
+      points: m.angle.map((a) => ({ x: a.step, y: a.degrees, low: a.low, high: a.high })),
     })),
     'training step',
     'mean angle between tasks (°)',
@@ -168,7 +186,8 @@ function gradients(data: ReportData): string {
     intro +
     figure(
       curves,
-      `Mean across-task gradient angle over training${data.seeds.length > 1 ? ', mean over seeds' : ''}.` +
+      `Mean across-task gradient angle over training${data.seeds.length > 1 ? ', mean over seeds' : ''}` +
+        `${probed.some(({ m }) => m.angle.some((a) => Number.isFinite(a.low))) ? ' with the 95 % interval over seeds' : ''}.` +
         (unprobed.length > 0
           ? ` Not probed (no shared parameters or probe off): ${unprobed.join(', ')}.`
           : ''),
@@ -187,6 +206,9 @@ function relatednessDomain(matrix: Matrix): [number, number] {
 
 function relatednessSection(data: ReportData, method: ReportMethod): string {
   const r = method.relatedness;
+  if (method.relatednessError) {
+    return `<p class="note"><b>${esc(method.label)}</b>: checkpoint not readable by this version: ${esc(method.relatednessError)}</p>`;
+  }
   if (!r) return `<p class="note"><b>${esc(method.label)}</b>: no checkpoint to read.</p>`;
   if (r.stages.length === 0) {
     return `<p class="note"><b>${esc(method.label)}</b>: no per-task variables of one shape across tasks, nothing to compare.</p>`;
