@@ -5,6 +5,7 @@
 import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BackboneNet } from '../src/kinds/backbone.js';
+import type { GpuAdapterDescription } from '../src/kinds/backend.js';
 import { runStages } from '../src/nn/staged.js';
 import * as tf from '../src/tf.js';
 import { Rng } from '../src/util/random.js';
@@ -35,6 +36,8 @@ export interface WorkerResult {
   peakRssMB: number;
   /** Whether the native pack's convolutions ran (wasm only). */
   nativeUsed: boolean;
+  /** The GPU adapter the engine ran on (webgpu only). */
+  adapter: GpuAdapterDescription | null;
   /** Where the memory goes, in MB, after the timed steps. */
   memory: {
     /** Peak bytes of live tensors during one training step (tfjs's own count). */
@@ -68,12 +71,13 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function time(fn: () => void, warmup: number, steps: number): number[] {
-  for (let i = 0; i < warmup; i++) fn();
+/** Each call ends by reading its result back (asynchronously: a GPU engine has no synchronous read). */
+async function time(fn: () => Promise<void>, warmup: number, steps: number): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
-    fn();
+    await fn();
     times.push(performance.now() - start);
   }
   return times;
@@ -97,11 +101,12 @@ function printProfile(info: Awaited<ReturnType<typeof tf.profile>>): void {
 
 const registries = new Kernel().registries;
 
-async function activate(backendName: string): Promise<void> {
+async function activate(backendName: string): Promise<GpuAdapterDescription | null> {
   const engine = await registries.build('backend', { name: backendName }, {});
   const loaded = await engine.load();
   if (!loaded.available) throw new Error(`backend ${backendName} unavailable: ${loaded.reason}`);
   if (!(await tf.setBackend(engine.tfBackendName))) throw new Error(`backend ${backendName} failed to start`);
+  return loaded.adapter ?? null;
 }
 
 function build(c: BenchCase): BackboneNet {
@@ -111,7 +116,7 @@ function build(c: BenchCase): BackboneNet {
 }
 
 export async function runCase(c: BenchCase): Promise<WorkerResult> {
-  await activate(c.backend);
+  const adapter = await activate(c.backend);
   const net = build(c);
   const [h, w, ch] = net.description.inputShape;
   const rng = new Rng(2);
@@ -124,28 +129,28 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     .filter((v) => v.trainable)
     .map((v) => v.variable);
   const optimizer = tf.train.adam(1e-3);
-  const trainStep = () => {
+  const trainStep = async () => {
     const loss = optimizer.minimize(
       () => tripletLoss(runStages(net, images, { training: true }) as tf.Tensor2D),
       true,
       trainable,
     );
-    loss!.dataSync();
+    await loss!.data();
     loss!.dispose();
   };
-  const embed = () => {
+  const embed = async () => {
     const e = runStages(net, images, { training: false });
-    e.dataSync();
+    await e.data();
     e.dispose();
   };
 
-  for (let i = 0; i < c.warmup; i++) trainStep();
+  for (let i = 0; i < c.warmup; i++) await trainStep();
   const tensorsAfterWarmup = tf.memory().numTensors;
   const rssAfterWarmupMB = process.memoryUsage().rss / 2 ** 20;
-  const trainTimes = time(trainStep, 0, c.steps);
+  const trainTimes = await time(trainStep, 0, c.steps);
   const tensorsAfterSteps = tf.memory().numTensors;
   const rssAfterStepsMB = process.memoryUsage().rss / 2 ** 20;
-  const embedTimes = time(embed, 1, c.steps);
+  const embedTimes = await time(embed, 1, c.steps);
   const profile = await tf.profile(trainStep);
   if (c.profile) printProfile(profile);
   const mb = (bytes: number) => bytes / 2 ** 20;
@@ -171,6 +176,7 @@ export async function runCase(c: BenchCase): Promise<WorkerResult> {
     rssAfterStepsMB,
     peakRssMB: process.resourceUsage().maxRSS / 1024,
     nativeUsed: c.backend === 'wasm' && nativePackUnavailableReason() === undefined,
+    adapter,
     memory,
   };
   optimizer.dispose();

@@ -12,6 +12,8 @@ import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
+import { formatAdapter } from '../src/backend/webgpu/adapter.js';
+import type { GpuAdapterDescription } from '../src/kinds/backend.js';
 import type { BenchCase, WorkerResult } from './train-worker.js';
 
 interface Size {
@@ -57,6 +59,8 @@ const CORES = availableParallelism();
 
 const ENGINES: readonly Engine[] = [
   { name: 'tensorflow-gpu', backend: 'tensorflow-gpu', threads: CORES },
+  // On a GPU adapter; PyTorch (CPU) is given every core.
+  { name: 'webgpu', backend: 'webgpu', threads: CORES },
   { name: 'tensorflow', backend: 'tensorflow', threads: CORES },
   {
     name: 'wasm+native',
@@ -99,6 +103,8 @@ export interface BenchResult {
   rssAfterStepsMB: number;
   tensorsAfterWarmup: number;
   tensorsAfterSteps: number;
+  /** The GPU adapter (webgpu): a software one's figures are CPU figures. */
+  adapter: GpuAdapterDescription | null;
   /** Where the memory goes (train-worker.ts's WorkerResult). */
   memory: WorkerResult['memory'];
 }
@@ -128,14 +134,19 @@ function parseArgs(argv: string[]) {
   };
 }
 
-/** The engines that can run here, and why each other one cannot. */
+/**
+ * The engines that can run here, and why each other one cannot. An engine on a software GPU adapter
+ * (llvmpipe) is as slow as `cpu`, and runs beyond tiny only when named.
+ */
 async function availableEngines(): Promise<{ engines: Engine[]; skipped: string[] }> {
   const loads = new Map<string, string | undefined>();
+  const software = new Set<string>();
   const registries = new Kernel().registries;
   for (const name of registries.of('backend').names()) {
     const engine = await registries.build('backend', { name }, {});
     const loaded = await engine.load();
     loads.set(name, loaded.available ? undefined : loaded.reason);
+    if (loaded.available && loaded.adapter?.isFallbackAdapter) software.add(name);
   }
   const engines: Engine[] = [];
   const skipped: string[] = [];
@@ -143,8 +154,8 @@ async function availableEngines(): Promise<{ engines: Engine[]; skipped: string[
     const reason = loads.has(engine.backend)
       ? (loads.get(engine.backend) ?? engine.unavailable?.())
       : 'no such backend plugin';
-    if (reason === undefined) engines.push(engine);
-    else skipped.push(`${engine.name}: ${reason}`);
+    if (reason !== undefined) skipped.push(`${engine.name}: ${reason}`);
+    else engines.push(software.has(engine.backend) ? { ...engine, slow: true } : engine);
   }
   return { engines, skipped };
 }
@@ -195,6 +206,7 @@ function formatRow(r: BenchResult): string {
     fixed(r.torchPeakRssMB, 0).padStart(6),
     fixed(r.rssRatioVsTorch, 2).padStart(6),
     `${r.tensorsAfterWarmup}→${r.tensorsAfterSteps}`.padStart(9),
+    r.adapter ? ` ${formatAdapter(r.adapter)}` : '',
   ].join(' ');
 }
 
@@ -207,7 +219,7 @@ async function main(): Promise<void> {
   log(`engines: ${engines.map((e) => e.name).join(', ')}; PyTorch reference: ${torch ? PYTHON : 'absent'}`);
   for (const line of skipped) log(`  skipped ${line}`);
   log(
-    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)     torch  ratio   tensors',
+    'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)     torch  ratio   tensors   adapter',
   );
   const torchCache = new Map<string, TorchResult>();
   const results: BenchResult[] = [];
@@ -252,6 +264,7 @@ async function main(): Promise<void> {
         rssAfterStepsMB: w.rssAfterStepsMB,
         tensorsAfterWarmup: w.tensorsAfterWarmup,
         tensorsAfterSteps: w.tensorsAfterSteps,
+        adapter: w.adapter,
         memory: w.memory,
       };
       results.push(result);

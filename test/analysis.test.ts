@@ -186,9 +186,9 @@ describe('analysis', function () {
         };
         const variables = shared.map((p) => p.variable);
         const values = [
-          gradientsOf(objective, variables),
-          gradientsOf(objective, variables),
-          gradientsOf(() => tf.neg(objective()), variables),
+          await gradientsOf(objective, variables),
+          await gradientsOf(objective, variables),
+          await gradientsOf(() => tf.neg(objective()), variables),
         ];
         images.dispose();
         const stats = gradientStatistics({ names: shared.map((p) => p.name), values });

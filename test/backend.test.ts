@@ -19,15 +19,21 @@ describe('backend selection on this machine', () => {
     const selected = choice.attempts.find((a) => a.selected);
     assert.equal(selected?.name, choice.name);
     assert.match(selected!.reason, /passed the training smoke test/);
-    // Neither tfjs-node package can be installed here; each is reported, in priority order, before the pick.
+    // Neither tfjs-node package can be installed here, and there is no GPU: each is reported, in priority
+    // order, before the pick. webgpu has at most a software adapter here (test/webgpu.test.ts).
     assert.deepEqual(
-      choice.attempts.slice(0, 2).map((a) => [a.name, a.selected]),
+      choice.attempts.slice(0, 3).map((a) => [a.name, a.selected]),
       [
         ['tensorflow-gpu', false],
+        ['webgpu', false],
         ['tensorflow', false],
       ],
     );
-    assert.match(choice.attempts[1]!.reason, /@tensorflow\/tfjs-node is not installed/);
+    assert.match(
+      choice.attempts[1]!.reason,
+      /only a software adapter is available|no WebGPU adapter|"webgpu" .* is not installed/,
+    );
+    assert.match(choice.attempts[2]!.reason, /@tensorflow\/tfjs-node is not installed/);
     assert.ok(['wasm', 'cpu'].includes(choice.name));
 
     // The chosen engine really trains: one SGD step on a conv filter lowers the loss.

@@ -144,7 +144,7 @@ describe('CLI', () => {
       },
     );
     const names = (JSON.parse(stdout) as { name: string }[]).map((r) => r.name).sort();
-    assert.deepEqual(names, ['cpu', 'tensorflow', 'tensorflow-gpu', 'wasm']);
+    assert.deepEqual(names, ['cpu', 'tensorflow', 'tensorflow-gpu', 'wasm', 'webgpu']);
     // From a folder without the project's tsconfig, the sources (decorators included) must still compile.
     const failed = await promisify(execFile)(
       process.execPath,

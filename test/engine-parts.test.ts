@@ -57,7 +57,7 @@ describe('engine parts against plain computations', () => {
     });
   });
 
-  it('mines the hard and semi-hard negatives a plain loop finds', () => {
+  it('mines the hard and semi-hard negatives a plain loop finds', async () => {
     const rng = new Rng(3);
     const samples = 12;
     const dim = 4;
@@ -98,8 +98,16 @@ describe('engine parts against plain computations', () => {
     const embeddings = tf.tensor2d(unit);
     const squaredL2 = (a: tf.Tensor2D, b: tf.Tensor2D) =>
       tf.sum(tf.squaredDifference(a, b), 1) as tf.Tensor1D;
-    assert.deepEqual(Array.from(mineNegatives(embeddings, input, 'hard', squaredL2)), expectedHard);
-    assert.deepEqual(Array.from(mineNegatives(embeddings, input, 'semi-hard', squaredL2)), expectedSemi);
+    for (const [mode, expected] of [
+      ['hard', expectedHard],
+      ['semi-hard', expectedSemi],
+    ] as const) {
+      const before = tf.memory().numTensors;
+      const chosen = mineNegatives(embeddings, input, mode, squaredL2);
+      assert.equal(tf.memory().numTensors, before + 1, `${mode}: only the result is left`);
+      assert.deepEqual(Array.from(await chosen.data()), expected, mode);
+      chosen.dispose();
+    }
     embeddings.dispose();
   });
 });

@@ -5,13 +5,14 @@
  * our own. The checks of the pack need it built (skipped with the reason otherwise); the version guard does not.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import {
   nativePack,
   nativePackUnavailableReason,
   TESTED_TFJS_VERSION,
   versionMismatch,
 } from '../src/backend/wasm-native.js';
+import { loadNativeAddon } from '../src/util/native-addon.js';
 
 describe('native pack: version guard', function () {
   it('package.json pins every @tensorflow/tfjs* package to the tested version exactly', function () {
@@ -25,6 +26,27 @@ describe('native pack: version guard', function () {
     );
     assert.ok(pins.some(([name]) => name === '@tensorflow/tfjs-backend-wasm'));
     for (const [name, range] of pins) assert.equal(range, TESTED_TFJS_VERSION, name);
+  });
+
+  it('refuses an addon built from older sources, naming the entry points it lacks and the rebuild command', function () {
+    // A stand-in module where the build puts addons: it has conv but not batchNorm, as a stale build would.
+    const release = new URL('../native/build/Release/', import.meta.url);
+    mkdirSync(release, { recursive: true });
+    const file = `stale-test-${process.pid}.cjs`;
+    const stale = new URL(file, release);
+    writeFileSync(stale, 'module.exports = { conv() {}, batchNorm: 1 };\n');
+    try {
+      const state = loadNativeAddon<{ conv(): void; batchNorm(): void }>(file, ['conv', 'batchNorm']);
+      assert.ok('reason' in state, 'the stale addon is refused');
+      assert.match(
+        state.reason,
+        new RegExp(`${file} is stale .*lacks batchNorm\\); rebuild it with npm run build:native`),
+      );
+      const fresh = loadNativeAddon<{ conv(): void }>(file, ['conv']);
+      assert.ok('addon' in fresh && typeof fresh.addon.conv === 'function');
+    } finally {
+      rmSync(stale, { force: true });
+    }
   });
 
   it('refuses another tfjs version with a reason that names it, and accepts the tested one', function () {

@@ -19,6 +19,7 @@ import {
   partitionByTask,
   runGroupedByTask,
   selectPerSample,
+  stopGradient,
   type Padding,
 } from '../src/nn/index.js';
 import * as tf from '../src/tf.js';
@@ -186,6 +187,20 @@ describe('nn', () => {
   });
 
   describe('routing', () => {
+    it('stopGradient keeps the values and blocks the gradient, integer indices included', () => {
+      tf.tidy(() => {
+        const x = tf.tensor1d([1, -2, 3]);
+        // d/dx Σ x·sg(x) = sg(x), not 2x; gathering with indices computed from x needs no index gradient.
+        const f = (v: tf.Tensor) => {
+          const order = stopGradient(tf.topk(v, 3).indices);
+          return tf.sum(tf.mul(tf.gather(v, order), tf.gather(stopGradient(v), order)));
+        };
+        const { value, grad } = tf.valueAndGrad(f)(x);
+        assert.equal(value.arraySync(), 14);
+        assert.deepEqual(Array.from(grad.dataSync()), [1, -2, 3]);
+      });
+    });
+
     it('partitions by task and inverts the permutation', () => {
       const { members, inverse } = partitionByTask(Int32Array.from([2, 0, 2, 1]), 4);
       assert.deepEqual(

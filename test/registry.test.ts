@@ -83,6 +83,7 @@ describe('plugin registries', () => {
       'tensorflow',
       'tensorflow-gpu',
       'wasm',
+      'webgpu',
     ]);
   });
 });

@@ -118,6 +118,7 @@ function benchOf(points: readonly (readonly [string, number, number])[]): Report
       cores: 2,
       memoryGiB: 1,
       gpu: null,
+      adapter: null,
       nativePack: false,
     },
     methods,

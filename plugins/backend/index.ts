@@ -3,9 +3,14 @@ import type { AnyPluginOf } from '../../src/kinds/index.js';
 import { cpuBackendPlugin } from './cpu.js';
 import { tfjsNodeBackendPlugins } from './tfjs-node.js';
 import { wasmBackendPlugin } from './wasm.js';
+import { webgpuBackendPlugin } from './webgpu.js';
+
+const [tensorflowGpu, tensorflow] = tfjsNodeBackendPlugins;
 
 export const backendPlugins: readonly AnyPluginOf<'backend'>[] = [
-  ...tfjsNodeBackendPlugins,
+  tensorflowGpu!,
+  webgpuBackendPlugin,
+  tensorflow!,
   wasmBackendPlugin,
   cpuBackendPlugin,
 ];

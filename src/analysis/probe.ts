@@ -147,17 +147,22 @@ export function gradientStatistics(gradients: TaskGradients): GradientStatistics
 }
 
 /**
- * Gradient of `objective` with respect to each variable, read back to the host and not applied; zeros for
- * a variable the objective does not reach.
+ * Gradient of `objective` with respect to each variable, read back to the host (asynchronously: a GPU engine
+ * has no synchronous read) and not applied; zeros for a variable the objective does not reach.
  */
-export function gradientsOf(objective: () => tf.Scalar, variables: readonly tf.Variable[]): Float32Array[] {
+export async function gradientsOf(
+  objective: () => tf.Scalar,
+  variables: readonly tf.Variable[],
+): Promise<Float32Array[]> {
   const { value, grads } = tf.variableGrads(objective, [...variables]);
   try {
-    return variables.map((v) => {
-      const grad = grads[v.name];
-      // A copy: some backends hand out views of memory that is reused once the tensor is gone.
-      return grad ? Float32Array.from(grad.dataSync()) : new Float32Array(v.size);
-    });
+    return await Promise.all(
+      variables.map(async (v) => {
+        const grad = grads[v.name];
+        // A copy: some backends hand out views of memory that is reused once the tensor is gone.
+        return grad ? Float32Array.from(await grad.data()) : new Float32Array(v.size);
+      }),
+    );
   } finally {
     value.dispose();
     tf.dispose(grads);
@@ -259,9 +264,15 @@ export class GradientProbe {
     const { model } = this.parts;
     const halves = await this.probeHalves();
     // Undo the BatchNorm moving-average updates the training-mode forward passes make.
-    const taken = preservingState(model, () =>
-      halves.map((task) => task.map((half) => this.halfGradient(half))),
-    );
+    const taken = await preservingState(model, async () => {
+      const all: { grads: Float32Array[]; active: number }[][] = [];
+      for (const task of halves) {
+        const got: { grads: Float32Array[]; active: number }[] = [];
+        for (const half of task) got.push(await this.halfGradient(half));
+        all.push(got);
+      }
+      return all;
+    });
     const values = taken.map((task) =>
       this.shared.map((_, v) => {
         const sum = Float32Array.from(task[0]!.grads[v]!);
@@ -284,12 +295,12 @@ export class GradientProbe {
   }
 
   /** Gradient of the half's mean triplet loss, and its number of triplets with a positive loss. */
-  private halfGradient(half: ProbeHalf): { grads: Float32Array[]; active: number } {
+  private async halfGradient(half: ProbeHalf): Promise<{ grads: Float32Array[]; active: number }> {
     const { dataset, model, loss } = this.parts;
     const images = pixelsToTensor(half.pixels, dataset.imageShape);
     let perTriplet: tf.Tensor1D | undefined;
     try {
-      const grads = gradientsOf(
+      const grads = await gradientsOf(
         () => {
           const objective = tripletLosses(
             model,
@@ -304,7 +315,7 @@ export class GradientProbe {
         },
         this.shared.map((p) => p.variable),
       );
-      const active = (perTriplet!.dataSync() as Float32Array).filter((l) => l > 0).length;
+      const active = ((await perTriplet!.data()) as Float32Array).filter((l) => l > 0).length;
       return { grads, active };
     } finally {
       images.dispose();
@@ -357,17 +368,21 @@ export function gradientProbeHook(): TrainerHook {
   };
   return {
     name: 'gradient-probe',
-    afterBackward(pass, context) {
+    async afterBackward(pass, context) {
       const { every } = context.loaded.config.train.probe;
       const step = pass.step + 1;
       if (every === 0 || step % every !== 0 || !pass.taskGradients) return;
       const { shared } = probeOf(context);
       if (shared.length === 0) return;
-      const values = pass.taskGradients.map((grads) =>
-        shared.map((p) => {
-          const grad = grads[p.variable.name];
-          return grad ? Float32Array.from(grad.dataSync()) : new Float32Array(p.variable.size);
-        }),
+      const values = await Promise.all(
+        pass.taskGradients.map((grads) =>
+          Promise.all(
+            shared.map(async (p) => {
+              const grad = grads[p.variable.name];
+              return grad ? Float32Array.from(await grad.data()) : new Float32Array(p.variable.size);
+            }),
+          ),
+        ),
       );
       fromTraining = {
         type: 'probe',

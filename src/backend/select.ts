@@ -4,13 +4,16 @@
  */
 import { MtlzooError, isMtlzooError } from '../errors.js';
 import type { PluginRef } from '../config/schema.js';
-import { AUTO_BACKEND, type BackendEngine } from '../kinds/backend.js';
+import { AUTO_BACKEND, type BackendEngine, type GpuAdapterDescription } from '../kinds/backend.js';
 import type { PluginRegistries } from '../plugin/registry.js';
 import * as tf from '../tf.js';
 import { explainFailure, runBackendSmokeTest } from './smoke-test.js';
 
-/** Built-in engines, fastest first. Third-party backends are tried after these, before `cpu`. */
-export const AUTO_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * Built-in engines, fastest first. Third-party backends are tried after these, before `cpu`. `webgpu`
+ * counts only on a hardware adapter: its engine marks a software one `notForAuto`.
+ */
+export const AUTO_ORDER = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
 export interface BackendAttempt {
   name: string;
@@ -25,6 +28,8 @@ export interface BackendChoice {
   /** Name of the tfjs backend now active. */
   tfBackendName: string;
   attempts: BackendAttempt[];
+  /** The GPU adapter, when the engine runs on one through WebGPU. */
+  adapter?: GpuAdapterDescription;
 }
 
 function autoCandidates(registries: PluginRegistries): string[] {
@@ -38,7 +43,11 @@ async function tryBackend(
   registries: PluginRegistries,
   name: string,
   options: Record<string, unknown>,
-): Promise<{ ok: true; tfBackendName: string; detail: string } | { ok: false; reason: string }> {
+  auto: boolean,
+): Promise<
+  | { ok: true; tfBackendName: string; detail: string; adapter?: GpuAdapterDescription }
+  | { ok: false; reason: string }
+> {
   let engine: BackendEngine;
   try {
     engine = await registries.build('backend', { name, options }, {});
@@ -49,6 +58,7 @@ async function tryBackend(
   }
   const loaded = await engine.load();
   if (!loaded.available) return { ok: false, reason: loaded.reason };
+  if (auto && loaded.notForAuto !== undefined) return { ok: false, reason: loaded.notForAuto };
   let initialised = false;
   try {
     initialised = await tf.setBackend(engine.tfBackendName);
@@ -66,6 +76,7 @@ async function tryBackend(
     ok: true,
     tfBackendName: engine.tfBackendName,
     detail: `passed the training smoke test${loaded.detail ? ` (${loaded.detail})` : ''}`,
+    ...(loaded.adapter ? { adapter: loaded.adapter } : {}),
   };
 }
 
@@ -75,10 +86,11 @@ export async function selectBackend(ref: PluginRef, registries: PluginRegistries
   const candidates = auto ? autoCandidates(registries) : [ref.name];
   const attempts: BackendAttempt[] = [];
   for (const name of candidates) {
-    const result = await tryBackend(registries, name, auto ? {} : ref.options);
+    const result = await tryBackend(registries, name, auto ? {} : ref.options, auto);
     if (result.ok) {
       attempts.push({ name, selected: true, reason: result.detail });
-      return { name, tfBackendName: result.tfBackendName, attempts };
+      const { tfBackendName, adapter } = result;
+      return { name, tfBackendName, attempts, ...(adapter ? { adapter } : {}) };
     }
     attempts.push({ name, selected: false, reason: result.reason });
   }

@@ -14,10 +14,13 @@ function inputs(): { x: Float32Array; w: Float32Array; m: Float32Array; d: Float
   return { x: fill(2 * 7 * 7 * 3), w: fill(3 * 3 * 3 * 4), m: fill(2 * 4), d: fill(4 * 5) };
 }
 
-/** Loss value and gradients, flattened, computed on the current backend. */
-function lossAndGradients(): number[] {
+/**
+ * Loss value and gradients, flattened, computed on the current backend. Read back asynchronously: a GPU
+ * engine (webgpu) has no synchronous read.
+ */
+async function lossAndGradients(): Promise<number[]> {
   const data = inputs();
-  return tf.tidy(() => {
+  const outputs = tf.tidy(() => {
     const x = tf.tensor4d(data.x, [2, 7, 7, 3]);
     const w = tf.tensor4d(data.w, [3, 3, 3, 4]);
     const m = tf.tensor2d(data.m, [2, 4]);
@@ -32,8 +35,14 @@ function lossAndGradients(): number[] {
       return tf.mean(tf.square(tf.matMul(routed, d as tf.Tensor2D)));
     };
     const { value, grads } = tf.valueAndGrads(f)([x, w, m, d]);
-    return [value.arraySync() as number, ...grads.flatMap((g) => Array.from(g.dataSync()))];
+    return [value, ...grads];
   });
+  try {
+    const values = await Promise.all(outputs.map((t) => t.data()));
+    return values.flatMap((v) => Array.from(v as Float32Array));
+  } finally {
+    tf.dispose(outputs);
+  }
 }
 
 let reference: number[] | undefined;
@@ -43,7 +52,7 @@ async function cpuReference(): Promise<number[]> {
   const active = tf.getBackend();
   await tf.setBackend('cpu');
   try {
-    reference = lossAndGradients();
+    reference = await lossAndGradients();
   } finally {
     await tf.setBackend(active);
   }
@@ -53,7 +62,7 @@ async function cpuReference(): Promise<number[]> {
 /** Passes, or throws an Error whose message names what failed (e.g. a missing kernel). */
 export async function runBackendSmokeTest(): Promise<void> {
   const expected = await cpuReference();
-  const actual = lossAndGradients();
+  const actual = await lossAndGradients();
   for (let i = 0; i < expected.length; i++) {
     const e = expected[i]!;
     const a = actual[i]!;

@@ -148,12 +148,28 @@ function installedVersions(require: NodeRequire): Record<string, string> {
   };
 }
 
+/** Every entry point, checked when the addon loads (a key missing here fails to compile). */
+const PACK_ENTRY_POINTS = Object.keys({
+  conv: true,
+  fusedConv: true,
+  maxPool: true,
+  maxPoolGrad: true,
+  unary: true,
+  binary: true,
+  repeat: true,
+  sumRows: true,
+  batchNorm: true,
+  batchNormGrad: true,
+  adamUpdate: true,
+  scaleShift: true,
+} satisfies Record<keyof NativePack, true>) as (keyof NativePack)[];
+
 function load(): { pack: NativePack } | { reason: string } {
   if (loaded) return loaded;
   if (process.env['MTLZOO_NATIVE'] === '0') return (loaded = { reason: 'disabled by MTLZOO_NATIVE=0' });
   const mismatch = versionMismatch(installedVersions(createRequire(import.meta.url)));
   if (mismatch !== undefined) return (loaded = { reason: mismatch });
-  const state = loadNativeAddon<NativePack>('mtlzoo_native.node');
+  const state = loadNativeAddon<NativePack>('mtlzoo_native.node', PACK_ENTRY_POINTS);
   return (loaded = 'addon' in state ? { pack: state.addon } : state);
 }
 

@@ -2,6 +2,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { BackendChoice } from '../backend/select.js';
+import { formatAdapter } from '../backend/webgpu/adapter.js';
+import type { GpuAdapterDescription } from '../kinds/backend.js';
 import { nativePackUnavailableReason } from '../backend/wasm-native.js';
 import * as tf from '../tf.js';
 import { MTLZOO_VERSION } from '../util/package.js';
@@ -16,8 +18,10 @@ export interface Environment {
   cpu: string;
   cores: number;
   memoryGiB: number;
-  /** GPU model when a GPU backend runs; null otherwise. */
+  /** GPU model when a GPU backend runs (a software adapter says so); null otherwise. */
   gpu: string | null;
+  /** With the webgpu backend: the adapter it ran on (vendor, architecture, description, fallback or not). */
+  adapter: GpuAdapterDescription | null;
   /** With the wasm backend: whether the native kernel pack ran the large convolutions. */
   nativePack: boolean;
 }
@@ -37,7 +41,12 @@ export function describeEnvironment(backend: BackendChoice): Environment {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    gpu: backend.name === 'tensorflow-gpu' ? gpuModel() : null,
+    gpu: backend.adapter
+      ? formatAdapter(backend.adapter)
+      : backend.name === 'tensorflow-gpu'
+        ? gpuModel()
+        : null,
+    adapter: backend.adapter ?? null,
     nativePack: backend.name === 'wasm' && nativePackUnavailableReason() === undefined,
   };
 }

@@ -6,7 +6,6 @@
  *
  * Every hook name has one dispatch kind (`HOOK_KINDS`, exhaustive over `TrainerHook`):
  * - `sequential`: awaited hook by hook, in the order the hooks were given;
- * - `sync`: called hook by hook inside the update, where tensors live only during the call;
  * - `reduce`: each hook receives the previous hook's result and returns its own (rollup's hookReduceArg0):
  *   `objective` turns per-task losses into the scalar that is differentiated (equal weighting when no hook
  *   takes part), `reduceGradients` turns the gradients (and per-task gradients, when asked for) into the
@@ -137,8 +136,11 @@ export interface TrainerHook {
   beforeStep?(step: number, context: TrainingContext): Awaitable<void>;
   /** Reducing, inside the gradient function: the objective to differentiate, from the previous hook's. */
   objective?(objective: tf.Scalar, losses: TaskLosses, context: TrainingContext): tf.Scalar;
-  /** After backpropagation, before the update is applied. */
-  afterBackward?(pass: BackwardPass, context: TrainingContext): void;
+  /**
+   * After backpropagation, before the update is built (awaited: values are read back asynchronously here).
+   * The pass's tensors live until the update is applied.
+   */
+  afterBackward?(pass: BackwardPass, context: TrainingContext): Awaitable<void>;
   /** Reducing: the update of every trainable variable (by name), from the previous hook's. */
   reduceGradients?(
     update: tf.NamedTensorMap,
@@ -170,13 +172,13 @@ export const HOOK_KINDS = {
   start: 'sequential',
   beforeStep: 'sequential',
   objective: 'reduce',
-  afterBackward: 'sync',
+  afterBackward: 'sequential',
   reduceGradients: 'reduce',
   afterStep: 'sequential',
   evaluated: 'sequential',
   checkpointed: 'sequential',
   end: 'sequential',
-} as const satisfies Record<HookName, 'sequential' | 'sync' | 'reduce'>;
+} as const satisfies Record<HookName, 'sequential' | 'reduce'>;
 
 type NamesOf<K extends string> = { [N in HookName]: (typeof HOOK_KINDS)[N] extends K ? N : never }[HookName];
 type HookFunction<N extends HookName> = NonNullable<TrainerHook[N]>;
@@ -224,10 +226,6 @@ export class HookDriver {
     for (const { hook, fn } of this.implementing(name)) {
       await (fn as (...a: Args<N>) => Awaitable<void>).apply(hook, args);
     }
-  }
-
-  sync<N extends NamesOf<'sync'>>(name: N, ...args: Args<N>): void {
-    for (const { hook, fn } of this.implementing(name)) (fn as (...a: Args<N>) => void).apply(hook, args);
   }
 
   reduce<N extends NamesOf<'reduce'>>(name: N, initial: Args<N>[0], ...rest: Rest<N>): Args<N>[0] {

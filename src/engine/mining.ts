@@ -8,10 +8,11 @@
  *   hardest candidate when none is.
  *
  * Selection is a discrete choice made on the current embeddings; gradients flow through the chosen rows.
- * The choice leaves the tape as plain indices, since tfjs would otherwise try to differentiate through
- * the integer indices.
+ * The choice stays on the device (a GPU engine has no synchronous read back to the host) and is cut from
+ * the gradient tape, since tfjs would otherwise try to differentiate through the integer indices.
  */
 import type { TripletLossFunction } from '../kinds/loss.js';
+import { stopGradient } from '../nn/routing.js';
 import * as tf from '../tf.js';
 
 export type MiningMode = 'none' | 'hard' | 'semi-hard';
@@ -46,15 +47,15 @@ export function admissibleNegatives(input: MiningInput): Float32Array {
 }
 
 /**
- * Sample positions of the mined negatives, one per triplet, from L2-normalised embeddings `[samples, D]`,
- * ranked by the loss's own distance.
+ * Sample positions of the mined negatives, one per triplet (int32 `[triplets]`, off the gradient tape), from
+ * L2-normalised embeddings `[samples, D]`, ranked by the loss's own distance.
  */
 export function mineNegatives(
   embeddings: tf.Tensor2D,
   input: MiningInput,
   mode: Exclude<MiningMode, 'none'>,
   distance: TripletLossFunction['distance'],
-): Int32Array {
+): tf.Tensor1D {
   const samples = input.sampleTask.length;
   const triplets = input.anchor.length;
   // Every (triplet, sample) pair as rows of two gathered matrices, so the loss's row-wise distance applies.
@@ -64,20 +65,17 @@ export function mineNegatives(
     pairAnchor.fill(input.anchor[i]!, i * samples, (i + 1) * samples);
     for (let s = 0; s < samples; s++) pairSample[i * samples + s] = s;
   }
-  const chosen = tf.tidy(() => {
+  return tf.tidy(() => {
     const rows = (indices: Int32Array) => tf.gather(embeddings, tf.tensor1d(indices, 'int32')) as tf.Tensor2D;
     const distances = tf.reshape(distance(rows(pairAnchor), rows(pairSample)), [triplets, samples]);
     const admissible = tf.tensor2d(admissibleNegatives(input), [triplets, samples]);
     const blocked = tf.mul(tf.sub(1, admissible), 1e9);
-    const hardest = tf.argMin(tf.add(distances, blocked), 1);
-    if (mode === 'hard') return hardest;
+    const hardest = tf.argMin(tf.add(distances, blocked), 1) as tf.Tensor1D;
+    if (mode === 'hard') return stopGradient(hardest);
     const positiveDistance = tf.reshape(distance(rows(input.anchor), rows(input.positive)), [triplets, 1]);
     const farther = tf.cast(tf.greater(distances, positiveDistance), 'float32');
     const semiHard = tf.argMin(tf.add(distances, tf.add(blocked, tf.mul(tf.sub(1, farther), 1e9))), 1);
     const hasSemiHard = tf.greater(tf.max(tf.mul(admissible, farther), 1), 0);
-    return tf.where(hasSemiHard, semiHard, hardest);
+    return stopGradient(tf.where(hasSemiHard, semiHard, hardest) as tf.Tensor1D);
   });
-  const indices = Int32Array.from(chosen.dataSync());
-  chosen.dispose();
-  return indices;
 }

@@ -7,6 +7,7 @@
 import type { DatasetSplit } from '../kinds/dataset.js';
 import type { TripletLossFunction } from '../kinds/loss.js';
 import type { MtlModel } from '../kinds/method.js';
+import { readNow } from '../backend/read-now.js';
 import * as tf from '../tf.js';
 import type { UniqueImages } from '../train/sampler.js';
 import { normaliseFor } from './embedding.js';
@@ -52,9 +53,11 @@ export function tripletLossesOf(
   batch: UniqueImages,
   mining: MiningMode,
   split: DatasetSplit,
-): { losses: tf.Tensor1D; negatives: Int32Array } {
+): { losses: tf.Tensor1D; negatives: Int32Array | tf.Tensor1D } {
   const embeddings = normaliseFor(model, raw);
-  const pick = (rows: Int32Array) => tf.gather(embeddings, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
+  // Mined negatives stay on the device (a tensor): a GPU engine has no synchronous read.
+  const pick = (rows: Int32Array | tf.Tensor1D) =>
+    tf.gather(embeddings, rows instanceof Int32Array ? tf.tensor1d(rows, 'int32') : rows) as tf.Tensor2D;
   const negatives =
     mining === 'none'
       ? batch.negative
@@ -65,6 +68,20 @@ export function tripletLossesOf(
           loss.distance,
         );
   return { losses: loss.compute(pick(batch.anchor), pick(batch.positive), pick(negatives)), negatives };
+}
+
+/**
+ * The negatives' rows as a method's penalty takes them: mined negatives are read back, synchronously (only
+ * for a method with a penalty, under mining).
+ */
+export function negativeRows(negatives: Int32Array | tf.Tensor1D): Int32Array {
+  return negatives instanceof Int32Array
+    ? negatives
+    : (readNow(
+        negatives,
+        "a method's penalty on mined negatives",
+        'set train.mining: none, or use an engine with synchronous reads (tensorflow, wasm, cpu)',
+      ) as Int32Array);
 }
 
 /**
@@ -84,7 +101,11 @@ export function tripletLosses(
     const { losses, negatives } = tripletLossesOf(model, forward.embeddings, loss, batch, mining, split);
     return {
       losses,
-      penalty: forward.penalty?.({ anchor: batch.anchor, positive: batch.positive, negative: negatives }),
+      penalty: forward.penalty?.({
+        anchor: batch.anchor,
+        positive: batch.positive,
+        negative: negativeRows(negatives),
+      }),
     };
   });
 }
@@ -101,10 +122,19 @@ export function withPenalty(taskLoss: tf.Scalar, objective: BatchObjective): tf.
 export function preservingState<T>(model: MtlModel, fn: () => T): T {
   const state = model.parameters().filter((p) => !p.trainable);
   const saved = state.map((p) => tf.clone(p.variable));
-  try {
-    return fn();
-  } finally {
+  const restore = () => {
     state.forEach((p, i) => p.variable.assign(saved[i]!));
     tf.dispose(saved);
+  };
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    restore();
+    throw error;
   }
+  // An asynchronous fn (one that reads values back from a GPU engine) restores once it settles.
+  if (result instanceof Promise) return result.finally(restore) as T;
+  restore();
+  return result;
 }

@@ -19,6 +19,7 @@ import type { Weighting } from '../kinds/weighting.js';
 import type { NamedEvaluator } from '../kernel/kernel.js';
 import { TOKENS } from '../kernel/tokens.js';
 import type { Logger } from '../plugin/types.js';
+import { readNow } from '../backend/read-now.js';
 import * as tf from '../tf.js';
 import { createOptimizer, learningRateAt, type TrainingOptimizer } from '../train/optimizers.js';
 import { TripletSampler, uniqueImages, type UniqueImages } from '../train/sampler.js';
@@ -43,6 +44,7 @@ import { validationHook } from './hooks/validation.js';
 import { weightingHook } from './hooks/weighting.js';
 import {
   batchForward,
+  negativeRows,
   preservingState,
   tripletLosses,
   tripletLossesOf,
@@ -87,6 +89,15 @@ interface TrainBatch {
   readonly pixels: Uint8Array;
 }
 
+/** A tensor's values, read back asynchronously (GPU engines have no synchronous read); the tensor is freed. */
+async function readAndDispose(tensor: tf.Tensor): Promise<tf.TypedArray> {
+  try {
+    return await tensor.data();
+  } finally {
+    tensor.dispose();
+  }
+}
+
 @injectable()
 export class Trainer {
   private readonly optimizer: TrainingOptimizer;
@@ -124,14 +135,14 @@ export class Trainer {
    * One optimiser update on the batch of `step` (0-based); returns the per-triplet losses and, when a hook
    * asks, each task's mean loss on the same batch after the update.
    */
-  private applyStep(
+  private async applyStep(
     step: number,
     batch: UniqueImages,
     taskIds: Int32Array,
     pixels: Uint8Array,
     hooks: HookDriver,
     context: TrainingContext,
-  ): { perTriplet: Float32Array; taskLossAfter?: number[] } {
+  ): Promise<{ perTriplet: Float32Array; taskLossAfter?: number[] }> {
     const { train } = this.loaded.config;
     this.optimizer.setLearningRate(learningRateAt(train.optimizer.lr, train.schedule, step, train.steps));
     const images = pixelsToTensor(pixels, this.dataset.imageShape, this.flipsFor(step, batch.images));
@@ -139,8 +150,9 @@ export class Trainer {
       tripletLosses(this.model, this.loss, images, batch, train.mining, this.dataset.splits.train);
     // Per-task gradients are of the task losses alone; the method's penalty is not any task's.
     const losses = () => batchObjective().losses;
+    let perTriplet: tf.Tensor1D | undefined;
+    let backward: { grads: tf.NamedTensorMap; taskGradients?: TaskGradients } | undefined;
     try {
-      let perTriplet: tf.Tensor1D | undefined;
       tf.tidy(() => {
         let grads: tf.NamedTensorMap;
         let taskGradients: TaskGradients | undefined;
@@ -173,25 +185,25 @@ export class Trainer {
             const penalty = forward.penalty?.({
               anchor: batch.anchor,
               positive: batch.positive,
-              negative: negatives,
+              negative: negativeRows(negatives),
             });
             return withPenalty(combined, { losses: values, penalty });
           };
           grads = tf.variableGrads(objective, this.trainables).grads;
           taskGradients = hooks.needsTaskGradients ? this.taskGradients(losses, taskIds) : undefined;
         }
-        const reduced =
-          hooks.has('afterBackward') || hooks.has('reduceGradients')
-            ? this.reduceUpdate({
-                step,
-                grads,
-                taskIds,
-                taskGradients,
-                perTriplet: perTriplet!,
-                hooks,
-                context,
-              })
-            : grads;
+        // Kept past the tidy: the hooks see them after the losses are read back.
+        for (const t of [...Object.values(grads), ...(taskGradients ?? []).flatMap((g) => Object.values(g))])
+          tf.keep(t);
+        backward = taskGradients ? { grads, taskGradients } : { grads };
+      });
+      // Read back asynchronously (a GPU engine has no synchronous read), before hooks see the losses.
+      const values = (await perTriplet!.data()) as Float32Array;
+      const { grads, taskGradients } = backward!;
+      const pass = this.backwardPass(step, grads, taskGradients, this.taskMeans(values, taskIds));
+      await hooks.sequential('afterBackward', pass, context);
+      tf.tidy(() => {
+        const reduced = hooks.reduce('reduceGradients', grads, pass, context);
         // Built from per-task gradients, the update lacks the method's penalty: its gradient joins as is.
         const update =
           hooks.updatesFromTaskGradients && this.model.embedWithPenalty
@@ -201,14 +213,19 @@ export class Trainer {
           train.clipNorm === undefined ? update : clipByGlobalNorm(update, train.clipNorm),
         );
       });
-      const values = perTriplet!.dataSync() as Float32Array;
-      perTriplet!.dispose();
       if (!hooks.needsLossesAfterUpdate) return { perTriplet: values };
       // The same forward as the update's (training mode), its BatchNorm statistics put back.
-      const after = tf.tidy(() => preservingState(this.model, () => losses().dataSync() as Float32Array));
-      return { perTriplet: values, taskLossAfter: this.taskMeans(after, taskIds) };
+      const after = preservingState(this.model, () => tf.tidy(() => losses()));
+      return {
+        perTriplet: values,
+        taskLossAfter: this.taskMeans((await readAndDispose(after)) as Float32Array, taskIds),
+      };
     } finally {
-      images.dispose();
+      tf.dispose([images, ...(perTriplet ? [perTriplet] : [])]);
+      if (backward) {
+        const { grads, taskGradients } = backward;
+        tf.dispose([...Object.values(grads), ...(taskGradients ?? []).flatMap((g) => Object.values(g))]);
+      }
     }
   }
 
@@ -280,7 +297,11 @@ export class Trainer {
         return tf.grad(taskLoss)(raw).reshape([-1]);
       });
       const matrix = tf.stack(rows);
-      return tf.matMul(matrix, matrix, false, true).dataSync();
+      return readNow(
+        tf.matMul(matrix, matrix, false, true),
+        `weighting "${this.loaded.config.train.weighting.name}"'s representation Gram matrix`,
+        'use an engine with synchronous reads (tensorflow, wasm, cpu) for it',
+      );
     });
     return Array.from({ length: tasks }, (_, s) =>
       Array.from({ length: tasks }, (__, t) => values[s * tasks + t]!),
@@ -311,29 +332,23 @@ export class Trainer {
     );
   }
 
-  /** Hands the backward pass to the hooks, and lets reducing hooks replace the update. */
-  private reduceUpdate(input: {
-    step: number;
-    grads: tf.NamedTensorMap;
-    taskIds: Int32Array;
-    taskGradients: TaskGradients | undefined;
-    perTriplet: tf.Tensor1D;
-    hooks: HookDriver;
-    context: TrainingContext;
-  }): tf.NamedTensorMap {
-    const { step, grads, taskIds, hooks, context } = input;
-    const pass: BackwardPass = {
+  /** What the hooks see of a backward pass. */
+  private backwardPass(
+    step: number,
+    grads: tf.NamedTensorMap,
+    taskGradients: TaskGradients | undefined,
+    taskLosses: number[],
+  ): BackwardPass {
+    return {
       step,
       grads,
       shared: this.model
         .parameters()
         .filter((p) => p.trainable && p.owner === 'shared')
         .map((p) => p.variable.name),
-      taskLosses: this.taskMeans(input.perTriplet.dataSync() as Float32Array, taskIds),
-      ...(input.taskGradients ? { taskGradients: input.taskGradients } : {}),
+      taskLosses,
+      ...(taskGradients ? { taskGradients } : {}),
     };
-    hooks.sync('afterBackward', pass, context);
-    return hooks.reduce('reduceGradients', grads, pass, context);
   }
 
   private taskMeans(perTriplet: Float32Array, taskIds: Int32Array): number[] {
@@ -427,7 +442,7 @@ export class Trainer {
     await hooks.sequential('start', context);
     for await (const batch of this.batches(start)) {
       await hooks.sequential('beforeStep', batch.step, context);
-      const record = this.step(batch, hooks, context);
+      const record = await this.step(batch, hooks, context);
       await hooks.sequential('afterStep', record, context);
       // A step may never wait on I/O; this lets a pending signal reach its handler before the check.
       await new Promise((resolve) => setImmediate(resolve));
@@ -458,10 +473,10 @@ export class Trainer {
   }
 
   /** One update and its record. */
-  private step(batch: TrainBatch, hooks: HookDriver, context: TrainingContext): StepRecord {
+  private async step(batch: TrainBatch, hooks: HookDriver, context: TrainingContext): Promise<StepRecord> {
     const { train } = this.loaded.config;
     const started = performance.now();
-    const { perTriplet, taskLossAfter } = this.applyStep(
+    const { perTriplet, taskLossAfter } = await this.applyStep(
       batch.step,
       batch.unique,
       batch.taskIds,

@@ -6,7 +6,26 @@
  */
 export const AUTO_BACKEND = 'auto';
 
-export type BackendLoadResult = { available: true; detail?: string } | { available: false; reason: string };
+/** The GPU adapter a WebGPU engine runs on (GPUAdapterInfo's fields), recorded beside every run. */
+export interface GpuAdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A software (CPU-emulated) adapter such as Mesa's llvmpipe: correct, but slower than the CPU engines. */
+  isFallbackAdapter: boolean;
+}
+
+export type BackendLoadResult =
+  | {
+      available: true;
+      detail?: string;
+      /** The GPU adapter, for engines that run on one through WebGPU. */
+      adapter?: GpuAdapterDescription;
+      /** Set when the engine works but `backend: auto` should pass it over (the reason); it still runs when named. */
+      notForAuto?: string;
+    }
+  | { available: false; reason: string };
 
 export interface BackendEngine {
   /** Name under which the engine registers with tfjs, e.g. `tensorflow`, `wasm`, `cpu`. */

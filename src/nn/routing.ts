@@ -1,6 +1,17 @@
 /** Routing samples of a mixed-task batch, vectorised (no per-sample network calls). */
 import * as tf from '../tf.js';
 
+/**
+ * The values of `x` cut from the gradient tape (TensorFlow's stop_gradient): the result shares x's data on
+ * the active backend, as an Identity kernel would, so nothing is copied or read back to the host, and no
+ * gradient flows through it.
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const backend = tf.backend();
+  backend.incRef(x.dataId);
+  return tf.engine().makeTensorFromDataId(x.dataId, x.shape, x.dtype, backend) as T;
+}
+
 /** Per-sample rows of a `[T, ...]` tensor: `table[taskIds[i]]` for every i. */
 export function gatherByTask(table: tf.Tensor, taskIds: Int32Array): tf.Tensor {
   return tf.tidy(() => tf.gather(table, tf.tensor1d(taskIds, 'int32')));

@@ -159,6 +159,17 @@ const resultsSchema = z.looseObject({
     cores: z.number(),
     memoryGiB: z.number(),
     gpu: z.string().nullable(),
+    // Recorded since the webgpu backend; the GPU row shows it through `gpu`.
+    adapter: z
+      .looseObject({
+        vendor: z.string(),
+        architecture: z.string(),
+        device: z.string(),
+        description: z.string(),
+        isFallbackAdapter: z.boolean(),
+      })
+      .nullable()
+      .default(null),
     nativePack: z.boolean().default(false),
   }),
   rows: z.array(

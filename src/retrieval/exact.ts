@@ -37,7 +37,7 @@ interface SearchAddon {
 let addon: { addon: SearchAddon } | { reason: string } | undefined;
 
 function loadAddon(): { addon: SearchAddon } | { reason: string } {
-  addon ??= loadNativeAddon<SearchAddon>('mtlzoo_search.node');
+  addon ??= loadNativeAddon<SearchAddon>('mtlzoo_search.node', ['exactSearch']);
   return addon;
 }
 

@@ -1,5 +1,5 @@
 /**
- * What every contract harness asserts with. The harnesses throw `AssertionError` and use no test-runner
+ * What every contract harness asserts with. The harnesses throw (or reject with) `AssertionError` and use no test-runner
  * globals, so they work under any runner; inputs come from a seeded generator, so failures reproduce.
  */
 import { AssertionError } from 'node:assert';
@@ -39,8 +39,8 @@ export function unitRows(n: number, d: number, seed: number): Float32Array {
   return out;
 }
 
-export function assertFinite(label: string, tensor: tf.Tensor): void {
-  const values = tensor.dataSync();
+/** Values read back by the caller: `await t.data()` where the check may run on a GPU engine (webgpu). */
+export function assertFinite(label: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {
     check(Number.isFinite(values[i]!), () => `${label}: non-finite value ${values[i]} at ${i}`);
   }
@@ -63,42 +63,76 @@ export function assertUniqueNames(label: string, variables: readonly NamedVariab
 
 /**
  * One training step's gradient: d(Σ embedding ⊙ r)/dθ for every trainable variable, with r fixed. Every
- * gradient must have its variable's shape, be finite, and not be all zeros.
+ * gradient must have its variable's shape, be finite, and not be all zeros. Values are read back
+ * asynchronously, so the check runs on GPU engines (webgpu) too.
  */
-export function assertGradients(
+export async function assertGradients(
   label: string,
   variables: readonly NamedVariable[],
   embed: () => tf.Tensor,
-): void {
+): Promise<void> {
   const trainable = variables.filter((v) => v.trainable);
   check(trainable.length > 0, () => `${label}: no trainable variables`);
-  tf.tidy(() => {
-    let weights: tf.Tensor | undefined;
-    const { value, grads } = tf.variableGrads(
-      () => {
-        const embedding = embed();
-        weights ??= seededTensor(embedding.shape, 99);
-        return tf.sum(tf.mul(embedding, weights)) as tf.Scalar;
-      },
-      trainable.map((v) => v.variable),
-    );
-    assertFinite(`${label}: loss`, value);
+  const { value, grads } = tf.variableGrads(
+    () => {
+      const embedding = embed();
+      return tf.sum(tf.mul(embedding, seededTensor(embedding.shape, 99))) as tf.Scalar;
+    },
+    trainable.map((v) => v.variable),
+  );
+  try {
+    assertFinite(`${label}: loss`, await value.data());
     for (const v of trainable) {
       const grad = grads[v.variable.name];
       check(grad !== undefined, () => `${label}: no gradient reaches "${v.name}"`);
       assertShape(`${label}: gradient of "${v.name}"`, grad.shape, v.variable.shape);
-      assertFinite(`${label}: gradient of "${v.name}"`, grad);
-      check(tf.max(tf.abs(grad)).dataSync()[0]! > 0, () => `${label}: gradient of "${v.name}" is all zeros`);
+      const values = await grad.data();
+      assertFinite(`${label}: gradient of "${v.name}"`, values);
+      check(
+        values.some((x) => x !== 0),
+        () => `${label}: gradient of "${v.name}" is all zeros`,
+      );
     }
-  });
+  } finally {
+    tf.dispose([value, ...Object.values(grads)]);
+  }
 }
 
 /** Runs `step` (already run once, so lazily created state exists) and fails if the tensor count grew. */
-export function assertNoLeak(label: string, step: () => void): void {
+export async function assertNoLeak(label: string, step: () => Promise<void>): Promise<void> {
   const before = tf.memory().numTensors;
-  step();
+  await step();
   const after = tf.memory().numTensors;
   check(after === before, () => `${label}: ${after - before} tensors leaked by one call`);
+}
+
+/** Runs `forward` under tf.tidy, then checks each tensor it returns is finite and disposes them. */
+export async function assertFiniteOutputs(forward: () => [string, tf.Tensor][]): Promise<void> {
+  let outputs: [string, tf.Tensor][] = [];
+  tf.tidy(() => {
+    outputs = forward();
+    return outputs.map(([, t]) => t);
+  });
+  try {
+    for (const [label, tensor] of outputs) assertFinite(label, await tensor.data());
+  } finally {
+    tf.dispose(outputs.map(([, t]) => t));
+  }
+}
+
+/** The values of the tensor `compute` returns (run under tf.tidy), read back asynchronously; then freed. */
+export async function tensorValues(compute: () => tf.Tensor): Promise<Float32Array> {
+  const tensor = tf.tidy(compute);
+  try {
+    return (await tensor.data()) as Float32Array;
+  } finally {
+    tensor.dispose();
+  }
+}
+
+/** The values of variables, read back asynchronously. */
+export async function variableValues(variables: readonly NamedVariable[]): Promise<Float32Array[]> {
+  return Promise.all(variables.map(async (v) => (await v.variable.data()) as Float32Array));
 }
 
 /** Fails when tensors created since `baseline` (a `tf.memory().numTensors`) are still alive. */

@@ -1,10 +1,10 @@
 /** The backbone contract harness: `checkBackboneContract` (see docs/plugins.md, "Testing a plugin"). */
 import { deepStrictEqual } from 'node:assert';
-import type { BackboneFactory, ForwardContext, NamedVariable } from '../kinds/backbone.js';
+import type { BackboneFactory, ForwardContext } from '../kinds/backbone.js';
 import type { AnyPluginOf } from '../kinds/index.js';
 import * as tf from '../tf.js';
 import {
-  assertFinite,
+  assertFiniteOutputs,
   assertGradients,
   assertNoLeak,
   assertReleased,
@@ -12,38 +12,36 @@ import {
   assertUniqueNames,
   check,
   seededTensor,
+  variableValues as values,
   type ContractOptions,
 } from './assertions.js';
-import { buildPluginSync, checkedOptions } from './plugin.js';
-
-function values(variables: readonly NamedVariable[]): Float32Array[] {
-  return variables.map((v) => v.variable.dataSync() as Float32Array);
-}
+import { buildPlugin, checkedOptions } from './plugin.js';
 
 /**
  * Checks a backbone: description (stages end in `embedding` of `[embeddingDim]`), variable names (unique,
  * scoped, each under its stage's name), determinism under a seed, every stage's output shape, finite outputs, a non-zero gradient for
  * every trainable variable, moving statistics updated in training only, no tensor leak, full disposal.
+ * Values are read back asynchronously, so it runs on GPU engines (webgpu) too: await it.
  */
-export function checkBackboneContract(factory: BackboneFactory, options?: ContractOptions): void;
+export function checkBackboneContract(factory: BackboneFactory, options?: ContractOptions): Promise<void>;
 /** The same, for a plugin: its options are checked, then it is created through mtlzoo's build door. */
 export function checkBackboneContract(
   plugin: AnyPluginOf<'backbone'>,
   rawOptions: unknown,
   options?: ContractOptions,
-): void;
-export function checkBackboneContract(
+): Promise<void>;
+export async function checkBackboneContract(
   subject: BackboneFactory | AnyPluginOf<'backbone'>,
   second?: unknown,
   third?: ContractOptions,
-): void {
+): Promise<void> {
   let factory: BackboneFactory;
   let options: ContractOptions;
   if ('instantiate' in subject) {
     factory = subject;
     options = (second as ContractOptions | undefined) ?? {};
   } else {
-    factory = buildPluginSync('backbone', subject, checkedOptions('backbone', subject, second), {});
+    factory = await buildPlugin('backbone', subject, checkedOptions('backbone', subject, second), {});
     options = third ?? {};
   }
   const d = factory.description;
@@ -80,9 +78,13 @@ export function checkBackboneContract(
       variables.map((v) => v.name),
       `${label}: two instances list different variables`,
     );
-    deepStrictEqual(values(twin.variables()), values(variables), `${label}: same seed, different weights`);
-    const mine = values(variables.filter((v) => v.trainable));
-    const theirs = values(other.variables().filter((v) => v.trainable));
+    deepStrictEqual(
+      await values(twin.variables()),
+      await values(variables),
+      `${label}: same seed, different weights`,
+    );
+    const mine = await values(variables.filter((v) => v.trainable));
+    const theirs = await values(other.variables().filter((v) => v.trainable));
     check(
       mine.some((m, i) => m.some((x, j) => x !== theirs[i]![j])),
       () => `${label}: a different seed gives the same weights`,
@@ -96,24 +98,27 @@ export function checkBackboneContract(
   const runAll = (context: ForwardContext): tf.Tensor =>
     tf.tidy(() => d.stages.reduce<tf.Tensor>((x, _, i) => net.runStage(i, x, context), images));
   try {
-    tf.tidy(() => {
+    await assertFiniteOutputs(() => {
       let x: tf.Tensor = images;
-      d.stages.forEach((stage, i) => {
+      return d.stages.map((stage, i): [string, tf.Tensor] => {
         x = net.runStage(i, x, { training: false });
         assertShape(`${label}: output of stage ${stage.name}`, x.shape, [batch, ...stage.outputShape]);
-        assertFinite(`${label}: output of stage ${stage.name}`, x);
+        return [`${label}: output of stage ${stage.name}`, x];
       });
     });
     const state = net.variables().filter((v) => !v.trainable);
-    const stateBefore = values(state);
+    const stateBefore = await values(state);
     tf.dispose(runAll({ training: false }));
-    deepStrictEqual(values(state), stateBefore, `${label}: inference changed state variables`);
-    assertGradients(label, net.variables(), () => runAll({ training: true }));
+    deepStrictEqual(await values(state), stateBefore, `${label}: inference changed state variables`);
+    await assertGradients(label, net.variables(), () => runAll({ training: true }));
+    const stateAfter = await values(state);
     check(
-      state.length === 0 || values(state).some((v, i) => v.some((x, j) => x !== stateBefore[i]![j])),
+      state.length === 0 || stateAfter.some((v, i) => v.some((x, j) => x !== stateBefore[i]![j])),
       () => `${label}: training did not update any state variable (BatchNorm moving statistics)`,
     );
-    assertNoLeak(label, () => assertGradients(label, net.variables(), () => runAll({ training: true })));
+    await assertNoLeak(label, () =>
+      assertGradients(label, net.variables(), () => runAll({ training: true })),
+    );
   } finally {
     images.dispose();
     net.dispose();

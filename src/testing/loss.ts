@@ -65,7 +65,7 @@ function checkGradient(
     )(inputs);
     return grads.map((g) => {
       assertShape(`${label}: gradient`, g.shape, shape);
-      assertFinite(`${label}: gradient`, g);
+      assertFinite(`${label}: gradient`, g.dataSync());
       return g.dataSync() as Float32Array;
     });
   });
@@ -136,10 +136,10 @@ export async function checkLossContract(
     const [a, p, nn] = values.map((v) => tf.tensor2d(v, shape)) as Triplet;
     const out = loss.compute(a, p, nn);
     assertShape(`${label}: compute`, out.shape, [n]);
-    assertFinite(`${label}: compute`, out);
+    assertFinite(`${label}: compute`, out.dataSync());
     const distance = loss.distance(a, p);
     assertShape(`${label}: distance`, distance.shape, [n]);
-    assertFinite(`${label}: distance`, distance);
+    assertFinite(`${label}: distance`, distance.dataSync());
     const swapped = loss.distance(p, a).dataSync();
     const self = loss.distance(a, a).dataSync();
     distance.dataSync().forEach((value, i) => {

@@ -5,6 +5,7 @@ import { taskDependenceOf, type MtlModel, type ParameterEntry } from '../kinds/m
 import * as tf from '../tf.js';
 import {
   assertFinite,
+  assertFiniteOutputs,
   assertGradients,
   assertNoLeak,
   assertReleased,
@@ -12,6 +13,7 @@ import {
   assertUniqueNames,
   check,
   seededTensor,
+  tensorValues,
   type ContractOptions,
 } from './assertions.js';
 import { buildPlugin, checkedOptions } from './plugin.js';
@@ -39,82 +41,93 @@ function maxRelativeDifference(a: Float32Array, b: Float32Array): number {
  * each task's samples what they get run alone. Where the method has task-owned variables, one image's
  * embeddings under tasks 0 and 1 must differ, so that a method routing every sample to one task fails.
  */
-function assertRouting(
+async function assertRouting(
   label: string,
   model: MtlModel,
   images: tf.Tensor4D,
   taskIds: Int32Array,
   taskCount: number,
-): void {
+): Promise<void> {
   const inference = { training: false };
-  tf.tidy(() => {
-    const together = model.embed(images, taskIds, inference).dataSync() as Float32Array;
-    const dim = model.embeddingDim;
-    for (let task = 0; task < taskCount; task++) {
-      const members = Int32Array.from(Array.from(taskIds).flatMap((t, i) => (t === task ? [i] : [])));
-      const alone = model
-        .embed(
-          tf.gather(images, members) as tf.Tensor4D,
-          new Int32Array(members.length).fill(task),
-          inference,
-        )
-        .dataSync() as Float32Array;
-      const rows = new Float32Array(members.length * dim);
-      members.forEach((sample, row) =>
-        rows.set(together.subarray(sample * dim, (sample + 1) * dim), row * dim),
-      );
-      const difference = maxRelativeDifference(alone, rows);
-      check(
-        difference <= 1e-4,
-        () =>
-          `${label}: task ${task}'s samples embed differently in a mixed batch than alone (relative difference ${difference.toExponential(2)}): routing mixes tasks`,
-      );
-    }
-    if (taskCount > 1 && model.parameters().some((p) => p.owner !== 'shared')) {
-      const first = tf.tile(tf.slice(images, 0, 1), [2, 1, 1, 1]) as tf.Tensor4D;
-      const both = model.embed(first, Int32Array.from([0, 1]), inference).dataSync() as Float32Array;
-      const difference = maxRelativeDifference(both.subarray(0, dim), both.subarray(dim));
-      check(
-        difference > 1e-6,
-        () =>
-          `${label}: tasks 0 and 1 embed an image identically although the method has task-owned variables`,
-      );
-    }
-  });
+  const embedded = (batch: () => tf.Tensor4D, ids: Int32Array) =>
+    tensorValues(() => model.embed(batch(), ids, inference));
+  const together = await embedded(() => images, taskIds);
+  const dim = model.embeddingDim;
+  for (let task = 0; task < taskCount; task++) {
+    const members = Int32Array.from(Array.from(taskIds).flatMap((t, i) => (t === task ? [i] : [])));
+    const alone = await embedded(
+      () => tf.gather(images, members) as tf.Tensor4D,
+      new Int32Array(members.length).fill(task),
+    );
+    const rows = new Float32Array(members.length * dim);
+    members.forEach((sample, row) =>
+      rows.set(together.subarray(sample * dim, (sample + 1) * dim), row * dim),
+    );
+    const difference = maxRelativeDifference(alone, rows);
+    check(
+      difference <= 1e-4,
+      () =>
+        `${label}: task ${task}'s samples embed differently in a mixed batch than alone (relative difference ${difference.toExponential(2)}): routing mixes tasks`,
+    );
+  }
+  if (taskCount > 1 && model.parameters().some((p) => p.owner !== 'shared')) {
+    const both = await embedded(
+      () => tf.tile(tf.slice(images, 0, 1), [2, 1, 1, 1]) as tf.Tensor4D,
+      Int32Array.from([0, 1]),
+    );
+    const difference = maxRelativeDifference(both.subarray(0, dim), both.subarray(dim));
+    check(
+      difference > 1e-6,
+      () => `${label}: tasks 0 and 1 embed an image identically although the method has task-owned variables`,
+    );
+  }
 }
 
 /** `embedWithPenalty` agrees with `embed` and gives a finite scalar; `explain` gives spatial weights. */
-function checkOptionalApi(label: string, model: MtlModel, images: tf.Tensor4D, taskIds: Int32Array): void {
+async function checkOptionalApi(
+  label: string,
+  model: MtlModel,
+  images: tf.Tensor4D,
+  taskIds: Int32Array,
+): Promise<void> {
   const inference = { training: false };
   const n = taskIds.length;
   if (model.embedWithPenalty) {
-    const run = () =>
-      tf.tidy(() => {
+    const run = async () => {
+      const [embeddings, plain, penalty] = tf.tidy(() => {
         const forward = model.embedWithPenalty!(images, taskIds, inference);
-        const plain = model.embed(images, taskIds, inference);
+        const rows = (shift: number) => Int32Array.from({ length: n }, (_, i) => (i + shift) % n);
+        return [
+          forward.embeddings,
+          model.embed(images, taskIds, inference),
+          forward.penalty({ anchor: rows(0), positive: rows(1), negative: rows(2) }),
+        ];
+      });
+      try {
         const difference = maxRelativeDifference(
-          forward.embeddings.dataSync() as Float32Array,
-          plain.dataSync() as Float32Array,
+          (await embeddings.data()) as Float32Array,
+          (await plain.data()) as Float32Array,
         );
         check(difference <= 1e-6, () => `${label}: embedWithPenalty's embeddings differ from embed's`);
-        const rows = (shift: number) => Int32Array.from({ length: n }, (_, i) => (i + shift) % n);
-        const penalty = forward.penalty({ anchor: rows(0), positive: rows(1), negative: rows(2) });
         assertShape(`${label}: penalty`, penalty.shape, []);
-        assertFinite(`${label}: penalty`, penalty);
-      });
-    run();
-    assertNoLeak(`${label}: embedWithPenalty`, run);
+        assertFinite(`${label}: penalty`, await penalty.data());
+      } finally {
+        tf.dispose([embeddings, plain, penalty]);
+      }
+    };
+    await run();
+    await assertNoLeak(`${label}: embedWithPenalty`, run);
   }
   if (model.explain) {
-    const run = () =>
-      tf.tidy(() => {
-        const maps = model.explain!(images, taskIds);
+    const run = async () => {
+      const maps = tf.tidy(() => model.explain!(images, taskIds));
+      try {
         check(
           maps.rank === 3 && maps.shape[0] === n,
           () => `${label}: explain gives shape [${maps.shape.join(', ')}], expected [${n}, h, w]`,
         );
-        assertFinite(`${label}: explain`, maps);
-        const values = maps.dataSync();
+        const values = await maps.data();
+        assertFinite(`${label}: explain`, values);
         const size = maps.size / n;
         for (let i = 0; i < n; i++) {
           let sum = 0;
@@ -128,9 +141,12 @@ function checkOptionalApi(label: string, model: MtlModel, images: tf.Tensor4D, t
             () => `${label}: explain's weights of sample ${i} sum to ${sum}, not 1`,
           );
         }
-      });
-    run();
-    assertNoLeak(`${label}: explain`, run);
+      } finally {
+        maps.dispose();
+      }
+    };
+    await run();
+    await assertNoLeak(`${label}: explain`, run);
   }
 }
 
@@ -138,13 +154,13 @@ function checkOptionalApi(label: string, model: MtlModel, images: tf.Tensor4D, t
  * A declared shared prefix must be a real split of `embed`: `complete(shared(x))` gives what `embed(x)`
  * gives (to float rounding), for mixed tasks, without leaking.
  */
-function assertTaskDependence(
+async function assertTaskDependence(
   label: string,
   model: MtlModel,
   images: tf.Tensor4D,
   taskIds: Int32Array,
   stageCount: number,
-): void {
+): Promise<void> {
   const dependence = taskDependenceOf(model);
   if (dependence.from === 'input') return;
   const { sharedStages } = dependence;
@@ -155,19 +171,24 @@ function assertTaskDependence(
   const context = { training: false };
   const split = () =>
     tf.tidy(() => dependence.complete(dependence.shared(images, context), taskIds, context));
-  tf.tidy(() => {
+  const [scale, gap] = tf.tidy(() => {
     const direct = model.embed(images, taskIds, context);
     const viaPrefix = split();
     assertShape(`${label}: complete(shared(x))`, viaPrefix.shape, direct.shape);
-    const scale = Math.max(1, tf.max(tf.abs(direct)).dataSync()[0]!);
-    const gap = tf.max(tf.abs(tf.sub(direct, viaPrefix))).dataSync()[0]!;
-    check(
-      gap <= 1e-5 * scale,
-      () =>
-        `${label}: complete(shared(x)) differs from embed(x) by ${gap} (taskDependence is not a split of embed)`,
-    );
+    return [tf.max(tf.abs(direct)), tf.max(tf.abs(tf.sub(direct, viaPrefix)))];
   });
-  assertNoLeak(`${label}: taskDependence`, () => tf.dispose(split()));
+  try {
+    const magnitude = Math.max(1, (await scale!.data())[0]!);
+    const difference = (await gap!.data())[0]!;
+    check(
+      difference <= 1e-5 * magnitude,
+      () =>
+        `${label}: complete(shared(x)) differs from embed(x) by ${difference} (taskDependence is not a split of embed)`,
+    );
+  } finally {
+    tf.dispose([scale!, gap!]);
+  }
+  await assertNoLeak(`${label}: taskDependence`, async () => tf.dispose(split()));
 }
 
 /** Sums trainable sizes by owner and all bytes, independently of the plugin's own report. */
@@ -247,19 +268,19 @@ export async function checkMethodContract(
     const taskIds = Int32Array.from({ length: batch }, (_, i) => i % taskCount);
     const images = seededTensor([batch, ...d.inputShape], 3) as tf.Tensor4D;
     try {
-      tf.tidy(() => {
+      await assertFiniteOutputs(() => {
         const out = model.embed(images, taskIds, { training: false });
         assertShape(`${label}: embeddings`, out.shape, [batch, model.embeddingDim]);
-        assertFinite(`${label}: embeddings`, out);
+        return [[`${label}: embeddings`, out]];
       });
       const step = () =>
         assertGradients(label, entries, () => model.embed(images, taskIds, { training: true }));
-      step();
-      assertNoLeak(label, step);
-      checkOptionalApi(label, model, images, taskIds);
+      await step();
+      await assertNoLeak(label, step);
+      await checkOptionalApi(label, model, images, taskIds);
       perturbTaskVariables(entries);
-      assertRouting(label, model, images, taskIds, taskCount);
-      assertTaskDependence(label, model, images, taskIds, d.stages.length);
+      await assertRouting(label, model, images, taskIds, taskCount);
+      await assertTaskDependence(label, model, images, taskIds, d.stages.length);
     } finally {
       images.dispose();
     }

@@ -45,15 +45,3 @@ export function buildPlugin<K extends PluginKind>(
   registries.register(plugin, SOURCE);
   return registries.build(kind, { name: plugin.name, options }, context);
 }
-
-/** `buildPlugin` for plugins created synchronously (backbones). */
-export function buildPluginSync<K extends PluginKind>(
-  kind: K,
-  plugin: AnyPluginOf<K>,
-  options: unknown,
-  context: ContextByKind[K],
-): InstanceByKind[K] {
-  const registries = new PluginRegistries();
-  registries.register(plugin, SOURCE);
-  return registries.buildSync(kind, { name: plugin.name, options }, context);
-}

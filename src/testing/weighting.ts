@@ -93,7 +93,7 @@ function drive(
     const matrix = tf.tensor2d(inputs.gradients, [tasks, parameters]);
     const result = weighting.update(taskGradientMatrix(matrix, segments), at);
     assertShape(`${label}: step ${step}: shared update`, result.shared.shape, [parameters]);
-    assertFinite(`${label}: step ${step}: shared update`, result.shared);
+    assertFinite(`${label}: step ${step}: shared update`, result.shared.dataSync());
     check(
       result.taskWeights.length === tasks && result.taskWeights.every(Number.isFinite),
       () =>

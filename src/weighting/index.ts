@@ -17,4 +17,11 @@ export {
 } from './linalg.js';
 export { nashBargainingWeights, type NashSolution } from './nash.js';
 export { shuffled } from './random.js';
-export { stackTaskGradients, taskGradientMatrix, unstackUpdate, type Segment } from './task-gradients.js';
+export {
+  readTaskGrams,
+  stackTaskGradients,
+  taskGradientMatrix,
+  unstackUpdate,
+  type Segment,
+  type TaskGrams,
+} from './task-gradients.js';

@@ -4,6 +4,7 @@
  * a flat update to per-variable gradients.
  */
 import type { TaskGradientMatrix } from '../kinds/weighting.js';
+import { readNow } from '../backend/read-now.js';
 import * as tf from '../tf.js';
 
 export interface Segment {
@@ -11,32 +12,80 @@ export interface Segment {
   readonly size: number;
 }
 
-/** A matrix over `rows` (`[tasks, P]`), the variables laid out as `segments`. Call inside a tidy scope. */
-export function taskGradientMatrix(matrix: tf.Tensor2D, segments: readonly Segment[]): TaskGradientMatrix {
-  const tasks = matrix.shape[0];
-  const sizes = segments.map((s) => s.size);
-  const gramOf = (rows: tf.Tensor2D): number[][] => {
-    const values = tf.tidy(() => tf.matMul(rows, rows, false, true).dataSync());
-    return Array.from({ length: tasks }, (_, i) =>
-      Array.from({ length: tasks }, (__, j) => values[i * tasks + j]!),
+/** The Gram matrices a strategy may ask for, read back in float64. */
+export interface TaskGrams {
+  /** Of the whole rows. */
+  readonly gram: number[][];
+  /** Of each segment's part of the rows. */
+  readonly segmentGrams: number[][][];
+}
+
+/** `[1 + segments, T, T]`: the rows' Gram matrix, then each segment's, as one tensor for one read. */
+function gramStack(matrix: tf.Tensor2D, segments: readonly Segment[]): tf.Tensor3D {
+  return tf.tidy(() => {
+    const gramOf = (rows: tf.Tensor2D) => tf.matMul(rows, rows, false, true);
+    const parts = tf.split(
+      matrix,
+      segments.map((s) => s.size),
+      1,
+    ) as tf.Tensor2D[];
+    return tf.stack([gramOf(matrix), ...parts.map(gramOf)]) as tf.Tensor3D;
+  });
+}
+
+function unpackGrams(values: tf.TypedArray, tasks: number, segments: number): TaskGrams {
+  const at = (g: number) =>
+    Array.from({ length: tasks }, (_, i) =>
+      Array.from({ length: tasks }, (__, j) => values[(g * tasks + i) * tasks + j]!),
     );
+  return { gram: at(0), segmentGrams: Array.from({ length: segments }, (_, s) => at(s + 1)) };
+}
+
+/**
+ * Every Gram matrix of `matrix`, read back asynchronously in one read (GPU engines read back only so). The
+ * trainer reads them before the update is built, so that strategies can stay synchronous.
+ */
+export async function readTaskGrams(matrix: tf.Tensor2D, segments: readonly Segment[]): Promise<TaskGrams> {
+  const stack = gramStack(matrix, segments);
+  try {
+    return unpackGrams(await stack.data(), matrix.shape[0], segments.length);
+  } finally {
+    stack.dispose();
+  }
+}
+
+/**
+ * A matrix over `rows` (`[tasks, P]`), the variables laid out as `segments`. Call inside a tidy scope.
+ * `grams` as `readTaskGrams` gave them; without them they are read synchronously on first use (on engines
+ * that can: tests and the strategy harness).
+ */
+export function taskGradientMatrix(
+  matrix: tf.Tensor2D,
+  segments: readonly Segment[],
+  grams?: TaskGrams,
+): TaskGradientMatrix {
+  const sizes = segments.map((s) => s.size);
+  let read = grams;
+  const all = (): TaskGrams => {
+    if (!read) {
+      const stack = gramStack(matrix, segments);
+      read = unpackGrams(
+        readNow(stack, "a weighting strategy's Gram matrix", 'read it with readTaskGrams first'),
+        matrix.shape[0],
+        segments.length,
+      );
+      stack.dispose();
+    }
+    return read;
   };
-  let gram: number[][] | undefined;
-  let segmentGrams: number[][][] | undefined;
   return {
     matrix,
     segments,
     gram() {
-      gram ??= gramOf(matrix);
-      return gram.map((row) => [...row]);
+      return all().gram.map((row) => [...row]);
     },
     segmentGrams() {
-      segmentGrams ??= tf.split(matrix, sizes, 1).map((part) => {
-        const g = gramOf(part as tf.Tensor2D);
-        part.dispose();
-        return g;
-      });
-      return segmentGrams.map((g) => g.map((row) => [...row]));
+      return all().segmentGrams.map((g) => g.map((row) => [...row]));
     },
     combineBySegment(coefficients) {
       return tf.tidy(() =>
@@ -55,18 +104,19 @@ export function taskGradientMatrix(matrix: tf.Tensor2D, segments: readonly Segme
   };
 }
 
-/** Stacks per-task gradient maps (`[task][variable name]`) of the variables `shapes` names into rows. */
+/** Stacks per-task gradient maps (`[task][variable name]`) of the `segments`' variables into `[tasks, P]` rows. */
 export function stackTaskGradients(
   perTask: readonly tf.NamedTensorMap[],
-  shapes: readonly { readonly name: string; readonly shape: readonly number[] }[],
-): TaskGradientMatrix {
-  const segments = shapes.map(({ name, shape }) => ({ name, size: shape.reduce((a, b) => a * b, 1) }));
-  const rows = perTask.map((grads) =>
-    tf.concat(
-      shapes.map(({ name }, v) => (grads[name] ? grads[name].reshape([-1]) : tf.zeros([segments[v]!.size]))),
-    ),
-  );
-  return taskGradientMatrix(tf.stack(rows) as tf.Tensor2D, segments);
+  segments: readonly Segment[],
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = perTask.map((grads) =>
+      tf.concat(
+        segments.map(({ name, size }) => (grads[name] ? grads[name].reshape([-1]) : tf.zeros([size]))),
+      ),
+    );
+    return tf.stack(rows) as tf.Tensor2D;
+  });
 }
 
 /** A flat `[P]` update back into per-variable tensors of the given shapes. */

@@ -1,4 +1,4 @@
-/** Running one kernel on the cpu reference and on wasm, for the kernel tests. */
+/** Running one kernel on the cpu reference and on another backend (wasm, webgpu), for the kernel tests. */
 import assert from 'node:assert/strict';
 import * as tf from '../../src/tf.js';
 import type { Rng } from '../../src/util/random.js';
@@ -23,19 +23,24 @@ export async function runKernel(
   kernelFunc?: tf.KernelFunc,
 ): Promise<{ shape: number[]; values: Float32Array }> {
   await tf.setBackend(backend);
-  return tf.tidy(() => {
+  const out = tf.tidy(() => {
     const tensors: tf.NamedTensorMap = {};
     for (const [name, input] of Object.entries(inputs))
       tensors[name] = tf.tensor(input.values, input.shape, input.dtype ?? 'float32');
-    const out = kernelFunc
+    return kernelFunc
       ? tf
           .engine()
           .makeTensorFromTensorInfo(
             kernelFunc({ inputs: tensors, attrs, backend: tf.backend() }) as tf.TensorInfo,
           )
       : (tf.engine().runKernel(kernelName, tensors, attrs) as tf.Tensor);
-    return { shape: out.shape, values: out.dataSync() as Float32Array };
   });
+  // Read asynchronously: a GPU backend (webgpu) has no synchronous read.
+  try {
+    return { shape: out.shape, values: Float32Array.from(await out.data()) };
+  } finally {
+    out.dispose();
+  }
 }
 
 /** max|actual − expected| / max(1, max|expected|). */
@@ -49,16 +54,23 @@ export function relativeError(actual: Float32Array, expected: Float32Array): num
   return diff / scale;
 }
 
-/** Runs the kernel on cpu and on wasm (`kernelFunc` if given) and returns the relative error. */
-export async function compareWithCpu(
+export type KernelComparison = (
   kernelName: string,
   inputs: Record<string, KernelInput>,
-  attrs: tf.NamedAttrMap = {},
+  attrs?: tf.NamedAttrMap,
   kernelFunc?: tf.KernelFunc,
-): Promise<number> {
-  const expected = await runKernel('cpu', kernelName, inputs, attrs);
-  const actual = await runKernel('wasm', kernelName, inputs, attrs, kernelFunc);
-  assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
-  assert.ok(expected.values.every(Number.isFinite));
-  return relativeError(actual.values, expected.values);
+) => Promise<number>;
+
+/** Runs a kernel on cpu and on `backend` (`kernelFunc` there if given) and returns the relative error. */
+export function comparisonWithCpu(backend: string): KernelComparison {
+  return async (kernelName, inputs, attrs = {}, kernelFunc) => {
+    const expected = await runKernel('cpu', kernelName, inputs, attrs);
+    const actual = await runKernel(backend, kernelName, inputs, attrs, kernelFunc);
+    assert.deepEqual(actual.shape, expected.shape, `${kernelName} output shape`);
+    assert.ok(expected.values.every(Number.isFinite));
+    return relativeError(actual.values, expected.values);
+  };
 }
+
+/** The kernel on cpu and on wasm. */
+export const compareWithCpu = comparisonWithCpu('wasm');

@@ -7,11 +7,26 @@
  * The strategy's state rides in checkpoints under the hook's name.
  */
 import { MtlzooError } from '../../errors.js';
-import type { GradientWeighting, StrategyState, Weighting, WeightingStep } from '../../kinds/weighting.js';
+import { readNow } from '../../backend/read-now.js';
+import type { ParameterEntry } from '../../kinds/method.js';
+import type {
+  GradientWeighting,
+  StrategyState,
+  TaskGradientMatrix,
+  Weighting,
+  WeightingStep,
+} from '../../kinds/weighting.js';
 import * as tf from '../../tf.js';
 import { learningRateAt } from '../../train/optimizers.js';
 import { Rng } from '../../util/random.js';
-import { stackTaskGradients, unstackUpdate } from '../../weighting/task-gradients.js';
+import {
+  readTaskGrams,
+  stackTaskGradients,
+  taskGradientMatrix,
+  unstackUpdate,
+  type Segment,
+  type TaskGrams,
+} from '../../weighting/task-gradients.js';
 import type { HookState } from '../checkpoint.js';
 import type { BackwardPass, TrainerHook, TrainingContext } from '../hooks.js';
 
@@ -89,7 +104,17 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
       objective(_objective, losses, context) {
         const step = stepOf(
           losses.step,
-          () => ofTasks(Array.from(losses.taskMeans().dataSync(), Number)),
+          () =>
+            ofTasks(
+              Array.from(
+                readNow(
+                  losses.taskMeans(),
+                  `weighting "${name}" reads this step's task losses while the objective is built: it`,
+                  'use an engine with synchronous reads (tensorflow, wasm, cpu), or a strategy that does not read them (equal, rlw, or any gradient-based one)',
+                ),
+                Number,
+              ),
+            ),
           context,
           () => losses.representationGram(),
         );
@@ -102,11 +127,26 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
     };
   }
   let warned = false;
+  /** The step's task-gradient matrix and its Gram matrices, read before the update is built. */
+  let prepared: { matrix: tf.Tensor2D; grams: TaskGrams } | undefined;
+  const sharedOf = (context: TrainingContext) =>
+    context.model.parameters().filter((p) => p.trainable && p.owner === 'shared');
   return {
     ...base,
     updatesFromTaskGradients: true,
+    async afterBackward(pass, context) {
+      const shared = sharedOf(context);
+      if (shared.length === 0) return;
+      tf.dispose(prepared?.matrix);
+      const segments = segmentsOf(shared);
+      const matrix = stackTaskGradients(
+        tasks.map((t) => pass.taskGradients![t]!),
+        segments,
+      );
+      prepared = { matrix, grams: await readTaskGrams(matrix, segments) };
+    },
     reduceGradients(update, pass, context) {
-      const shared = context.model.parameters().filter((p) => p.trainable && p.owner === 'shared');
+      const shared = sharedOf(context);
       if (shared.length === 0) {
         if (!warned) {
           context.log.warn(
@@ -116,18 +156,29 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
         }
         return update;
       }
-      return gradientUpdate(strategy, name, pass, update, {
-        tasks,
-        shared: shared.map((p) => ({ name: p.variable.name, shape: p.variable.shape })),
-        owners: new Map(
-          context.model
-            .parameters()
-            .flatMap((p) => (p.trainable && p.owner !== 'shared' ? [[p.variable.name, p.owner.task]] : [])),
-        ),
-        step: stepOf(pass.step, () => ofTasks(pass.taskLosses), context),
-      });
+      const { matrix, grams } = prepared!;
+      prepared = undefined;
+      try {
+        return gradientUpdate(strategy, name, pass, update, {
+          tasks,
+          matrix: taskGradientMatrix(matrix, segmentsOf(shared), grams),
+          shared: shared.map((p) => ({ name: p.variable.name, shape: p.variable.shape })),
+          owners: new Map(
+            context.model
+              .parameters()
+              .flatMap((p) => (p.trainable && p.owner !== 'shared' ? [[p.variable.name, p.owner.task]] : [])),
+          ),
+          step: stepOf(pass.step, () => ofTasks(pass.taskLosses), context),
+        });
+      } finally {
+        matrix.dispose();
+      }
     },
   };
+}
+
+function segmentsOf(shared: readonly ParameterEntry[]): Segment[] {
+  return shared.map((p) => ({ name: p.variable.name, size: p.variable.size }));
 }
 
 function gradientUpdate(
@@ -137,18 +188,15 @@ function gradientUpdate(
   update: tf.NamedTensorMap,
   layout: {
     tasks: readonly number[];
+    matrix: TaskGradientMatrix;
     shared: readonly { name: string; shape: readonly number[] }[];
     owners: ReadonlyMap<string, number>;
     step: WeightingStep;
   },
 ): tf.NamedTensorMap {
-  const { tasks, shared, owners, step } = layout;
+  const { tasks, matrix, shared, owners, step } = layout;
   const K = tasks.length;
   const perTask = pass.taskGradients!;
-  const matrix = stackTaskGradients(
-    tasks.map((t) => perTask[t]!),
-    shared,
-  );
   const result = strategy.update(matrix, step);
   checkWeights(name, 'task weights', result.taskWeights, K);
   const size = matrix.matrix.shape[1];

@@ -6,8 +6,8 @@ import { exampleBackbone } from '../src/backbone.js';
 describe('example-backbone', () => {
   before(() => tf.setBackend('cpu'));
 
-  it('meets the backbone contract', () => {
-    checkBackboneContract(exampleBackbone, { inputSize: 16, width: 4, embeddingDim: 6 });
+  it('meets the backbone contract', async () => {
+    await checkBackboneContract(exampleBackbone, { inputSize: 16, width: 4, embeddingDim: 6 });
   });
 
   it('halves the input side at each conv stage', async () => {
