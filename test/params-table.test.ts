@@ -117,6 +117,7 @@ describe('params table', () => {
         'method               shared params  params / task  total params    MB  gallery passes',
         'modulation (vector)          1,194             18         1,248  0.01               3',
         'separate                         0          1,194         3,582  0.01               3',
+        '',
       ].join('\n'),
     );
     assert.equal(

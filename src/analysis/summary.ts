@@ -1,5 +1,5 @@
 /** What `mtlzoo analyze gradients|relatedness` print: summaries of probe records and relatedness, as JSON or text. */
-import { formatTable } from '../cli/output.js';
+import { formatTable } from '../util/table.js';
 import type { Matrix } from '../metrics/gradients.js';
 import type { ProbeRecord } from './probe.js';
 import type { RunRelatedness } from './relatedness.js';

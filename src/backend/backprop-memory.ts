@@ -30,12 +30,20 @@ interface Pass {
   pending?: { node: TapeNode; dys: tf.Tensor[]; handedOn: Set<tf.Tensor> };
 }
 
-let enabled = process.env['MTLZOO_BACKPROP_RELEASE'] !== '0';
+/**
+ * The switch and the installed mark, shared by every copy of this module in a process (mtlzoo's sources
+ * and its build can both be loaded, e.g. a plugin importing the package while the CLI runs from source):
+ * the engine is wrapped once, and one switch turns the release on or off.
+ */
+const shared = ((globalThis as { [key: symbol]: unknown })[Symbol.for('mtlzoo.backpropRelease')] ??= {
+  enabled: process.env['MTLZOO_BACKPROP_RELEASE'] !== '0',
+  installed: false,
+}) as { enabled: boolean; installed: boolean };
 
 /** Turns the early release on or off (tests compare both); returns the previous setting. */
 export function setBackpropRelease(on: boolean): boolean {
-  const previous = enabled;
-  enabled = on;
+  const previous = shared.enabled;
+  shared.enabled = on;
   return previous;
 }
 
@@ -47,12 +55,10 @@ function release(pass: Pass): void {
   for (const dy of done.dys) if (!done.handedOn.has(dy) && !pass.keep.has(dy)) dy.dispose();
 }
 
-let installed = false;
-
-/** Wraps the engine's tape once. Idempotent. */
+/** Wraps the engine's tape once per process. Idempotent. */
 export function installBackpropRelease(): void {
-  if (installed) return;
-  installed = true;
+  if (shared.installed) return;
+  shared.installed = true;
   const engine = tf.engine() as unknown as EngineInternals;
   const passes: Pass[] = [];
   const addTapeNode = engine.addTapeNode.bind(engine);
@@ -76,7 +82,7 @@ export function installBackpropRelease(): void {
     node.gradient = (dys) => {
       const pass = passes[passes.length - 1];
       // tfjs keeps the tape for higher-order gradients (depth > 0); so do we.
-      if (!enabled || pass === undefined || engine.state.gradientDepth !== 0) return gradient(dys);
+      if (!shared.enabled || pass === undefined || engine.state.gradientDepth !== 0) return gradient(dys);
       release(pass);
       const thunks = gradient(dys);
       const handedOn = new Set<tf.Tensor>();

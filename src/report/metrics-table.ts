@@ -1,6 +1,6 @@
 /** Metrics as a table: one row per metric, one column per task plus the all-task value. */
 import type { Metric } from '../kinds/evaluator.js';
-import { formatTable } from '../cli/output.js';
+import { formatTable } from '../util/table.js';
 
 export function formatMetricValue(value: number): string {
   if (!Number.isFinite(value)) return String(value);

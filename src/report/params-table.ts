@@ -8,6 +8,7 @@ import type { BackboneFactory } from '../kinds/backbone.js';
 import type { MtlModel, ParameterReport } from '../kinds/method.js';
 import { isMtlzooError } from '../errors.js';
 import type { PluginRegistries } from '../plugin/registry.js';
+import { formatTable } from '../util/table.js';
 
 export interface ParamsVariant {
   readonly label: string;
@@ -134,18 +135,14 @@ export function formatParamsTable(
       ? [`${row.label} (failed)`, ...COLUMNS.slice(1).map(() => '-')]
       : COLUMNS.map((c) => c.cell(row)),
   );
-  const widths = COLUMNS.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
-  const pad = (text: string, i: number) =>
-    COLUMNS[i]!.numeric ? text.padStart(widths[i]!) : text.padEnd(widths[i]!);
-  const line = (texts: readonly string[]) =>
-    format === 'markdown' ? `| ${texts.map(pad).join(' | ')} |` : texts.map(pad).join('  ').trimEnd();
-  const header = line(COLUMNS.map((c) => c.header));
-  const body = cells.map(line);
+  const table = formatTable(
+    COLUMNS.map((c) => c.header),
+    cells,
+    { markdown: format === 'markdown', numeric: COLUMNS.map((c) => c.numeric), rule: false },
+  );
   const failures = rows
     .filter(isFailedRow)
-    .map((r) => `${format === 'markdown' ? '- ' : ''}${r.label}: ${r.error}`);
-  const notes = failures.length > 0 ? ['', ...failures] : [];
-  if (format === 'plain') return [header, ...body, ...notes].join('\n');
-  const rule = `|${widths.map((w, i) => (COLUMNS[i]!.numeric ? `${'-'.repeat(w + 1)}:` : `${'-'.repeat(w + 2)}`)).join('|')}|`;
-  return [header, rule, ...body, ...notes].join('\n');
+    .map((r) => `${format === 'markdown' ? '- ' : ''}${r.label}: ${r.error}\n`);
+  // Why each failed row failed, after a blank line.
+  return failures.length > 0 ? `${table}\n${failures.join('')}` : table;
 }

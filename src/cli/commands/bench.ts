@@ -15,7 +15,7 @@ import {
 import { openQueue, parseQueueUrl, type RunQueue } from '../../queue/connection.js';
 import { formatDuration } from '../../util/eta.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../../util/table.js';
 import { progressHook } from '../progress.js';
 import { withStopSignals } from '../signals.js';
 import { positiveInt, seedList } from '../arguments.js';

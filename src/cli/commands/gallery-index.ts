@@ -15,7 +15,7 @@ import { formatDuration } from '../../util/eta.js';
 import { collect, fraction, oneOf, positiveInt } from '../arguments.js';
 import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../../util/table.js';
 
 const ANN_CHOICES: readonly AnnChoice[] = ['auto', 'hnsw', 'none'];
 

@@ -44,7 +44,7 @@ export function registerParamsCommand(program: Command, cli: CliContext): void {
       }
       const [h, w] = backbone.description.inputShape;
       cli.output.write(
-        `${config.backbone.name} at ${h}×${w}, ${taskCount} tasks\n${formatParamsTable(rows, options.markdown ? 'markdown' : 'plain')}\n`,
+        `${config.backbone.name} at ${h}×${w}, ${taskCount} tasks\n${formatParamsTable(rows, options.markdown ? 'markdown' : 'plain')}`,
       );
     });
 }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { MtlzooError } from '../../errors.js';
 import { PLUGIN_KINDS, type PluginKind } from '../../plugin/types.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../../util/table.js';
 
 export function registerPluginsCommand(program: Command, cli: CliContext): void {
   program

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { retrieve } from '../../retrieval/retrieve.js';
 import { positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../output.js';
 import { modelOptions, type ModelFlags } from '../model-options.js';
+import { formatTable } from '../../util/table.js';
 
 export function registerRetrieveCommand(program: Command, cli: CliContext): void {
   modelOptions(

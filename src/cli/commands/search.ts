@@ -6,7 +6,7 @@ import { searchImageFiles } from '../../retrieval/query.js';
 import { SEARCH_MODES, type SearchMode } from '../../retrieval/search.js';
 import { collect, oneOf, positiveInt } from '../arguments.js';
 import type { CliContext } from '../context.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../../util/table.js';
 import { modelOptions, openRunModel, type ModelFlags } from '../model-options.js';
 
 /** The tasks asked for, or the index's only task; several tasks in the index need naming. */

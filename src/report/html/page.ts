@@ -1,13 +1,17 @@
-/** The report as one self-contained HTML page: inline CSS and SVG, a few lines of inline script, no requests. */
-import { ALL_SHARED } from '../../analysis/summary.js';
+/**
+ * The report as one self-contained HTML page: inline CSS, every chart as static SVG (drawn in Node, readable
+ * with scripts off), the compiled chart specs and Vega's runtime inline (interactive with scripts on),
+ * images as data URIs. Nothing is fetched.
+ */
 import { methodLabelOf } from '../../bench/recipe.js';
 import { MTLZOO_VERSION } from '../../engine/environment.js';
-import type { Matrix } from '../../metrics/gradients.js';
 import { formatSpread, type Spread } from '../../metrics/summary.js';
-import type { Interval } from '../../metrics/statistics.js';
-import { groupedBarChart, heatMap, lineChart, scatterChart } from './charts.js';
-import type { ReportData, ReportMethod } from './data.js';
-import { escapeXml as esc, seriesColour } from './svg.js';
+import type { ReportData, ReportDifference } from '../data.js';
+import type { ChartFigure, Figure, ImageFigure } from '../figure.js';
+import type { SectionFigures } from '../figures.js';
+import type { RenderedChart } from '../render.js';
+import { escapeHtml as esc } from './escape.js';
+import { pageScript } from './script.js';
 
 const STYLE = `
   body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1240px; padding: 24px; color: #222; }
@@ -18,33 +22,19 @@ const STYLE = `
   th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
   .hash { font-family: ui-monospace, monospace; font-size: 12px; }
   .figures { display: flex; flex-wrap: wrap; gap: 24px; align-items: flex-start; }
-  /* A table box makes the caption as wide as its chart. */
-  figure { margin: 8px 0; display: table; }
-  figcaption { display: table-caption; caption-side: bottom; font-size: 13px; }
+  figure { margin: 8px 0; max-width: 100%; }
+  figcaption { font-size: 13px; max-width: 640px; }
+  .chart svg, figure img { max-width: 100%; height: auto; }
   small { color: #666; }
-`;
-
-/**
- * Self-check: counts the marks the browser actually laid out in each chart and reports a shortfall as a
- * console error (the browser test fails on those and reads `data-drawn`).
- */
-const SELF_CHECK = `
-  for (const chart of document.querySelectorAll('svg[data-chart]')) {
-    let drawn = 0;
-    for (const mark of chart.querySelectorAll('.mark')) {
-      const box = mark.getBBox();
-      if (box.width > 0 || box.height > 0) drawn += 1;
-    }
-    chart.setAttribute('data-drawn', String(drawn));
-    if (drawn !== Number(chart.dataset.marks)) {
-      console.error('chart ' + chart.dataset.chart + ' drew ' + drawn + ' of ' + chart.dataset.marks + ' marks');
-    }
-  }
+  .vg-tip { position: fixed; z-index: 10; pointer-events: none; background: #fff; border: 1px solid #bbb;
+    border-radius: 3px; box-shadow: 0 2px 6px rgba(0,0,0,.15); padding: 4px 8px; font-size: 12px; }
+  .vg-tip table { margin: 0; font-size: 12px; } .vg-tip td { border: 0; padding: 1px 4px; text-align: left; }
+  .vg-tip td.key { color: #666; }
 `;
 
 /** `mean ± std`, with the 95 % interval below it where the bench computed one (and n.s. when it is a difference containing 0). */
 function cell(
-  stats: (Spread & { ci?: Interval; significant?: boolean }) | undefined,
+  stats: (Spread & Partial<Pick<ReportDifference, 'ci' | 'significant'>>) | undefined,
   digits = 3,
   scale = 1,
 ): string {
@@ -59,10 +49,6 @@ function cell(
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const head = `<tr>${headers.map((h) => `<th>${h}</th>`).join('')}</tr>`;
   return `<table>${head}${rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join('')}</tr>`).join('')}</table>`;
-}
-
-function figure(chart: string, caption: string): string {
-  return `<figure>${chart}<figcaption>${caption}</figcaption></figure>`;
 }
 
 function comparison(data: ReportData): string {
@@ -105,136 +91,79 @@ function comparison(data: ReportData): string {
     : '';
   return (
     `<h2>Comparison</h2><p class="meta">Test split, ${seeds}${intervals}.</p>` +
+    unreadableNote(data) +
     table(headers, rows) +
     perTask.join('')
   );
 }
 
-function accuracyCharts(data: ReportData): string {
-  const metric = data.metrics[0];
-  if (!metric) return '';
-  const colour = (i: number) => seriesColour(i);
-  const scatter = scatterChart(
-    data.methods.map((m, i) => ({
-      label: m.label,
-      colour: colour(i),
-      x: m.params.totalParams,
-      y: m.metrics[metric]?.mean ?? NaN,
-      low: m.metrics[metric]?.ci?.low,
-      high: m.metrics[metric]?.ci?.high,
-      note: `${m.runs.length} run(s)`,
-    })),
-    'trainable parameters',
-    metric,
-  );
-  const bars = groupedBarChart(
-    data.tasks,
-    data.methods.map((m, i) => ({
-      label: m.label,
-      colour: colour(i),
-      values: data.tasks.map((t) => m.perTask[metric]?.[t]?.mean ?? NaN),
-    })),
-    metric,
-  );
+/** The run folders found here that could not be read, and why: the tables come from results.json. */
+function unreadableNote(data: ReportData): string {
+  if (data.unreadableRuns.length === 0) return '';
+  const items = data.unreadableRuns.map((r) => `<li><code>${esc(r.dir)}</code>: ${esc(r.reason)}</li>`);
   return (
-    `<h2>Accuracy and parameters</h2><div class="figures">` +
-    figure(
-      scatter,
-      `Test ${esc(metric)} over all tasks against trainable parameters, one point per method.`,
-    ) +
-    figure(bars, `Test ${esc(metric)} per task, one bar per method.`) +
-    `</div>`
+    `<div class="note"><p>Run folders that could not be read; the tables come from results.json, the charts ` +
+    `leave these runs out:</p><ul>${items.join('')}</ul></div>`
   );
 }
 
-function cosineScaleNote(domain: readonly [number, number], digits = 1): string {
-  return `blue ${domain[0].toFixed(digits)} – white – red ${domain[1].toFixed(digits)}`;
+/** A spec inside `<script type="application/json">`: `<` escaped so no text can close the element. */
+function jsonScript(id: string, value: unknown): string {
+  const json = JSON.stringify(value).replace(/</g, '\\u003c');
+  return `<script type="application/json" id="${esc(id)}">${json}</script>`;
 }
 
-function gradients(data: ReportData): string {
-  const probed = data.methods
-    .map((m, i) => ({ m, colour: seriesColour(i) }))
-    .filter(({ m }) => m.angle.length > 0);
-  const intro =
-    `<h2>Gradient directions across tasks</h2><p>The paper's argument: a method that lets tasks modulate ` +
-    `shared features makes the tasks' gradients on the shared weights agree more (smaller angles). Per-task ` +
-    `gradients of ${ALL_SHARED}, on a fixed set of validation triplets per task (<code>train.probe</code>); ` +
-    `read them against the within-task angle (the noise floor) in the bench's results.md.</p>`;
-  if (probed.length === 0) {
-    return `${intro}<p class="note">No probe records: train with <code>train.probe.every</code> &gt; 0 to draw these charts.</p>`;
-  }
-  const curves = lineChart(
-    probed.map(({ m, colour }) => ({
-      label: m.label,
-      colour,
-      points: m.angle.map((a) => ({ x: a.step, y: a.degrees, low: a.low, high: a.high })),
-    })),
-    'training step',
-    'mean angle between tasks (°)',
-    { y: 90, label: 'orthogonal (90°)' },
-  );
-  const unprobed = data.methods.filter((m) => m.angle.length === 0).map((m) => esc(m.label));
-  const maps = probed
-    .filter(({ m }) => m.cosine)
-    .map(({ m }) =>
-      figure(
-        heatMap(data.tasks, m.cosine!.matrix, [-1, 1]),
-        `<b>${esc(m.label)}</b>: gradient cosine between tasks at step ${m.cosine!.step} (${cosineScaleNote([-1, 1])}); n/a where a task's gradient is zero, i.e. every probe triplet of it already meets the margin.`,
-      ),
-    );
+/**
+ * Ids inside a static chart (clip paths, gradients) made unique in the page: every chart numbers its own
+ * from 1, and so do the live views that replace them.
+ */
+function scopedIds(svg: string, scope: string): string {
+  return svg.replace(/\bid="([^"]+)"/g, `id="${scope}-$1"`).replace(/url\(#([^)]+)\)/g, `url(#${scope}-$1)`);
+}
+
+function chartFigure(figure: ChartFigure, rendered: RenderedChart): string {
   return (
-    intro +
-    figure(
-      curves,
-      `Mean across-task gradient angle over training${data.seeds.length > 1 ? ', mean over seeds' : ''}` +
-        `${probed.some(({ m }) => m.angle.some((a) => Number.isFinite(a.low))) ? ' with the 95 % interval over seeds' : ''}.` +
-        (unprobed.length > 0
-          ? ` Not probed (no shared parameters or probe off): ${unprobed.join(', ')}.`
-          : ''),
-    ) +
-    `<div class="figures">${maps.join('')}</div>`
+    `<figure data-chart="${esc(figure.name)}" data-marks="${rendered.marks}" data-state="static">` +
+    `<div class="chart">${scopedIds(rendered.svg, `static-${figure.name}`)}</div><figcaption>${figure.caption}</figcaption>` +
+    jsonScript(`spec-${figure.name}`, rendered.vega) +
+    `</figure>`
   );
 }
 
-/** Colour range of a relatedness matrix: its own off-diagonal range, since learned vectors stay close. */
-function relatednessDomain(matrix: Matrix): [number, number] {
-  const off = matrix.flatMap((row, i) => row.filter((v, j) => i !== j && Number.isFinite(v)));
-  const lo = off.length > 0 ? Math.min(...off) : -1;
-  const hi = off.length > 0 ? Math.max(...off) : 1;
-  return hi - lo < 1e-6 ? [lo - 1e-3, hi] : [lo, hi];
-}
-
-function relatednessSection(data: ReportData, method: ReportMethod): string {
-  const r = method.relatedness;
-  if (method.relatednessError) {
-    return `<p class="note"><b>${esc(method.label)}</b>: checkpoint not readable by this version: ${esc(method.relatednessError)}</p>`;
-  }
-  if (!r) return `<p class="note"><b>${esc(method.label)}</b>: no checkpoint to read.</p>`;
-  if (r.stages.length === 0) {
-    return `<p class="note"><b>${esc(method.label)}</b>: no per-task variables of one shape across tasks, nothing to compare.</p>`;
-  }
-  const maps = r.stages.map((s) => {
-    const domain = relatednessDomain(s.matrix);
-    const byFactor = s.byFactor
-      ? ` Pairs sharing a factor (${esc(s.byFactor.sharing.pairs.join(', '))}): mean ${s.byFactor.sharing.mean.toFixed(4)}; other pairs: ${s.byFactor.other.mean.toFixed(4)}.`
-      : '';
-    return figure(
-      heatMap(data.tasks, s.matrix, domain, 3),
-      `<b>${esc(method.label)}</b>, ${esc(s.stage)} [${s.shape.join('×')}]: cosine of ${s.rectified ? 'ReLU(v)' : 'v'} between tasks (${cosineScaleNote(domain, 4)}, the off-diagonal range).${byFactor}`,
-    );
-  });
-  return `<div class="figures">${maps.join('')}</div>`;
-}
-
-function relatedness(data: ReportData): string {
-  const factors = data.methods[0]?.relatedness;
-  const known = factors
-    ? `<p class="meta">Generating factors: ${factors.tasks.map((t, i) => `${esc(t)} (${esc(factors.factors[i]!.join(', ') || '–')})`).join('; ')}.</p>`
-    : '';
+function imageFigure(figure: ImageFigure): string {
+  const uri = `data:image/png;base64,${Buffer.from(figure.png).toString('base64')}`;
   return (
-    `<h2>Learned task relatedness</h2><p>Similarity of the tasks' learned task-specific variables per stage (first seed's run; best checkpoint, else last), to compare with how the tasks were built.</p>` +
-    known +
-    data.methods.map((m) => relatednessSection(data, m)).join('')
+    `<figure data-image="${esc(figure.name)}"><img src="${uri}" alt="${esc(figure.alt)}">` +
+    `<figcaption>${figure.caption}</figcaption></figure>`
+  );
+}
+
+function figureHtml(figure: Figure, rendered: ReadonlyMap<string, RenderedChart>): string {
+  switch (figure.kind) {
+    case 'chart':
+      return chartFigure(figure, rendered.get(figure.name)!);
+    case 'image':
+      return imageFigure(figure);
+    case 'note':
+      return `<p class="note">${figure.html}</p>`;
+  }
+}
+
+function figureSection(
+  { section, figures }: SectionFigures,
+  data: ReportData,
+  rendered: ReadonlyMap<string, RenderedChart>,
+): string {
+  if (figures.length === 0) return '';
+  const notes = figures.filter((f) => f.kind === 'note');
+  const shown = figures.filter((f) => f.kind !== 'note');
+  return (
+    `<section id="${esc(section.id)}"><h2>${esc(section.title)}</h2>${section.intro?.(data) ?? ''}` +
+    notes.map((f) => figureHtml(f, rendered)).join('') +
+    (shown.length > 0
+      ? `<div class="figures">${shown.map((f) => figureHtml(f, rendered)).join('')}</div>`
+      : '') +
+    `</section>`
   );
 }
 
@@ -244,7 +173,7 @@ function environment(data: ReportData): string {
     ['mtlzoo', env.mtlzoo],
     ['Node', env.node],
     ['TensorFlow.js', env.tfjs],
-    ['backend', `${env.backend} (${env.tfBackend})`],
+    ['backend', `${env.backend} (${env.tfBackend})${env.nativePack ? ' with the native pack' : ''}`],
     ['platform', env.platform],
     ['CPU', `${env.cpu}, ${env.cores} cores`],
     ['memory', `${env.memoryGiB} GiB`],
@@ -254,7 +183,7 @@ function environment(data: ReportData): string {
     m.runs.map((r) => [
       esc(m.label),
       String(r.seed),
-      esc(r.dir),
+      `<code>${esc(r.dir)}</code>${r.here ? (r.unreadable ? ' <small>(not readable)</small>' : '') : ' <small>(not here)</small>'}`,
       `<span class="hash">${esc(r.configHash)}</span>`,
       `<span class="hash">${esc(r.weightsSha256.slice(0, 16))}…</span>`,
     ]),
@@ -265,14 +194,24 @@ function environment(data: ReportData): string {
       ['', 'value'],
       envRows.map(([k, v]) => [esc(k), esc(v)]),
     ) +
-    table(['method', 'seed', 'run directory', 'config hash', 'weights sha256'], runs)
+    table(['method', 'seed', `run folder (in ${esc(data.folder)}/)`, 'config hash', 'weights sha256'], runs)
   );
 }
 
-export function renderReport(data: ReportData): string {
+/**
+ * The page; `rendered` holds the Node rendering of every chart figure, by name; `specFolder` is where the
+ * charts' Vega-Lite specs are written, relative to the page.
+ */
+export function renderPage(
+  data: ReportData,
+  sections: readonly SectionFigures[],
+  rendered: ReadonlyMap<string, RenderedChart>,
+  specFolder: string,
+): string {
   const meta =
     `Dataset <b>${esc(data.dataset)}</b> (tasks: ${data.tasks.map(esc).join(', ')}), backbone <b>${esc(data.backbone)}</b>, ` +
-    `${data.steps} steps; ${data.source === 'bench' ? 'bench' : 'run'} folder <code>${esc(data.dir)}</code>; measured ${esc(data.date.slice(0, 10))}.`;
+    `${data.steps} steps; ${data.source} folder <code>${esc(data.folder)}</code>; measured ${esc(data.date.slice(0, 10))}.`;
+  const charts = sections.some((s) => s.figures.some((f) => f.kind === 'chart'));
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -284,14 +223,12 @@ export function renderReport(data: ReportData): string {
 <body>
 <header><h1>mtlzoo report: ${esc(data.title)}</h1>
 ${data.description ? `<p>${esc(data.description)}</p>` : ''}
-<p class="meta">${meta}</p></header>
+<p class="meta">${meta}</p>${charts ? `<p class="meta">Charts: hover for exact values and seeds, click a legend entry to pick a method (shift-click for more, click elsewhere in the chart for all), scroll or drag to zoom and pan the scatter plot (double-click resets). Their Vega-Lite specs, data included, are in <code>${esc(specFolder)}/</code> beside this file.</p>` : ''}</header>
 <section id="comparison">${comparison(data)}</section>
-<section id="accuracy">${accuracyCharts(data)}</section>
-<section id="gradients">${gradients(data)}</section>
-<section id="relatedness">${relatedness(data)}</section>
+${sections.map((s) => figureSection(s, data, rendered)).join('\n')}
 <section id="environment">${environment(data)}</section>
-<footer><p class="meta">Generated by mtlzoo ${esc(MTLZOO_VERSION)}.</p></footer>
-<script>${SELF_CHECK}</script>
+<footer><p class="meta">Generated by mtlzoo ${esc(MTLZOO_VERSION)}; charts drawn with Vega.</p></footer>
+${charts ? `<script>${pageScript()}</script>` : ''}
 </body>
 </html>
 `;
