@@ -302,18 +302,18 @@ methods:
     assert.match(report.log, /results\.json: rows\[0\]\.params\.totalParams: /);
   });
 
-  it('names a checkpoint it cannot read (an earlier format) and reports the rest from the records', async () => {
+  it('names a checkpoint it cannot read (a format it does not know) and reports the rest from the records', async () => {
     const runDir = results.rows[0]!.runDirs[0]!;
     const copy = path.join(workspace.dir, 'old-format-run');
     await fs.cp(runDir, copy, { recursive: true });
     const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
     const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
-    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/1' }));
+    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/0' }));
     const out = path.join(workspace.dir, 'old-format-report.html');
     const report = await runCli('report', copy, '--out', out);
     assert.equal(report.code, 0, report.log);
     const page = await fs.readFile(out, 'utf8');
-    assert.match(page, /modulation<\/b>: checkpoint not readable by this version: .*mtlzoo-checkpoint\/1/);
+    assert.match(page, /modulation<\/b>: checkpoint not readable by this version: .*mtlzoo-checkpoint\/0/);
     assert.ok(!withoutScripts(page).includes(workspace.dir), 'the error without paths of this machine');
     assert.deepEqual(
       chartsIn(page).map((c) => c.name),

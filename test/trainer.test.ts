@@ -215,6 +215,47 @@ describe('trainer', function () {
       experiment.dispose();
     });
 
+    it("read an earlier version's format-1 checkpoint for its weights, and refuse to resume from it by name", async () => {
+      const { experiment } = await model();
+      const variables = experiment.model.parameters();
+      const dir = path.join(workspace.dir, 'format-1');
+      await saveCheckpoint(
+        dir,
+        variables,
+        { step: 2, configHash: 'h', method: 'modulation', backbone: 'tiny', tasks: ['a'] },
+        'test',
+      );
+      const saved = await weightsOf(variables);
+      // What format 1 wrote: the same weights file, no integrity record and no training state.
+      const file = path.join(dir, 'model.json');
+      const json = JSON.parse(await fs.readFile(file, 'utf8')) as {
+        format: string;
+        userDefinedMetadata: Record<string, unknown>;
+      };
+      const { integrity: _integrity, training: _training, ...metadata } = json.userDefinedMetadata;
+      await fs.writeFile(
+        file,
+        JSON.stringify({ ...json, format: 'mtlzoo-checkpoint/1', userDefinedMetadata: metadata }),
+      );
+      variables.forEach((v) => v.variable.assign(tf.zerosLike(v.variable)));
+      assert.equal((await loadCheckpoint(dir, variables)).step, 2);
+      assert.deepEqual(await weightsOf(variables), saved);
+      await assert.rejects(
+        loadCheckpoint(dir, variables, { restoreTraining: () => assert.fail('no state to restore') }),
+        /is in mtlzoo-checkpoint\/1 .* cannot be resumed from; its weights still load/,
+      );
+      // Its weights are still checked: a flipped byte is refused.
+      const weightsFile = path.join(
+        dir,
+        (await fs.readdir(dir)).find((f) => f.endsWith('.bin'))!,
+      );
+      const bytes = await fs.readFile(weightsFile);
+      bytes[3] = bytes[3]! ^ 0xff;
+      await fs.writeFile(weightsFile, bytes);
+      await assert.rejects(loadCheckpoint(dir, variables), /does not match the sha256 .* corrupted/);
+      experiment.dispose();
+    });
+
     it('refuse truncated, corrupted and mismatched checkpoints without touching the model', async () => {
       const { experiment } = await model();
       const variables = experiment.model.parameters();

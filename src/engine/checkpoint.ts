@@ -24,6 +24,11 @@ import { stableStringify } from '../util/hash.js';
 import { ensureDir, removeOrphanTemps, removePath, writeFileAtomic } from '../util/write.js';
 
 export const CHECKPOINT_FORMAT = 'mtlzoo-checkpoint/2';
+/**
+ * Earlier mtlzoo versions' format: the same weights, without the integrity record and the exact training
+ * state. Read for evaluation, analysis and export; not resumed from.
+ */
+const LEGACY_FORMAT = 'mtlzoo-checkpoint/1';
 const MODEL_JSON = 'model.json';
 const OPTIMIZER_PREFIX = 'optimizer/';
 const HOOK_PREFIX = 'hooks/';
@@ -137,20 +142,18 @@ export class CheckpointFolder implements tf.io.IOHandler {
         `${MODEL_JSON} is not valid JSON (${(error as Error).message}); the file is damaged`,
       );
     }
-    if (json.format !== CHECKPOINT_FORMAT) {
+    if (json.format !== CHECKPOINT_FORMAT && json.format !== LEGACY_FORMAT) {
       throw invalid(
         this.dir,
-        `${MODEL_JSON} has format ${JSON.stringify(json.format)}, expected ${CHECKPOINT_FORMAT}` +
-          (json.format === 'mtlzoo-checkpoint/1'
-            ? ' (format 1, of earlier mtlzoo versions, has no integrity record and no exact optimiser state; train the run again)'
-            : ''),
+        `${MODEL_JSON} has format ${JSON.stringify(json.format)}, expected ${CHECKPOINT_FORMAT} (or ${LEGACY_FORMAT}, read for its weights)`,
       );
     }
     const paths = json.weightsManifest?.[0]?.paths;
     if (json.weightsManifest?.length !== 1 || paths?.length !== 1) {
       throw invalid(this.dir, `${MODEL_JSON} must list exactly one weights file`);
     }
-    if (json.userDefinedMetadata?.integrity !== integrityOf(json)) {
+    // Format 1 has no integrity record; its weights are still checked against their sha256 on load.
+    if (json.format === CHECKPOINT_FORMAT && json.userDefinedMetadata?.integrity !== integrityOf(json)) {
       throw invalid(
         this.dir,
         `${MODEL_JSON} does not match its integrity sha256: its step, tasks, tensors or state were edited or damaged`,
@@ -305,7 +308,12 @@ export async function loadCheckpoint(
     if (options.restoreTraining) {
       const training = metadata.training;
       if (!training) {
-        throw invalid(dir, 'holds no training state (optimiser, hooks): it cannot be resumed from');
+        throw invalid(
+          dir,
+          artifacts.format === LEGACY_FORMAT
+            ? `is in ${LEGACY_FORMAT} (earlier mtlzoo versions), which holds no exact optimiser state: it cannot be resumed from; its weights still load for evaluation, analysis and export`
+            : 'holds no training state (optimiser, hooks): it cannot be resumed from',
+        );
       }
       const pick = (prefix: string, names: readonly string[]) =>
         names.map((name) => {
