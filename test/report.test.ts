@@ -123,6 +123,8 @@ methods:
     assert.ok(!html.includes(workspace.dir), 'no absolute path of this machine');
     assert.match(page, /<code>modulation\/seed-0<\/code>/);
     assert.match(page, /bench folder <code>bench<\/code>/);
+    // Neither method exposes attention maps (MtlModel.explain): no section for them, not even empty.
+    assert.doesNotMatch(page, /id="attention"|Where each task looks|data-image-grid/);
     assert.deepEqual((await fs.readdir(path.dirname(reportFile))).sort(), ['report.charts', 'report.html']);
   });
 
@@ -314,6 +316,7 @@ methods:
     assert.equal(report.code, 0, report.log);
     const page = await fs.readFile(out, 'utf8');
     assert.match(page, /modulation<\/b>: checkpoint not readable by this version: .*mtlzoo-checkpoint\/0/);
+    assert.doesNotMatch(page, /id="attention"/, 'no attention note for a method without explain');
     assert.ok(!withoutScripts(page).includes(workspace.dir), 'the error without paths of this machine');
     assert.deepEqual(
       chartsIn(page).map((c) => c.name),
@@ -507,7 +510,7 @@ methods:
       }
     });
 
-    it('shows image panels of a figure source inline', async () => {
+    it('shows image panels and image grids of a figure source inline', async () => {
       const png = await sharp({ create: { width: 24, height: 16, channels: 3, background: '#c33' } })
         .png()
         .toBuffer();
@@ -520,6 +523,16 @@ methods:
             alt: 'attention map',
             caption: `<b>${data.tasks[0]}</b>`,
             png,
+          },
+          {
+            kind: 'image-grid',
+            name: 'grid',
+            caption: 'a grid',
+            columns: ['a', 'b'],
+            rows: data.tasks.map((task) => ({
+              label: task,
+              images: [0, 1].map((i) => ({ png, width: 24, height: 16, alt: `${task} ${i}`, note: '1×' })),
+            })),
           },
         ],
       };
@@ -540,6 +553,19 @@ methods:
             return [img.naturalWidth, img.naturalHeight]; })()`,
         );
         assert.deepEqual(size, [24, 16]);
+        const grid = await inPage<[string, number, number, boolean][]>(
+          page,
+          `[...document.querySelectorAll('figure[data-image-grid="grid"] tr')].slice(1).map((row) => {
+            const imgs = [...row.querySelectorAll('img')];
+            return [row.querySelector('th').textContent, imgs.length, imgs.filter((i) => i.complete && i.naturalWidth === 24).length,
+              imgs.every((i) => i.getBoundingClientRect().width === 24)];
+          })`,
+        );
+        assert.deepEqual(
+          grid,
+          data.tasks.map((task) => [task, 2, 2, true]),
+          'a labelled row per task, every image decoded and laid out at its size',
+        );
         assert.deepEqual(problems, []);
       } finally {
         await context.close();
