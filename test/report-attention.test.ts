@@ -30,7 +30,7 @@ function gridRows(figure: string): GridRow[] {
       label: label!,
       cells: [
         ...row!.matchAll(
-          /<td><img src="data:image\/png;base64,([^"]+)" width="\d+" height="\d+" alt="([^"]*)"[^>]*>(?:<br><small>([^<]*)<\/small>)?<\/td>/g,
+          /<td><img src="data:image\/png;base64,([^"]+)" width="\d+" height="\d+" alt="([^"]*)"[^>]*>(?:<small>([^<]*)<\/small>)?<\/td>/g,
         ),
       ].map(([, data, alt, note]) => ({
         png: Buffer.from(data!, 'base64'),

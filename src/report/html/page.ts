@@ -28,7 +28,7 @@ const STYLE = `
   table.image-grid { margin: 0; font-size: 13px; }
   .image-grid th, .image-grid td { border: 0; padding: 2px 3px; text-align: center; background: none; }
   .image-grid th[scope="row"] { text-align: right; vertical-align: middle; font-weight: normal; }
-  .image-grid img { display: block; margin: 0 auto; }
+  .image-grid img { display: block; margin: 0 auto; } .image-grid td small { display: block; }
   .ramp { display: inline-block; width: 80px; height: 10px; vertical-align: middle; border: 1px solid #ccc; }
   small { color: #666; }
   .vg-tip { position: fixed; z-index: 10; pointer-events: none; background: #fff; border: 1px solid #bbb;
@@ -148,7 +148,7 @@ function gridImage(image: GridImage): string {
   const alt = esc(image.alt);
   return (
     `<td><img src="${pngUri(image.png)}" width="${image.width}" height="${image.height}" alt="${alt}" title="${alt}">` +
-    `${image.note ? `<br><small>${image.note}</small>` : ''}</td>`
+    `${image.note ? `<small>${image.note}</small>` : ''}</td>`
   );
 }
 
