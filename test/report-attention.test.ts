@@ -8,7 +8,7 @@ import { Kernel } from '../src/kernel/kernel.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { runCli } from './helpers/cli.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
-import { tempDir } from './helpers/files.js';
+import { copyWithUnknownCheckpointFormat, tempDir } from './helpers/files.js';
 
 const TASKS = ['colour', 'shape', 'position'];
 /** The report's maps: 6 test images, 96 px cells (REPORT_ATTENTION in src/report/data.ts). */
@@ -142,10 +142,7 @@ describe('report: where each task looks (attention maps)', function () {
 
   it('names a checkpoint it cannot read in the section, in one line', async () => {
     const copy = path.join(workspace.dir, 'old-format-run');
-    await fs.cp(runDir, copy, { recursive: true });
-    const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
-    const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
-    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/0' }));
+    await copyWithUnknownCheckpointFormat(runDir, copy);
     const out = path.join(workspace.dir, 'old-format.html');
     assert.equal((await runCli('report', copy, '--out', out)).code, 0);
     const section = attentionSection(await fs.readFile(out, 'utf8'));

@@ -16,7 +16,7 @@ import { createMemoryLogger } from '../src/util/logger.js';
 import { CHROMIUM, launchChromium } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
 import { smallConfig } from './helpers/experiment.js';
-import { tempDir, writeFiles } from './helpers/files.js';
+import { copyWithUnknownCheckpointFormat, tempDir, writeFiles } from './helpers/files.js';
 
 const TASKS = ['colour', 'shape', 'position'];
 const CHARTS = [
@@ -307,10 +307,7 @@ methods:
   it('names a checkpoint it cannot read (a format it does not know) and reports the rest from the records', async () => {
     const runDir = results.rows[0]!.runDirs[0]!;
     const copy = path.join(workspace.dir, 'old-format-run');
-    await fs.cp(runDir, copy, { recursive: true });
-    const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
-    const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
-    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/0' }));
+    await copyWithUnknownCheckpointFormat(runDir, copy);
     const out = path.join(workspace.dir, 'old-format-report.html');
     const report = await runCli('report', copy, '--out', out);
     assert.equal(report.code, 0, report.log);
