@@ -5,15 +5,15 @@ import sharp from 'sharp';
 import { writeAttentionMaps, type AttentionResult } from '../src/analysis/attention.js';
 import { trainRun } from '../src/engine/run.js';
 import { Kernel } from '../src/kernel/kernel.js';
+import { REPORT_ATTENTION } from '../src/report/data.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { runCli } from './helpers/cli.js';
 import { loadSmall, smallConfig } from './helpers/experiment.js';
 import { copyWithUnknownCheckpointFormat, tempDir } from './helpers/files.js';
 
 const TASKS = ['colour', 'shape', 'position'];
-/** The report's maps: 6 test images, 96 px cells (REPORT_ATTENTION in src/report/data.ts). */
-const IMAGES = 6;
-const CELL = 96;
+/** The report's maps: 6 test images, 96 px cells. */
+const { images: IMAGES, cellSize: CELL } = REPORT_ATTENTION as Required<typeof REPORT_ATTENTION>;
 
 interface GridRow {
   readonly label: string;

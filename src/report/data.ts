@@ -380,8 +380,8 @@ async function readRun(dir: string, shown: string, seed: number): Promise<RunCon
 
 /**
  * Probe summary, relatedness and attention maps of a method from the run folders read (the first one for
- * the relatedness and the maps);
- * a bench's angle curve, where results.json has one, brings its intervals and the within-task angle.
+ * the relatedness and the maps); a bench's angle curve, where results.json has one, brings its intervals
+ * and the within-task angle.
  */
 async function fromRunContents(
   kernel: Kernel,
