@@ -16,7 +16,7 @@ import { createMemoryLogger } from '../src/util/logger.js';
 import { CHROMIUM, launchChromium } from './helpers/browser.js';
 import { runCli } from './helpers/cli.js';
 import { smallConfig } from './helpers/experiment.js';
-import { tempDir, writeFiles } from './helpers/files.js';
+import { copyWithUnknownCheckpointFormat, tempDir, writeFiles } from './helpers/files.js';
 
 const TASKS = ['colour', 'shape', 'position'];
 const CHARTS = [
@@ -123,6 +123,8 @@ methods:
     assert.ok(!html.includes(workspace.dir), 'no absolute path of this machine');
     assert.match(page, /<code>modulation\/seed-0<\/code>/);
     assert.match(page, /bench folder <code>bench<\/code>/);
+    // Neither method exposes attention maps (MtlModel.explain): no section for them, not even empty.
+    assert.doesNotMatch(page, /id="attention"|Where each task looks|data-image-grid/);
     assert.deepEqual((await fs.readdir(path.dirname(reportFile))).sort(), ['report.charts', 'report.html']);
   });
 
@@ -305,15 +307,13 @@ methods:
   it('names a checkpoint it cannot read (a format it does not know) and reports the rest from the records', async () => {
     const runDir = results.rows[0]!.runDirs[0]!;
     const copy = path.join(workspace.dir, 'old-format-run');
-    await fs.cp(runDir, copy, { recursive: true });
-    const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
-    const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
-    await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/0' }));
+    await copyWithUnknownCheckpointFormat(runDir, copy);
     const out = path.join(workspace.dir, 'old-format-report.html');
     const report = await runCli('report', copy, '--out', out);
     assert.equal(report.code, 0, report.log);
     const page = await fs.readFile(out, 'utf8');
     assert.match(page, /modulation<\/b>: checkpoint not readable by this version: .*mtlzoo-checkpoint\/0/);
+    assert.doesNotMatch(page, /id="attention"/, 'no attention note for a method without explain');
     assert.ok(!withoutScripts(page).includes(workspace.dir), 'the error without paths of this machine');
     assert.deepEqual(
       chartsIn(page).map((c) => c.name),
@@ -507,7 +507,7 @@ methods:
       }
     });
 
-    it('shows image panels of a figure source inline', async () => {
+    it('shows image panels and image grids of a figure source inline', async () => {
       const png = await sharp({ create: { width: 24, height: 16, channels: 3, background: '#c33' } })
         .png()
         .toBuffer();
@@ -520,6 +520,16 @@ methods:
             alt: 'attention map',
             caption: `<b>${data.tasks[0]}</b>`,
             png,
+          },
+          {
+            kind: 'image-grid',
+            name: 'grid',
+            caption: 'a grid',
+            columns: ['a', 'b'],
+            rows: data.tasks.map((task) => ({
+              label: task,
+              images: [0, 1].map((i) => ({ png, width: 24, height: 16, alt: `${task} ${i}`, note: '1×' })),
+            })),
           },
         ],
       };
@@ -540,6 +550,19 @@ methods:
             return [img.naturalWidth, img.naturalHeight]; })()`,
         );
         assert.deepEqual(size, [24, 16]);
+        const grid = await inPage<[string, number, number, boolean][]>(
+          page,
+          `[...document.querySelectorAll('figure[data-image-grid="grid"] tr')].slice(1).map((row) => {
+            const imgs = [...row.querySelectorAll('img')];
+            return [row.querySelector('th').textContent, imgs.length, imgs.filter((i) => i.complete && i.naturalWidth === 24).length,
+              imgs.every((i) => i.getBoundingClientRect().width === 24)];
+          })`,
+        );
+        assert.deepEqual(
+          grid,
+          data.tasks.map((task) => [task, 2, 2, true]),
+          'a labelled row per task, every image decoded and laid out at its size',
+        );
         assert.deepEqual(problems, []);
       } finally {
         await context.close();

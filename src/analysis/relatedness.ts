@@ -8,7 +8,7 @@
  */
 import type { TaskInfo } from '../kinds/dataset.js';
 import type { MtlModel, ParameterEntry } from '../kinds/method.js';
-import type { Kernel } from '../kernel/kernel.js';
+import type { Experiment, Kernel } from '../kernel/kernel.js';
 import { relatednessMatrix, type Matrix } from '../metrics/gradients.js';
 import { withRunCheckpoint, type CheckpointChoice } from './run-checkpoint.js';
 
@@ -103,27 +103,38 @@ export interface RunRelatedness {
   readonly stages: readonly (StageRelatedness & { readonly byFactor?: FactorComparison })[];
 }
 
+/** Relatedness of a run's rebuilt model, its checkpoint loaded (as `withRunCheckpoint` hands it over). */
+export async function experimentRelatedness(
+  experiment: Experiment,
+  {
+    runDir,
+    checkpoint,
+    step,
+  }: { readonly runDir: string; readonly checkpoint: string; readonly step: number },
+): Promise<RunRelatedness> {
+  const { tasks } = experiment.dataset;
+  const stages = await modelRelatedness(experiment.model);
+  return {
+    runDir,
+    checkpoint,
+    step,
+    method: experiment.loaded.config.method.name,
+    tasks: tasks.map((t) => t.name),
+    factors: tasks.map((t) => t.factors),
+    stages: stages.map((s) => {
+      const byFactor = compareWithFactors(s.matrix, tasks);
+      return byFactor ? { ...s, byFactor } : s;
+    }),
+  };
+}
+
 /** Relatedness of a run's checkpoint ('auto': best, else last). */
 export async function runRelatedness(
   kernel: Kernel,
   runDir: string,
   which: CheckpointChoice = 'auto',
 ): Promise<RunRelatedness> {
-  return withRunCheckpoint(kernel, runDir, which, async (experiment, { step, checkpoint }) => {
-    const { tasks } = experiment.dataset;
-    const method = experiment.loaded.config.method;
-    const stages = await modelRelatedness(experiment.model);
-    return {
-      runDir,
-      checkpoint,
-      step,
-      method: method.name,
-      tasks: tasks.map((t) => t.name),
-      factors: tasks.map((t) => t.factors),
-      stages: stages.map((s) => {
-        const byFactor = compareWithFactors(s.matrix, tasks);
-        return byFactor ? { ...s, byFactor } : s;
-      }),
-    };
-  });
+  return withRunCheckpoint(kernel, runDir, which, (experiment, metadata) =>
+    experimentRelatedness(experiment, { ...metadata, runDir }),
+  );
 }

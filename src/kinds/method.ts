@@ -100,7 +100,7 @@ export interface MtlModel {
   /**
    * Optional: where each sample's embedding looks in its image, as non-negative spatial weights `[N, h, w]`
    * that sum to 1 per sample (ASEN's attribute-aware spatial attention), in inference mode. `mtlzoo analyze
-   * attention` draws them over the images.
+   * attention` and the report draw them over the images.
    */
   explain?(images: tf.Tensor4D, taskIds: Int32Array): tf.Tensor3D;
   parameters(): readonly ParameterEntry[];

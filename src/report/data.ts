@@ -1,7 +1,7 @@
 /**
  * Everything the report shows, gathered from a run directory (summary.json) or a bench folder
  * (results.json and its run directories): metrics, parameters, probe records, learned relatedness,
- * environment and config hashes. A run is shown as a bench of one method and one seed.
+ * attention maps, environment and config hashes. A run is shown as a bench of one method and one seed.
  *
  * results.json is read through a schema of the fields the report uses and nothing more, so fields other
  * tools add later pass through untouched. A cell carries the bench's 95 % interval (`ci`, from the bootstrap
@@ -16,7 +16,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { probeRecordsOf, type ProbeRecord } from '../analysis/probe.js';
-import { runRelatedness, type RunRelatedness } from '../analysis/relatedness.js';
+import { attentionMaps, type AttentionMaps, type AttentionOptions } from '../analysis/attention.js';
+import { experimentRelatedness, type RunRelatedness } from '../analysis/relatedness.js';
+import { withRunCheckpoint } from '../analysis/run-checkpoint.js';
 import type { CellStats, DifferenceCell } from '../bench/statistics.js';
 import type { PluginRef } from '../config/schema.js';
 import type { Environment } from '../engine/environment.js';
@@ -79,6 +81,13 @@ export interface ReportMethod {
   readonly relatedness?: RunRelatedness;
   /** Why that run's relatedness could not be read (e.g. a checkpoint of an earlier format), when it could not. */
   readonly relatednessError?: string;
+  /**
+   * Where each task looks (`MtlModel.explain`, e.g. asen's spatial attention) on a few test images, from the
+   * same run and checkpoint as the relatedness; undefined for a method without `explain`.
+   */
+  readonly attention?: AttentionMaps;
+  /** Why the attention maps of a method with `explain` could not be drawn, when they could not. */
+  readonly attentionError?: string;
 }
 
 /** A run folder found here that could not be read, relative to the bench folder, and why. */
@@ -285,24 +294,61 @@ function reasonOf(error: unknown, dir: string, shown: string): string {
   return message.split(dir).join(shown);
 }
 
+/** What the report shows of a run's attention maps: test images, cells small enough to inline. */
+export const REPORT_ATTENTION: AttentionOptions = {
+  images: 6,
+  split: 'test',
+  cellSize: 96,
+  paletteQuality: 70,
+};
+
+type CheckpointAnalyses = Pick<
+  ReportMethod,
+  'relatedness' | 'relatednessError' | 'attention' | 'attentionError'
+>;
+
+/** A note for the report: why a run's checkpoint (or its attention maps) could not be read. */
+function checkpointReason(error: MtlzooError, run: { readonly dir: string; readonly shown: string }): string {
+  const why = error.code === 'CHECKPOINT_INVALID' ? 'checkpoint not readable by this version' : 'not read';
+  return `${why}: ${reasonOf(error, run.dir, run.shown)}`;
+}
+
 /**
- * Relatedness needs the model rebuilt; a run without a checkpoint (or a method without per-task variables)
- * shows none, and a checkpoint this version cannot read (an earlier format) or a run it cannot rebuild is
- * named, not fatal: the rest of the report comes from the run's records.
+ * Relatedness and attention maps need the model rebuilt and its checkpoint loaded, once for both. A run
+ * without a checkpoint shows neither, a method without `explain` no attention maps; a checkpoint this
+ * version cannot read (an earlier format) or a run it cannot rebuild is named, not fatal: the rest of the
+ * report comes from the run's records.
  */
-async function relatednessOf(
+async function checkpointAnalysesOf(
   kernel: Kernel,
   run: { readonly dir: string; readonly shown: string } | undefined,
-): Promise<Pick<ReportMethod, 'relatedness' | 'relatednessError'>> {
+): Promise<CheckpointAnalyses> {
   if (!run) return {};
   const folder = new RunDir(run.dir);
   if (!(await folder.hasCheckpoint('best')) && !(await folder.hasCheckpoint('last'))) return {};
+  let explains = false;
   try {
-    return { relatedness: await runRelatedness(kernel, run.dir) };
+    return await withRunCheckpoint(
+      kernel,
+      run.dir,
+      'auto',
+      async (experiment, metadata): Promise<CheckpointAnalyses> => {
+        const from = { ...metadata, runDir: run.dir };
+        const relatedness = await experimentRelatedness(experiment, from);
+        if (!explains) return { relatedness };
+        try {
+          return { relatedness, attention: await attentionMaps(experiment, from, REPORT_ATTENTION) };
+        } catch (error) {
+          if (!(error instanceof MtlzooError)) throw error;
+          return { relatedness, attentionError: checkpointReason(error, run) };
+        }
+      },
+      (experiment) => void (explains = experiment.model.explain !== undefined),
+    );
   } catch (error) {
     if (!(error instanceof MtlzooError)) throw error;
-    const why = error.code === 'CHECKPOINT_INVALID' ? 'checkpoint not readable by this version' : 'not read';
-    return { relatednessError: `${why}: ${reasonOf(error, run.dir, run.shown)}` };
+    const reason = checkpointReason(error, run);
+    return { relatednessError: reason, ...(explains ? { attentionError: reason } : {}) };
   }
 }
 
@@ -333,19 +379,20 @@ async function readRun(dir: string, shown: string, seed: number): Promise<RunCon
 }
 
 /**
- * Probe summary and relatedness of a method from the run folders read (the first one for relatedness);
- * a bench's angle curve, where results.json has one, brings its intervals and the within-task angle.
+ * Probe summary, relatedness and attention maps of a method from the run folders read (the first one for
+ * the relatedness and the maps); a bench's angle curve, where results.json has one, brings its intervals
+ * and the within-task angle.
  */
 async function fromRunContents(
   kernel: Kernel,
   found: readonly RunContents[],
   curve?: AngleCurve,
-): Promise<Pick<ReportMethod, 'angle' | 'cosine' | 'relatedness' | 'relatednessError'>> {
+): Promise<Pick<ReportMethod, 'angle' | 'cosine'> & CheckpointAnalyses> {
   const probed = probeSummary(found.map((r) => ({ seed: r.seed, records: r.probes })));
   return {
     ...probed,
     ...(curve ? { angle: withIntervals(curve, probed.angle) } : {}),
-    ...(await relatednessOf(kernel, found[0])),
+    ...(await checkpointAnalysesOf(kernel, found[0])),
   };
 }
 

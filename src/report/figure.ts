@@ -1,6 +1,7 @@
 /**
- * What a report section shows: charts (Vega-Lite specs), images (PNG panels) and notes. A figure source
- * turns the report's data into figures for one section; the report's list of sources is in figures.ts.
+ * What a report section shows: charts (Vega-Lite specs), images (PNG panels, alone or in a labelled grid)
+ * and notes. A figure source turns the report's data into figures for one section; the report's list of
+ * sources is in figures.ts.
  */
 import type { ChartSpec } from './charts/spec.js';
 import type { ReportData } from './data.js';
@@ -32,13 +33,35 @@ export interface ImageFigure {
   readonly png: Uint8Array;
 }
 
+/** One picture of an image grid: a PNG of `width` × `height` pixels. */
+export interface GridImage {
+  readonly png: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  /** Text for readers who cannot see the image, also its tooltip. */
+  readonly alt: string;
+  /** A short line under the image, as HTML. */
+  readonly note?: string;
+}
+
+/** Small pictures laid out in labelled rows and columns (e.g. one attention map per task and image). */
+export interface ImageGridFigure {
+  readonly kind: 'image-grid';
+  readonly name: string;
+  readonly caption: string;
+  /** Column headings, as HTML. */
+  readonly columns: readonly string[];
+  /** Each row's heading (HTML) and its images, one per column. */
+  readonly rows: readonly { readonly label: string; readonly images: readonly GridImage[] }[];
+}
+
 /** A remark where a figure cannot be drawn (and why), as HTML. */
 export interface NoteFigure {
   readonly kind: 'note';
   readonly html: string;
 }
 
-export type Figure = ChartFigure | ImageFigure | NoteFigure;
+export type Figure = ChartFigure | ImageFigure | ImageGridFigure | NoteFigure;
 
 export interface FigureSource {
   /** Id of the section the figures go in. */

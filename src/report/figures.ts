@@ -4,6 +4,7 @@
  * and listed here; adding a section is one row of SECTIONS.
  */
 import { ALL_SHARED } from '../analysis/summary.js';
+import { attentionFigures } from './attention-figures.js';
 import { accuracyFigures } from './charts/accuracy.js';
 import { gradientFigures } from './charts/gradients.js';
 import { relatednessFigures } from './charts/relatedness.js';
@@ -36,9 +37,22 @@ export const SECTIONS: readonly Section[] = [
       );
     },
   },
+  {
+    id: 'attention',
+    title: 'Where each task looks',
+    intro: () =>
+      `<p>For methods that expose spatial attention (<code>MtlModel.explain</code>: asen's attribute-aware ` +
+      `spatial attention), where each task's embedding looks on a few test images: the first seed's run, ` +
+      `best checkpoint, else last, as <code>mtlzoo analyze attention</code> draws them.</p>`,
+  },
 ];
 
-export const FIGURES: readonly FigureSource[] = [accuracyFigures, gradientFigures, relatednessFigures];
+export const FIGURES: readonly FigureSource[] = [
+  accuracyFigures,
+  gradientFigures,
+  relatednessFigures,
+  attentionFigures,
+];
 
 export interface SectionFigures {
   readonly section: Section;

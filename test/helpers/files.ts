@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { promises as fs, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -15,4 +15,12 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
     mkdirSync(path.dirname(target), { recursive: true });
     writeFileSync(target, text);
   }
+}
+
+/** Copies run folder `runDir` to `copy`, its last checkpoint marked with a format no version of mtlzoo reads. */
+export async function copyWithUnknownCheckpointFormat(runDir: string, copy: string): Promise<void> {
+  await fs.cp(runDir, copy, { recursive: true });
+  const modelJson = path.join(copy, 'checkpoints', 'last', 'model.json');
+  const model = JSON.parse(await fs.readFile(modelJson, 'utf8')) as { format: string };
+  await fs.writeFile(modelJson, JSON.stringify({ ...model, format: 'mtlzoo-checkpoint/0' }));
 }

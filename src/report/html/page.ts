@@ -7,7 +7,7 @@ import { methodLabelOf } from '../../bench/recipe.js';
 import { MTLZOO_VERSION } from '../../engine/environment.js';
 import { formatSpread, type Spread } from '../../metrics/summary.js';
 import type { ReportData, ReportDifference } from '../data.js';
-import type { ChartFigure, Figure, ImageFigure } from '../figure.js';
+import type { ChartFigure, Figure, GridImage, ImageFigure, ImageGridFigure } from '../figure.js';
 import type { SectionFigures } from '../figures.js';
 import type { RenderedChart } from '../render.js';
 import { escapeHtml as esc } from './escape.js';
@@ -25,6 +25,11 @@ const STYLE = `
   figure { margin: 8px 0; max-width: 100%; }
   figcaption { font-size: 13px; max-width: 640px; }
   .chart svg, figure img { max-width: 100%; height: auto; }
+  table.image-grid { margin: 0; font-size: 13px; }
+  .image-grid th, .image-grid td { border: 0; padding: 2px 3px; text-align: center; background: none; }
+  .image-grid th[scope="row"] { text-align: right; vertical-align: middle; font-weight: normal; }
+  .image-grid img { display: block; margin: 0 auto; } .image-grid td small { display: block; }
+  .ramp { display: inline-block; width: 80px; height: 10px; vertical-align: middle; border: 1px solid #ccc; }
   small { color: #666; }
   .vg-tip { position: fixed; z-index: 10; pointer-events: none; background: #fff; border: 1px solid #bbb;
     border-radius: 3px; box-shadow: 0 2px 6px rgba(0,0,0,.15); padding: 4px 8px; font-size: 12px; }
@@ -130,10 +135,30 @@ function chartFigure(figure: ChartFigure, rendered: RenderedChart): string {
   );
 }
 
+const pngUri = (png: Uint8Array) => `data:image/png;base64,${Buffer.from(png).toString('base64')}`;
+
 function imageFigure(figure: ImageFigure): string {
-  const uri = `data:image/png;base64,${Buffer.from(figure.png).toString('base64')}`;
   return (
-    `<figure data-image="${esc(figure.name)}"><img src="${uri}" alt="${esc(figure.alt)}">` +
+    `<figure data-image="${esc(figure.name)}"><img src="${pngUri(figure.png)}" alt="${esc(figure.alt)}">` +
+    `<figcaption>${figure.caption}</figcaption></figure>`
+  );
+}
+
+function gridImage(image: GridImage): string {
+  const alt = esc(image.alt);
+  return (
+    `<td><img src="${pngUri(image.png)}" width="${image.width}" height="${image.height}" alt="${alt}" title="${alt}">` +
+    `${image.note ? `<small>${image.note}</small>` : ''}</td>`
+  );
+}
+
+function imageGridFigure(figure: ImageGridFigure): string {
+  const head = `<tr><th></th>${figure.columns.map((c) => `<th>${c}</th>`).join('')}</tr>`;
+  const rows = figure.rows.map(
+    (row) => `<tr><th scope="row">${row.label}</th>${row.images.map(gridImage).join('')}</tr>`,
+  );
+  return (
+    `<figure data-image-grid="${esc(figure.name)}"><table class="image-grid">${head}${rows.join('')}</table>` +
     `<figcaption>${figure.caption}</figcaption></figure>`
   );
 }
@@ -144,6 +169,8 @@ function figureHtml(figure: Figure, rendered: ReadonlyMap<string, RenderedChart>
       return chartFigure(figure, rendered.get(figure.name)!);
     case 'image':
       return imageFigure(figure);
+    case 'image-grid':
+      return imageGridFigure(figure);
     case 'note':
       return `<p class="note">${figure.html}</p>`;
   }
