@@ -5,6 +5,7 @@ import { loadCheckpoint, saveCheckpoint } from '../src/engine/checkpoint.js';
 import type { TestSamples } from '../src/engine/evaluation.js';
 import { evaluateRun, resumeRun, trainRun } from '../src/engine/run.js';
 import { RunDir } from '../src/engine/run-dir.js';
+import type { TrainerHook } from '../src/engine/hooks.js';
 import { Trainer, type StepRecord } from '../src/engine/trainer.js';
 import type { MtlzooError } from '../src/errors.js';
 import * as tf from '../src/tf.js';
@@ -112,6 +113,43 @@ describe('trainer', function () {
     });
     // After the optimiser has created its slots (first step), nothing may accumulate.
     assert.deepEqual(new Set(counts.slice(1)).size, 1, `tensor counts ${counts.join(' ')}`);
+  });
+
+  it('stops with TRAINING_DIVERGED at a non-finite update, though the losses still read finite, saving no NaN weights', async () => {
+    const { kernel, loaded } = await loadSmall(
+      workspace.dir,
+      smallConfig({ steps: 6, extra: '  checkpointEvery: 1\n' }),
+      'poisoned.yaml',
+    );
+    // From the third update on, every gradient is NaN: the weights turn NaN, and the hinge of the triplet
+    // loss may clamp the NaN distances it then sees to a loss of 0.
+    const poison: TrainerHook = {
+      name: 'poison',
+      reduceGradients: (update, pass) =>
+        pass.step < 2
+          ? update
+          : Object.fromEntries(Object.entries(update).map(([name, g]) => [name, tf.mul(g, NaN)])),
+    };
+    const seen: number[] = [];
+    await assert.rejects(
+      trainRun(kernel, loaded, {
+        outputDir: workspace.dir,
+        name: 'poisoned',
+        hooks: [poison, { name: 'seen', afterStep: (record) => void seen.push(record.step) }],
+      }),
+      (e: MtlzooError) =>
+        e.code === 'TRAINING_DIVERGED' &&
+        /^training diverged at step 3: the update of the weights is NaN \(weighting "equal"\)/.test(
+          e.message,
+        ),
+    );
+    assert.deepEqual(seen, [1, 2], 'no hook saw the diverged step');
+    const experiment = await kernel.build(loaded);
+    const variables = experiment.model.parameters();
+    const last = path.join(workspace.dir, 'poisoned', 'checkpoints', 'last');
+    assert.equal((await loadCheckpoint(last, variables)).step, 2);
+    for (const { name, data } of await weightsOf(variables)) assert.ok(data.every(Number.isFinite), name);
+    experiment.dispose();
   });
 
   it('resumes to exactly the weights of an uninterrupted run', async () => {

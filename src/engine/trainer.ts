@@ -202,7 +202,7 @@ export class Trainer {
       const { grads, taskGradients } = backward!;
       const pass = this.backwardPass(step, grads, taskGradients, this.taskMeans(values, taskIds));
       await hooks.sequential('afterBackward', pass, context);
-      tf.tidy(() => {
+      const squaredNorm = tf.tidy(() => {
         const reduced = hooks.reduce('reduceGradients', grads, pass, context);
         // Built from per-task gradients, the update lacks the method's penalty: its gradient joins as is.
         const update =
@@ -212,7 +212,17 @@ export class Trainer {
         this.optimizer.applyGradients(
           train.clipNorm === undefined ? update : clipByGlobalNorm(update, train.clipNorm),
         );
+        return squaredGlobalNorm(update);
       });
+      // A non-finite update turns the weights into NaN while the losses may still read finite (a hinge
+      // clamps NaN to 0 on some engines): stop before any hook saves such weights.
+      const [updateNorm] = await readAndDispose(squaredNorm);
+      if (!Number.isFinite(updateNorm)) {
+        throw new MtlzooError(
+          'TRAINING_DIVERGED',
+          `training diverged at step ${step + 1}: the update of the weights is ${updateNorm} (weighting "${train.weighting.name}"); lower train.optimizer.lr or set train.clipNorm`,
+        );
+      }
       if (!hooks.needsLossesAfterUpdate) return { perTriplet: values };
       // The same forward as the update's (training mode), its BatchNorm statistics put back.
       const after = preservingState(this.model, () => tf.tidy(() => losses()));
@@ -608,10 +618,14 @@ function addGradients(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTenso
 }
 
 /** Scales all gradients by min(1, maxNorm / global norm), as tf.clip_by_global_norm. */
+/** Σ of every gradient's squared elements: the squared global norm, a scalar. */
+function squaredGlobalNorm(grads: tf.NamedTensorMap): tf.Scalar {
+  return tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
+}
+
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
   return tf.tidy(() => {
-    const tensors = Object.values(grads);
-    const norm = tf.sqrt(tf.addN(tensors.map((g) => tf.sum(tf.square(g)))));
+    const norm = tf.sqrt(squaredGlobalNorm(grads));
     const scale = tf.div(maxNorm, tf.maximum(norm, maxNorm));
     return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, tf.mul(g, scale)]));
   });
