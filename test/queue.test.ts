@@ -215,7 +215,10 @@ const missing = redisMissing();
         job = (JSON.parse(status.stdout) as { status: { jobs: (typeof job)[] } }).status.jobs[0];
         return job?.state === 'failed';
       }, 'the diverging run to fail');
-      assert.match(job!.failedReason!, /^training diverged at step \d+: (loss|the update of the weights) is NaN/);
+      assert.match(
+        job!.failedReason!,
+        /^training diverged at step \d+: (loss|the update of the weights) is NaN/,
+      );
       assert.equal(job!.attemptsMade, 1);
       const table = await runCli('bench', 'status', dir, '--queue', redis.url);
       assert.match(table.stdout, /shared +0 +failed .*training diverged at step/);
