@@ -128,7 +128,7 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
   }
   let warned = false;
   /** The step's task-gradient matrix and its Gram matrices, read before the update is built. */
-  let prepared: { matrix: tf.Tensor2D; grams: TaskGrams } | undefined;
+  let prepared: { matrix: tf.Tensor2D; segments: Segment[]; grams: TaskGrams } | undefined;
   const sharedOf = (context: TrainingContext) =>
     context.model.parameters().filter((p) => p.trainable && p.owner === 'shared');
   return {
@@ -143,7 +143,7 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
         tasks.map((t) => pass.taskGradients![t]!),
         segments,
       );
-      prepared = { matrix, grams: await readTaskGrams(matrix, segments) };
+      prepared = { matrix, segments, grams: await readTaskGrams(matrix, segments) };
     },
     reduceGradients(update, pass, context) {
       const shared = sharedOf(context);
@@ -156,12 +156,12 @@ export function weightingHook(options: WeightingHookOptions): TrainerHook {
         }
         return update;
       }
-      const { matrix, grams } = prepared!;
+      const { matrix, segments, grams } = prepared!;
       prepared = undefined;
       try {
         return gradientUpdate(strategy, name, pass, update, {
           tasks,
-          matrix: taskGradientMatrix(matrix, segmentsOf(shared), grams),
+          matrix: taskGradientMatrix(matrix, segments, grams),
           shared: shared.map((p) => ({ name: p.variable.name, shape: p.variable.shape })),
           owners: new Map(
             context.model
