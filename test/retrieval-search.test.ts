@@ -67,28 +67,47 @@ describe('retrieval search', () => {
 
   for (const engine of ENGINES) {
     describe(`exact search (${engine})`, () => {
-      it('finds the same neighbours and distances as a float64 loop over every pair', () => {
-        const dim = 24;
-        // Not unit rows, and more rows than one block of the tfjs engine.
-        const gallery = Float32Array.from(randomRows(4500, dim, 1), (v, i) => v * (1 + (i % 7) / 10));
-        const queries = randomRows(37, dim, 2);
-        const k = 10;
-        const found = exactSearch(new VectorMatrix(gallery, dim), queries, k, engine);
-        const expected = bruteForce(gallery, queries, dim, k);
-        expected.forEach((rows, q) => {
-          rows.forEach((row, i) => {
-            const at = q * k + i;
-            assert.ok(
-              Math.abs(found.distances[at]! - row.distance) < 1e-4,
-              `query ${q} rank ${i}: ${found.distances[at]} vs ${row.distance}`,
-            );
-            // Neighbours may swap only where distances tie to float32 rounding.
-            if (found.indices[at] !== row.index) {
-              const next = rows[i + 1] ?? rows[i - 1]!;
-              assert.ok(Math.abs(row.distance - next.distance) < 1e-5, `query ${q} rank ${i}: not a tie`);
-            }
+      // 37 queries share the queries out between threads; a single one shares out the gallery instead.
+      for (const queryCount of [37, 1]) {
+        it(`finds the same neighbours and distances as a float64 loop over every pair (${queryCount === 1 ? 'one query' : `${queryCount} queries`})`, () => {
+          const dim = 24;
+          // Not unit rows, and more rows than one block of the tfjs engine.
+          const gallery = Float32Array.from(randomRows(4500, dim, 1), (v, i) => v * (1 + (i % 7) / 10));
+          const queries = randomRows(queryCount, dim, 2);
+          const k = 10;
+          const found = exactSearch(new VectorMatrix(gallery, dim), queries, k, engine);
+          const expected = bruteForce(gallery, queries, dim, k);
+          expected.forEach((rows, q) => {
+            rows.forEach((row, i) => {
+              const at = q * k + i;
+              assert.ok(
+                Math.abs(found.distances[at]! - row.distance) < 1e-4,
+                `query ${q} rank ${i}: ${found.distances[at]} vs ${row.distance}`,
+              );
+              // Neighbours may swap only where distances tie to float32 rounding.
+              if (found.indices[at] !== row.index) {
+                const next = rows[i + 1] ?? rows[i - 1]!;
+                assert.ok(Math.abs(row.distance - next.distance) < 1e-5, `query ${q} rank ${i}: not a tie`);
+              }
+            });
           });
         });
+      }
+
+      it('breaks exact ties by gallery index wherever the tied rows lie', () => {
+        const dim = 16;
+        const gallery = randomRows(4500, dim, 4);
+        const query = gallery.slice(4000 * dim, 4001 * dim);
+        // Copies of the query at both ends of the gallery, on either side of any split between threads.
+        for (const at of [3000, 100, 2100]) gallery.set(query, at * dim);
+        for (const k of [2, 3, 5]) {
+          const found = exactSearch(new VectorMatrix(gallery, dim), query, k, engine);
+          assert.deepEqual(
+            [...found.indices.slice(0, Math.min(k, 4))],
+            [100, 2100, 3000, 4000].slice(0, k),
+            `k ${k}`,
+          );
+        }
       });
 
       it('returns a gallery row as its own nearest neighbour at distance 0 and pads short galleries', () => {

@@ -92,6 +92,18 @@ MTLZOO_CLONES void offerRow(const float* scores, const float* norms, int64_t fir
   }
 }
 
+// Kept distances ‖g‖² − 2·q·g become ‖q − g‖², sorted, with −1 / +∞ in the slots nothing filled.
+void finish(const float* query, int64_t dim, TopK& top) {
+  float qq = 0;
+  for (int64_t j = 0; j < dim; j++) qq += query[j] * query[j];
+  top.sort();
+  for (int64_t j = 0; j < top.size; j++) top.dist[j] = std::max(0.0f, top.dist[j] + qq);
+  for (int64_t j = top.size; j < top.k; j++) {
+    top.dist[j] = std::numeric_limits<float>::infinity();
+    top.index[j] = -1;
+  }
+}
+
 // Queries [q0, q1) against the whole gallery on the calling thread.
 void searchQueries(const float* gallery, const float* norms, int64_t n, const float* queries, int64_t dim, int64_t k,
                    int64_t q0, int64_t q1, float* outDist, int32_t* outIndex) {
@@ -108,18 +120,64 @@ void searchQueries(const float* gallery, const float* norms, int64_t n, const fl
                  gn);
       for (int64_t i = 0; i < qn; i++) offerRow(scores.data() + i * gn, norms, gb, gn, tops[i]);
     }
+    for (int64_t i = 0; i < qn; i++) finish(queries + (qb + i) * dim, dim, tops[i]);
+  }
+}
+
+// scores[qn × gn] = queries · gallery[first..first + gn)ᵀ by plain dot products: with a handful of queries
+// the search is bound by reading the gallery, which this reads once, row by row.
+MTLZOO_CLONES void scoreRows(const float* gallery, int64_t first, int64_t gn, const float* queries, int64_t qn,
+                             int64_t dim, float* scores) {
+  for (int64_t j = 0; j < gn; j++) {
+    const float* row = gallery + (first + j) * dim;
     for (int64_t i = 0; i < qn; i++) {
-      const float* q = queries + (qb + i) * dim;
-      float qq = 0;
-      for (int64_t j = 0; j < dim; j++) qq += q[j] * q[j];
-      TopK& top = tops[i];
-      top.sort();
-      for (int64_t j = 0; j < top.size; j++) top.dist[j] = std::max(0.0f, top.dist[j] + qq);
-      for (int64_t j = top.size; j < k; j++) {
-        top.dist[j] = std::numeric_limits<float>::infinity();
-        top.index[j] = -1;
+      const float* q = queries + i * dim;
+      float s = 0;
+#pragma omp simd reduction(+ : s)
+      for (int64_t d = 0; d < dim; d++) s += q[d] * row[d];
+      scores[i * gn + j] = s;
+    }
+  }
+}
+
+// A few queries (what a server asks, one request at a time): threads split the gallery instead of the
+// queries, each keeps its own k best per query, and the shares are merged on the calling thread.
+void searchFewQueries(const float* gallery, const float* norms, int64_t n, const float* queries, int64_t dim,
+                      int64_t k, int64_t q, int64_t team, float* outDist, int32_t* outIndex) {
+  // Each thread's candidates: [thread][query][k].
+  std::vector<float> dist(team * q * k);
+  std::vector<int32_t> index(team * q * k);
+  std::vector<int64_t> kept(team * q);
+#pragma omp parallel num_threads(team)
+  {
+    const int64_t t = omp_get_thread_num(), size = omp_get_num_threads();
+    // Shares start on block boundaries, so every thread's blocks are whole but the gallery's last.
+    const int64_t blocks = (n + kGalleryBlock - 1) / kGalleryBlock;
+    const int64_t g0 = std::min(n, blocks * t / size * kGalleryBlock);
+    const int64_t g1 = std::min(n, blocks * (t + 1) / size * kGalleryBlock);
+    std::vector<float> scores(q * kGalleryBlock);
+    std::vector<TopK> tops;
+    tops.reserve(q);
+    for (int64_t i = 0; i < q; i++) tops.push_back(TopK{&dist[(t * q + i) * k], &index[(t * q + i) * k], k});
+    for (int64_t gb = g0; gb < g1; gb += kGalleryBlock) {
+      const int64_t gn = std::min(kGalleryBlock, g1 - gb);
+      scoreRows(gallery, gb, gn, queries, q, dim, scores.data());
+      for (int64_t i = 0; i < q; i++) offerRow(scores.data() + i * gn, norms, gb, gn, tops[i]);
+    }
+    for (int64_t i = 0; i < q; i++) kept[t * q + i] = tops[i].size;
+  }
+  for (int64_t i = 0; i < q; i++) {
+    TopK top{outDist + i * k, outIndex + i * k, k};
+    // Shares cover increasing index ranges, but a heap holds its share in no order: a candidate tying the
+    // worst kept one displaces it when its index is smaller, as in a single pass.
+    for (int64_t t = 0; t < team; t++) {
+      for (int64_t c = 0; c < kept[t * q + i]; c++) {
+        const float d = dist[(t * q + i) * k + c];
+        const int32_t at = index[(t * q + i) * k + c];
+        if (top.size < k || d < top.dist[0] || (d == top.dist[0] && at < top.index[0])) top.push(d, at);
       }
     }
+    finish(queries + i * dim, dim, top);
   }
 }
 
@@ -169,8 +227,14 @@ napi_value ExactSearch(napi_env env, napi_callback_info info) {
       static_cast<int64_t>(distLength) != q * k || static_cast<int64_t>(indexLength) != q * k ||
       n > std::numeric_limits<int32_t>::max())
     return fail(env, usage);
-  // Each thread takes a contiguous share of the queries; the sgemm inside runs on that thread alone.
   const int64_t want = threads > 0 ? threads : omp_get_max_threads();
+  // Fewer queries than threads (or one query, which sends sgemm down a path a hundred times slower than two
+  // rows): split the gallery instead.
+  if (q < std::max<int64_t>(want, 2)) {
+    searchFewQueries(gallery, norms, n, queries, dim, k, q, std::max<int64_t>(1, want), outDist, outIndex);
+    return nullptr;
+  }
+  // Each thread takes a contiguous share of the queries; the sgemm inside runs on that thread alone.
   const int64_t team = std::max<int64_t>(1, std::min(want, q));
 #pragma omp parallel num_threads(team)
   {
