@@ -416,7 +416,13 @@ async function main(): Promise<void> {
     exactOverFaissAt100kx64: flat?.exactRatio ?? null,
     exactTargetMet: flat?.exactRatio !== undefined ? flat.exactRatio >= 0.5 : null,
     hnswAt1Mx64: ann?.hnsw?.atTarget ?? null,
-    hnswTargetMet: ann?.hnsw ? (ann.hnsw.atTarget?.overExact ?? 0) >= 10 : null,
+    // ≥ 10× exact search at recall 0.95, one query per call (a server's requests) and in one batch.
+    hnswTargetMet: ann?.hnsw
+      ? {
+          perQuery: (ann.hnsw.atTarget?.overExactPerQuery ?? 0) >= 10,
+          batched: (ann.hnsw.atTarget?.overExact ?? 0) >= 10,
+        }
+      : null,
     buildSpeedups: builds.map((b) => ({ name: b.name, speedup: b.speedup })),
     buildTargetMet: builds.length > 0 ? builds.every((b) => b.speedup >= 1.5) : null,
   };
