@@ -9,7 +9,10 @@ import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { BenchResults } from '../src/bench/bench.js';
+import { Kernel } from '../src/kernel/kernel.js';
 import { QUEUE_NAME } from '../src/queue/connection.js';
+import { jobConfigText } from '../src/queue/jobs.js';
+import { createMemoryLogger } from '../src/util/logger.js';
 import { runCli } from './helpers/cli.js';
 import { smallConfig } from './helpers/experiment.js';
 import { tempDir, writeFiles } from './helpers/files.js';
@@ -43,6 +46,34 @@ function records(file: string): TrainRecord[] {
     .filter(Boolean)
     .map((line) => JSON.parse(line) as TrainRecord);
 }
+
+describe('queued job configs', () => {
+  it("leave a default cache folder to each worker and keep one a config set, at the enqueuer's path", async () => {
+    const workspace = tempDir();
+    try {
+      const kernel = () => new Kernel({ logger: createMemoryLogger() });
+      writeFiles(workspace.dir, {
+        'default.yaml': smallConfig({ steps: 2 }),
+        'set.yaml': `${smallConfig({ steps: 2 })}output:\n  cacheDir: decoded\n`,
+        'store/row/seed-0.input.yaml': '',
+      });
+      const input = path.join(workspace.dir, 'store', 'row', 'seed-0.input.yaml');
+      for (const [file, expected] of [
+        // Read back beside the run, a default resolves against the worker's working folder, as before.
+        ['default.yaml', path.resolve('.cache/mtlzoo')],
+        ['set.yaml', path.join(workspace.dir, 'decoded')],
+      ] as const) {
+        const loaded = await kernel().loadConfig(path.join(workspace.dir, file));
+        await fs.writeFile(input, jobConfigText(loaded));
+        const worker = await kernel().loadConfig(input);
+        assert.equal(worker.hash, loaded.hash, file);
+        assert.equal(path.resolve(worker.config.output.cacheDir), expected, file);
+      }
+    } finally {
+      workspace.cleanup();
+    }
+  });
+});
 
 const missing = redisMissing();
 

@@ -7,7 +7,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
 import type { Job, JobState } from 'bullmq';
 import { MtlzooError } from '../errors.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -22,7 +21,14 @@ import { keyHash } from '../util/hash.js';
 import { FolderLock } from '../util/lock.js';
 import { ensureDir, writeFileAtomic } from '../util/write.js';
 import type { QueueAddress, RunQueue } from './connection.js';
-import { JOB_OPTIONS, jobIdOf, type RunJobData, type RunJobProgress, type RunJobResult } from './jobs.js';
+import {
+  JOB_OPTIONS,
+  jobConfigText,
+  jobIdOf,
+  type RunJobData,
+  type RunJobProgress,
+  type RunJobResult,
+} from './jobs.js';
 
 /** The runs of a queued bench and their jobs, in the bench folder. */
 export const BENCH_JOBS = 'jobs.json';
@@ -125,7 +131,7 @@ export async function enqueueBench(
         label: run.label,
         seed: run.seed,
         hash: run.loaded.hash,
-        config: `# mtlzoo resolved config, hash ${run.loaded.hash}\n${stringify(run.loaded.config)}`,
+        config: jobConfigText(run.loaded),
       };
       // A job id that exists already (another bench enqueued the same run meanwhile) adds nothing.
       await queue.add(`${entry.name}/${run.label}/seed-${run.seed}`, data, { ...JOB_OPTIONS, jobId: id });

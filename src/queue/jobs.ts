@@ -3,7 +3,10 @@
  * twice adds nothing and a finished run is never trained again. A job carries ids, the resolved config and
  * progress; never weights.
  */
+import path from 'node:path';
 import type { JobsOptions } from 'bullmq';
+import { stringify } from 'yaml';
+import type { LoadedConfig } from '../config/load.js';
 
 export interface RunJobData {
   /** The bench folder, relative to the run store. */
@@ -17,6 +20,18 @@ export interface RunJobData {
   readonly hash: string;
   /** The resolved config (YAML), self-contained: it extends nothing. */
   readonly config: string;
+}
+
+/**
+ * A job's config as YAML. Paths a config file set are absolute by now; the cache folder left at its
+ * default (still relative) is dropped, so each worker decodes generated data into its own default folder,
+ * as a local bench does, rather than into a folder beside every row's inputs in the run store.
+ */
+export function jobConfigText(loaded: LoadedConfig): string {
+  const config = structuredClone(loaded.config);
+  const output: { cacheDir?: string } = config.output;
+  if (output.cacheDir !== undefined && !path.isAbsolute(output.cacheDir)) delete output.cacheDir;
+  return `# mtlzoo resolved config, hash ${loaded.hash}\n${stringify(config)}`;
 }
 
 export interface RunJobResult {
