@@ -178,12 +178,13 @@ export async function runQueueWorker(options: QueueWorkerOptions): Promise<void>
   });
   let lastError = '';
   worker.on('error', (error) => {
-    const lostLock = /^Missing lock for job ([^ .]+)/.exec(error.message);
+    const lostLock = /^(?:Missing|could not renew) lock for job ([^ .]+)/.exec(error.message);
     if (lostLock) {
-      // Redis was unreachable longer than the lock lives, or the job stalled: another take of the job finds
-      // its run finished (summary.json) and completes it without training it again.
+      // Redis was unreachable longer than the lock lives, or this process was held up that long (a machine
+      // crowded past its cores): another take of the job finds its run folder locked by this process, hands
+      // the job back, and once the run has finished (summary.json) completes it without training it again.
       log.warn(
-        `job ${lostLock[1]}: its lock in Redis lapsed meanwhile; the queue hands it out again (a finished run is kept)`,
+        `job ${lostLock[1]}: its lock in Redis lapsed (Redis unreachable, or this process held up longer than --lock-seconds); training goes on, the run folder's own lock keeps other workers out, and the queue completes the job once its run has finished`,
       );
       return;
     }
