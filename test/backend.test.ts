@@ -6,6 +6,7 @@ import { Kernel } from '../src/kernel/kernel.js';
 import { definePlugin } from '../src/plugin/define.js';
 import * as tf from '../src/tf.js';
 import { createMemoryLogger } from '../src/util/logger.js';
+import { runMtlzoo } from './helpers/process.js';
 
 describe('backend selection on this machine', () => {
   afterEach(async () => {
@@ -44,6 +45,19 @@ describe('backend selection on this machine', () => {
     tf.train.sgd(0.1).minimize(loss);
     assert.ok(loss().dataSync()[0]! < before);
     tf.dispose([w, x]);
+  });
+
+  it("auto looks for a WebGPU adapter in a child process: Dawn's messages stay out of the run's output", async function () {
+    this.timeout(120_000);
+    const { code, stdout, stderr } = await runMtlzoo(['backend', '--json']);
+    assert.equal(code, 0, stderr);
+    const webgpu = (JSON.parse(stdout) as { attempts: { name: string; reason: string }[] }).attempts.find(
+      (a) => a.name === 'webgpu',
+    )!;
+    // Only a machine where Dawn finds an adapter shows the difference (llvmpipe makes it warn).
+    if (!/only a software adapter/.test(webgpu.reason)) this.skip();
+    assert.match(webgpu.reason, /llvmpipe|software/);
+    assert.doesNotMatch(stderr, /Warning|artificially reduced/);
   });
 
   it('an explicitly named backend that cannot load fails with the reason', async () => {

@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import * as tf from '../../src/tf.js';
-import type { BackendLoadResult } from '../../src/kinds/backend.js';
-import { findAdapter, formatAdapter } from '../../src/backend/webgpu/adapter.js';
+import type { BackendLoadResult, GpuAdapterDescription } from '../../src/kinds/backend.js';
+import { findAdapter, formatAdapter, probeAdapter } from '../../src/backend/webgpu/adapter.js';
 import { registerWebgpuTrainingKernels } from '../../src/backend/webgpu/index.js';
 import { definePlugin } from '../../src/plugin/define.js';
 
@@ -19,7 +19,19 @@ const options = z.strictObject({
 
 const BACKEND_PACKAGE = '@tensorflow/tfjs-backend-webgpu';
 
-async function load(o: z.output<typeof options>): Promise<BackendLoadResult> {
+const softwareOnly = (adapter: GpuAdapterDescription) =>
+  `only a software adapter is available (${formatAdapter(adapter)}): slower than the CPU engines, ` +
+  'so auto never picks it; name `backend: webgpu` to use it';
+
+async function load(o: z.output<typeof options>, auto: boolean): Promise<BackendLoadResult> {
+  if (auto) {
+    // Looked for in a child process: on a machine auto will not use it for, Dawn never enters this one.
+    const probed = await probeAdapter(o.powerPreference);
+    if (probed.adapter === null) return { available: false, reason: probed.reason };
+    if (probed.adapter.isFallbackAdapter) {
+      return { available: true, adapter: probed.adapter, notForAuto: softwareOnly(probed.adapter) };
+    }
+  }
   const found = await findAdapter(o.powerPreference);
   if (found.adapter === null) return { available: false, reason: found.reason };
   // The package registers its backend on import, only if navigator.gpu exists by then (findAdapter made it).
@@ -45,13 +57,7 @@ async function load(o: z.output<typeof options>): Promise<BackendLoadResult> {
     available: true,
     detail: `adapter ${formatAdapter(adapter)}${added.length > 0 ? `; training kernels: ${added.join(', ')}` : ''}`,
     adapter,
-    ...(adapter.isFallbackAdapter
-      ? {
-          notForAuto:
-            `only a software adapter is available (${formatAdapter(adapter)}): slower than the CPU engines, ` +
-            'so auto never picks it; name `backend: webgpu` to use it',
-        }
-      : {}),
+    ...(adapter.isFallbackAdapter ? { notForAuto: softwareOnly(adapter) } : {}),
   };
 }
 
@@ -62,5 +68,5 @@ export const webgpuBackendPlugin = definePlugin({
   description:
     'WebGPU through Dawn (@tensorflow/tfjs-backend-webgpu + webgpu): any GPU with a Vulkan, Metal or D3D12 driver',
   options,
-  create: (o) => ({ tfBackendName: 'webgpu', load: () => load(o) }),
+  create: (o) => ({ tfBackendName: 'webgpu', load: (context) => load(o, context?.auto ?? false) }),
 });

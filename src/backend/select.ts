@@ -56,7 +56,7 @@ async function tryBackend(
     if (!isMtlzooError(error) || error.code === 'PLUGIN_UNKNOWN') throw error;
     return { ok: false, reason: error.message };
   }
-  const loaded = await engine.load();
+  const loaded = await engine.load({ auto });
   if (!loaded.available) return { ok: false, reason: loaded.reason };
   if (auto && loaded.notForAuto !== undefined) return { ok: false, reason: loaded.notForAuto };
   let initialised = false;

@@ -32,7 +32,8 @@ export interface BackendEngine {
   readonly tfBackendName: string;
   /**
    * Makes the engine's tfjs backend available. Expected absence (package not installed, no GPU visible) is
-   * reported as `{ available: false, reason }`, never thrown.
+   * reported as `{ available: false, reason }`, never thrown. `auto` is set when `backend: auto` is
+   * trying it: an engine it will pass over (`notForAuto`) may say so without loading anything.
    */
-  load(): Promise<BackendLoadResult>;
+  load(context?: { readonly auto: boolean }): Promise<BackendLoadResult>;
 }

@@ -4,6 +4,9 @@
  * Dawn offers. Dawn reaches the GPU through Vulkan on Linux, Metal on macOS and D3D12 on Windows; with no
  * GPU, Mesa's software Vulkan driver (llvmpipe) appears as a fallback adapter.
  */
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import type { GpuAdapterDescription } from '../../kinds/backend.js';
 
 export type PowerPreference = 'high-performance' | 'low-power';
@@ -62,30 +65,74 @@ export function webgpuInstance(): Promise<Gpu | string> {
   return gpu;
 }
 
+const NO_ADAPTER =
+  'Dawn found no WebGPU adapter: no Vulkan driver for a GPU is installed (on a machine without a GPU, ' +
+  "Mesa's software driver mesa-vulkan-drivers >= 25 gives a fallback adapter; see docs/performance.md)";
+
+function describeAdapter(adapter: Adapter): GpuAdapterDescription {
+  const { info } = adapter;
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    // GPUAdapterInfo.isFallbackAdapter replaced GPUAdapter.isFallbackAdapter in the spec.
+    isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false,
+  };
+}
+
 /** The adapter Dawn would hand to @tensorflow/tfjs-backend-webgpu for this preference, or why there is none. */
 export async function findAdapter(powerPreference: PowerPreference): Promise<AdapterLookup> {
   const instance = await webgpuInstance();
   if (typeof instance === 'string') return { adapter: null, reason: instance };
   const adapter = await instance.requestAdapter({ powerPreference });
-  if (adapter === null) {
+  return adapter === null ? { adapter: null, reason: NO_ADAPTER } : { adapter: describeAdapter(adapter) };
+}
+
+// Run by a child process: the adapter's fields as JSON, or null.
+const PROBE = `
+const [url, powerPreference] = process.argv.slice(1);
+const adapter = await (await import(url)).create([]).requestAdapter({ powerPreference });
+const info = adapter && adapter.info;
+process.stdout.write(JSON.stringify(adapter && {
+  info: { vendor: info.vendor, architecture: info.architecture, device: info.device,
+    description: info.description, isFallbackAdapter: info.isFallbackAdapter },
+  isFallbackAdapter: adapter.isFallbackAdapter,
+}));
+process.exit(0);
+`;
+
+/**
+ * findAdapter in a child process, for `backend: auto`: Dawn stays out of this process unless it will be
+ * used, and what it prints while it looks (on llvmpipe, two warnings about limits it reduces) goes nowhere.
+ */
+export async function probeAdapter(powerPreference: PowerPreference): Promise<AdapterLookup> {
+  let url: string;
+  try {
+    // createRequire rather than import.meta.resolve, which TypeScript loaders (tsx) do not provide.
+    url = pathToFileURL(createRequire(import.meta.url).resolve(DAWN_PACKAGE)).href;
+  } catch (error) {
     return {
       adapter: null,
-      reason:
-        'Dawn found no WebGPU adapter: no Vulkan driver for a GPU is installed (on a machine without a GPU, ' +
-        "Mesa's software driver mesa-vulkan-drivers >= 25 gives a fallback adapter; see docs/performance.md)",
+      reason: `the optional package "webgpu" (Dawn's Node bindings) is not installed: ${(error as Error).message.split('\n')[0]}`,
     };
   }
-  const { info } = adapter;
-  return {
-    adapter: {
-      vendor: info.vendor,
-      architecture: info.architecture,
-      device: info.device,
-      description: info.description,
-      // GPUAdapterInfo.isFallbackAdapter replaced GPUAdapter.isFallbackAdapter in the spec.
-      isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false,
-    },
-  };
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--input-type=module', '-e', PROBE, url, powerPreference],
+      { timeout: 60_000, maxBuffer: 1 << 20 },
+      (error, stdout, stderr) => {
+        if (error) {
+          const why = stderr.trim().split('\n').at(-1) || error.message.split('\n')[0];
+          resolve({ adapter: null, reason: `Dawn failed while looking for an adapter: ${why}` });
+          return;
+        }
+        const found = JSON.parse(stdout) as Adapter | null;
+        resolve(found === null ? { adapter: null, reason: NO_ADAPTER } : { adapter: describeAdapter(found) });
+      },
+    );
+  });
 }
 
 /** One line naming the adapter: `llvmpipe: Mesa 25.0.7 (LLVM 15.0.6) [vendor mesa, architecture software, fallback]`. */
