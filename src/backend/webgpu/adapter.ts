@@ -38,12 +38,15 @@ const DAWN_PACKAGE = 'webgpu';
 
 let gpu: Promise<Gpu | string> | undefined;
 
+const dawnMissing = (error: unknown) =>
+  `the optional package "webgpu" (Dawn's Node bindings) is not installed or failed to load: ${(error as Error).message.split('\n')[0]}`;
+
 async function loadDawn(): Promise<Gpu | string> {
   let dawn: DawnModule;
   try {
     dawn = (await import(DAWN_PACKAGE)) as DawnModule;
   } catch (error) {
-    return `the optional package "webgpu" (Dawn's Node bindings) is not installed or failed to load: ${(error as Error).message.split('\n')[0]}`;
+    return dawnMissing(error);
   }
   const instance = dawn.create([]);
   // The GPU* classes and the GPUBufferUsage/GPUMapMode/... constants the backend's shaders are built with.
@@ -112,10 +115,7 @@ export async function probeAdapter(powerPreference: PowerPreference): Promise<Ad
     // createRequire rather than import.meta.resolve, which TypeScript loaders (tsx) do not provide.
     url = pathToFileURL(createRequire(import.meta.url).resolve(DAWN_PACKAGE)).href;
   } catch (error) {
-    return {
-      adapter: null,
-      reason: `the optional package "webgpu" (Dawn's Node bindings) is not installed: ${(error as Error).message.split('\n')[0]}`,
-    };
+    return { adapter: null, reason: dawnMissing(error) };
   }
   return new Promise((resolve) => {
     execFile(
@@ -128,7 +128,16 @@ export async function probeAdapter(powerPreference: PowerPreference): Promise<Ad
           resolve({ adapter: null, reason: `Dawn failed while looking for an adapter: ${why}` });
           return;
         }
-        const found = JSON.parse(stdout) as Adapter | null;
+        let found: Adapter | null;
+        try {
+          found = JSON.parse(stdout) as Adapter | null;
+        } catch {
+          resolve({
+            adapter: null,
+            reason: `Dawn's adapter probe printed no description: ${stdout.slice(0, 200)}`,
+          });
+          return;
+        }
         resolve(found === null ? { adapter: null, reason: NO_ADAPTER } : { adapter: describeAdapter(found) });
       },
     );
