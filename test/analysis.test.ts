@@ -325,10 +325,41 @@ describe('analysis', function () {
               assert.ok(v >= 0 && v <= 1, 'rectified vectors have non-negative cosines');
             }),
           );
+          // Modulation vectors start at ones (the authors' initialisation), so each move is ReLU(v) − 1.
+          const moves = rows.map((row) => row.map((v) => v - 1));
+          const change = stage.change!;
+          moves.forEach((move, t) => {
+            const norm = Math.sqrt(move.reduce((sum, d) => sum + d * d, 0));
+            assert.ok(norm > 1e-3, `${stage.stage}: task ${t} moved in training`);
+            assert.ok(Math.abs(change.norms[t]! - norm) < 1e-9, `${stage.stage}: task ${t} moved ${norm}`);
+          });
+          change.matrix.forEach((row, i) =>
+            row.forEach((v, j) =>
+              assert.ok(
+                Math.abs(v - (i === j ? 1 : plainCosine(moves[i]!, moves[j]!))) < 1e-9,
+                `${stage.stage}: cosine of moves [${i}][${j}] ${v}`,
+              ),
+            ),
+          );
         }
       } finally {
         built.dispose();
       }
+    });
+
+    it('measures moves from the initial values the run itself started from (random CSN masks)', async () => {
+      // With a learning rate this small the masks cannot move measurably: a rebuilt model initialised other
+      // than the run was would show moves of the order of the masks themselves.
+      const { kernel, loaded } = await loadSmall(
+        path.join(workspace.dir, 'cfg', 'still'),
+        smallConfig({ method: 'csn', steps: 3, extra: '  optimizer: { type: adam, lr: 1.0e-9 }\n' }),
+      );
+      const still = await trainRun(kernel, loaded, { outputDir: workspace.dir, name: 'still' });
+      const result = await runRelatedness(kernel, still.runDir);
+      const [masks] = result.stages;
+      assert.equal(masks?.stage, 'csn/mask');
+      assert.equal(masks.change?.norms.length, 3);
+      for (const norm of masks.change.norms) assert.ok(norm < 1e-6, `moved ${norm}`);
     });
 
     it('finds per-task stages in modulation, csn, cross-stitch and shared heads, and none in separate', async () => {
@@ -397,6 +428,10 @@ describe('analysis', function () {
       assert.equal(parsed.stages.length, 3);
       const text = await runCli('analyze', 'relatedness', probed.runDir);
       assert.match(text.stdout, /Stage modulation\/embedding \[8\], cosine of ReLU\(v\)/);
+      assert.match(
+        text.stdout,
+        /moved from its initial value by colour \d\.\d{3}, shape \d\.\d{3}, position/,
+      );
 
       const { kernel, loaded } = await loadSmall(
         path.join(workspace.dir, 'cfg', 'sep'),

@@ -318,7 +318,19 @@ describe('report charts', function () {
           method: 'one',
           tasks: ['a', 'b'],
           factors: [['x'], ['y']],
-          stages: [stage('m/conv1', 0.5), stage('m/conv2', 0.25)],
+          stages: [
+            stage('m/conv1', 0.5),
+            {
+              ...stage('m/conv2', 0.25),
+              change: {
+                norms: [0.5, 1.5],
+                matrix: [
+                  [1, -0.4],
+                  [-0.4, 1],
+                ],
+              },
+            },
+          ],
         },
       })),
     };
@@ -327,6 +339,9 @@ describe('report charts', function () {
     assert.equal(figure.name, 'relatedness-one');
     assert.match(figure.caption, /best checkpoint, step 5/);
     assert.ok(!figure.caption.includes('/elsewhere'), 'no absolute path');
+    // Only the stage whose moves are known is described, by their mean length and mean pair cosine.
+    assert.match(figure.caption, /initial values .*: m\/conv2 1\.000 \(cosine -0\.400\)\./);
+    assert.ok(!/m\/conv1 \d/.test(figure.caption));
     const root = await scene(figure);
     assert.deepEqual(
       itemsOf(root, 'stage0_values').map((v) => v.text),

@@ -2,6 +2,12 @@
  * Task relatedness read off the learned task-specific parameters: per stage, the cosine similarity between
  * the tasks' variables (modulation vectors or matrices, CSN masks, cross-stitch rows, per-task heads).
  *
+ * With the variables' initial values (the run's model rebuilt from its config and seed, before its checkpoint
+ * is loaded), each stage also says how far every task's variable moved in training and the cosine between
+ * those moves: cosines of the variables themselves are dominated by their common starting point (all
+ * ones for modulation vectors) when they move little, so only the moves tell coupled tasks from tasks
+ * that barely trained.
+ *
  * A stage is a set of per-task variables as the methods' `perTaskVariables` lays them out: names
  * `<stage>/task<t>`, one per task, owned by that task, all of one shape. Whole per-task networks
  * (separate, cross-stitch columns) are not compared: their weights have no common coordinate system.
@@ -20,7 +26,19 @@ export interface StageRelatedness {
   /** Whether ReLU(v) was compared (the method applies it before use). */
   readonly rectified: boolean;
   readonly matrix: Matrix;
+  /** How the tasks' variables moved from their initial values; absent when those were not given. */
+  readonly change?: StageChange;
 }
+
+export interface StageChange {
+  /** Per task, the L2 norm of (applied) final minus initial value. */
+  readonly norms: readonly number[];
+  /** Task × task cosine of those moves (NaN for a task that did not move). */
+  readonly matrix: Matrix;
+}
+
+/** Values of the per-task variables, by name, to be handed back to `modelRelatedness` as initial values. */
+export type StageValues = ReadonlyMap<string, ArrayLike<number>>;
 
 /** Per-task variables grouped by stage, in parameter order; stages missing a task or mixing shapes are left out. */
 export function perTaskStages(parameters: readonly ParameterEntry[], taskCount: number): ParameterEntry[][] {
@@ -44,22 +62,53 @@ export function perTaskStages(parameters: readonly ParameterEntry[], taskCount: 
   });
 }
 
-/** The relatedness matrix of every per-task stage of a model, in parameter order. */
-export async function modelRelatedness(model: MtlModel): Promise<StageRelatedness[]> {
+/** The current values of every per-task stage variable of a model (e.g. right after it was built). */
+export async function stageValues(model: MtlModel): Promise<StageValues> {
+  const entries = perTaskStages(model.parameters(), model.taskCount).flat();
+  const values = await Promise.all(entries.map((e) => e.variable.data()));
+  return new Map(entries.map((e, i) => [e.name, values[i]!]));
+}
+
+/** One task per row, `ReLU` applied when the method applies it, in float64. */
+function appliedRows(rows: readonly ArrayLike<number>[], rectify: boolean): Float64Array[] {
+  return rows.map((r) => Float64Array.from(r, (v) => (rectify ? Math.max(0, v) : v)));
+}
+
+function flatten(rows: readonly Float64Array[]): Float64Array {
+  const flat = new Float64Array(rows.reduce((n, r) => n + r.length, 0));
+  rows.reduce((offset, r) => (flat.set(r, offset), offset + r.length), 0);
+  return flat;
+}
+
+/**
+ * The relatedness matrix of every per-task stage of a model, in parameter order; with `initial` (from
+ * `stageValues` on the freshly built model), also how each task's variable moved.
+ */
+export async function modelRelatedness(model: MtlModel, initial?: StageValues): Promise<StageRelatedness[]> {
   const stages = perTaskStages(model.parameters(), model.taskCount);
   return Promise.all(
     stages.map(async (entries) => {
       const first = entries[0]!;
       // The method says when it uses ReLU of these variables; then their rectified values are compared.
       const rectified = first.appliedAs === 'relu';
-      const rows = await Promise.all(entries.map((e) => e.variable.data()));
-      const flat = new Float64Array(rows.reduce((n, r) => n + r.length, 0));
-      rows.reduce((offset, r) => (flat.set(r, offset), offset + r.length), 0);
-      return {
+      const rows = appliedRows(await Promise.all(entries.map((e) => e.variable.data())), rectified);
+      const stage: StageRelatedness = {
         stage: first.name.slice(0, first.name.lastIndexOf('/task')),
         shape: first.variable.shape,
         rectified,
-        matrix: relatednessMatrix(flat, model.taskCount, { rectify: rectified }),
+        matrix: relatednessMatrix(flatten(rows), model.taskCount),
+      };
+      const starts = entries.map((e) => initial?.get(e.name));
+      if (starts.some((v) => v === undefined)) return stage;
+      const moves = appliedRows(starts as ArrayLike<number>[], rectified).map((start, t) =>
+        rows[t]!.map((v, c) => v - start[c]!),
+      );
+      return {
+        ...stage,
+        change: {
+          norms: moves.map((m) => Math.hypot(...m)),
+          matrix: relatednessMatrix(flatten(moves), model.taskCount),
+        },
       };
     }),
   );
@@ -111,9 +160,10 @@ export async function experimentRelatedness(
     checkpoint,
     step,
   }: { readonly runDir: string; readonly checkpoint: string; readonly step: number },
+  initial?: StageValues,
 ): Promise<RunRelatedness> {
   const { tasks } = experiment.dataset;
-  const stages = await modelRelatedness(experiment.model);
+  const stages = await modelRelatedness(experiment.model, initial);
   return {
     runDir,
     checkpoint,
@@ -128,13 +178,21 @@ export async function experimentRelatedness(
   };
 }
 
-/** Relatedness of a run's checkpoint ('auto': best, else last). */
+/**
+ * Relatedness of a run's checkpoint ('auto': best, else last), with the moves from the initial values
+ * the run's config and seed give.
+ */
 export async function runRelatedness(
   kernel: Kernel,
   runDir: string,
   which: CheckpointChoice = 'auto',
 ): Promise<RunRelatedness> {
-  return withRunCheckpoint(kernel, runDir, which, (experiment, metadata) =>
-    experimentRelatedness(experiment, { ...metadata, runDir }),
+  let initial: StageValues | undefined;
+  return withRunCheckpoint(
+    kernel,
+    runDir,
+    which,
+    (experiment, metadata) => experimentRelatedness(experiment, { ...metadata, runDir }, initial),
+    async (experiment) => void (initial = await stageValues(experiment.model)),
   );
 }

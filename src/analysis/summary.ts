@@ -142,6 +142,12 @@ export function formatRelatedness(result: RunRelatedness): string {
     ...result.stages.flatMap((s) => [
       `Stage ${s.stage} [${s.shape.join('×')}], cosine of ${s.rectified ? 'ReLU(v) of ' : ''}each task's variable:`,
       formatMatrix(result.tasks, s.matrix),
+      ...(s.change
+        ? [
+            `  moved from its initial value by ${s.change.norms.map((n, t) => `${result.tasks[t]} ${fixed(n, 3)}`).join(', ')} (L2); cosine of the moves:`,
+            formatMatrix(result.tasks, s.change.matrix),
+          ]
+        : []),
       ...(s.byFactor
         ? [
             `  pairs sharing a factor (${s.byFactor.sharing.pairs.join(', ')}): mean ${fixed(s.byFactor.sharing.mean, 3)}; ` +

@@ -17,7 +17,12 @@ import path from 'node:path';
 import { z } from 'zod';
 import { probeRecordsOf, type ProbeRecord } from '../analysis/probe.js';
 import { attentionMaps, type AttentionMaps, type AttentionOptions } from '../analysis/attention.js';
-import { experimentRelatedness, type RunRelatedness } from '../analysis/relatedness.js';
+import {
+  experimentRelatedness,
+  stageValues,
+  type RunRelatedness,
+  type StageValues,
+} from '../analysis/relatedness.js';
 import { withRunCheckpoint } from '../analysis/run-checkpoint.js';
 import type { CellStats, DifferenceCell } from '../bench/statistics.js';
 import type { PluginRef } from '../config/schema.js';
@@ -327,6 +332,7 @@ async function checkpointAnalysesOf(
   const folder = new RunDir(run.dir);
   if (!(await folder.hasCheckpoint('best')) && !(await folder.hasCheckpoint('last'))) return {};
   let explains = false;
+  let initial: StageValues | undefined;
   try {
     return await withRunCheckpoint(
       kernel,
@@ -334,7 +340,7 @@ async function checkpointAnalysesOf(
       'auto',
       async (experiment, metadata): Promise<CheckpointAnalyses> => {
         const from = { ...metadata, runDir: run.dir };
-        const relatedness = await experimentRelatedness(experiment, from);
+        const relatedness = await experimentRelatedness(experiment, from, initial);
         if (!explains) return { relatedness };
         try {
           return { relatedness, attention: await attentionMaps(experiment, from, REPORT_ATTENTION) };
@@ -343,7 +349,10 @@ async function checkpointAnalysesOf(
           return { relatedness, attentionError: checkpointReason(error, run) };
         }
       },
-      (experiment) => void (explains = experiment.model.explain !== undefined),
+      async (experiment) => {
+        explains = experiment.model.explain !== undefined;
+        initial = await stageValues(experiment.model);
+      },
     );
   } catch (error) {
     if (!(error instanceof MtlzooError)) throw error;

@@ -71,6 +71,14 @@ function methodFigures(data: ReportData, method: ReportMethod): Figure[] {
         `${esc(s.stage)}: pairs sharing a factor (${esc(s.byFactor!.sharing.pairs.join(', '))}) ` +
         `${s.byFactor!.sharing.mean.toFixed(4)}, other pairs ${s.byFactor!.other.mean.toFixed(4)}`,
     );
+  const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const offDiagonal = (m: Matrix) => m.flatMap((row, i) => row.filter((_, j) => j > i));
+  const moveNotes = r.stages
+    .filter((s) => s.change)
+    .map(
+      (s) =>
+        `${esc(s.stage)} ${mean(s.change!.norms).toFixed(3)} (cosine ${mean(offDiagonal(s.change!.matrix)).toFixed(3)})`,
+    );
   return [
     {
       kind: 'chart',
@@ -79,7 +87,11 @@ function methodFigures(data: ReportData, method: ReportMethod): Figure[] {
       caption:
         `${label} (${esc(path.basename(r.checkpoint))} checkpoint, step ${r.step}): cosine between the tasks' ` +
         `${r.stages.some((s) => s.rectified) ? 'ReLU(v)' : 'v'} per stage; each map's colours span its own ` +
-        `off-diagonal range.${factorNotes.length > 0 ? ` Mean cosine, ${factorNotes.join('; ')}.` : ''}`,
+        `off-diagonal range.${factorNotes.length > 0 ? ` Mean cosine, ${factorNotes.join('; ')}.` : ''}` +
+        (moveNotes.length > 0
+          ? ` Moved from the initial values in training (mean L2 over tasks, and mean cosine between two ` +
+            `tasks' moves): ${moveNotes.join('; ')}.`
+          : ''),
     },
   ];
 }
