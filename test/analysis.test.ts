@@ -287,6 +287,24 @@ describe('analysis', function () {
       const now = await runCli('analyze', 'gradients', bare.runDir, '--checkpoint', 'last');
       assert.equal(now.code, 0, now.log);
       assert.match(now.stdout, /a probe of the checkpoint at step 2/);
+      // A larger probe set than the config's (probe.tripletsPerTask defaults to 8), drawn the same way.
+      const larger = await runCli(
+        'analyze',
+        'gradients',
+        bare.runDir,
+        '--checkpoint',
+        'last',
+        '--triplets',
+        '12',
+        '--json',
+      );
+      assert.equal(larger.code, 0, larger.log);
+      const summary = JSON.parse(larger.stdout) as { tripletsPerTask: number; active: number[][] };
+      assert.equal(summary.tripletsPerTask, 12);
+      for (const count of summary.active[0]!) assert.ok(count <= 12, `${count} active of 12`);
+      const alone = await runCli('analyze', 'gradients', bare.runDir, '--triplets', '12');
+      assert.equal(alone.code, 2);
+      assert.match(alone.log, /--triplets sets the size of a probe made now: use it with --checkpoint/);
     });
   });
 

@@ -217,9 +217,13 @@ export class GradientProbe {
   /** Per task, its two halves (one when the set has a single triplet); decoded on first use. */
   private halves: readonly (readonly ProbeHalf[])[] | undefined;
 
-  constructor(private readonly parts: ProbeParts) {
+  /** `tripletsPerTask` overrides the config's probe set size (a checkpoint probed after training). */
+  constructor(
+    private readonly parts: ProbeParts,
+    overrides: { readonly tripletsPerTask?: number } = {},
+  ) {
     const { config } = parts.loaded;
-    this.settings = probeSettings(parts.loaded);
+    this.settings = { ...probeSettings(parts.loaded), ...overrides };
     this.shared = parts.model.parameters().filter((p) => p.trainable && p.owner === 'shared');
     this.split = parts.dataset.splits[this.settings.split];
     // A seed of its own: the training sampler's streams are keyed by the run seed and never touched. The
@@ -407,14 +411,18 @@ export function gradientProbeHook(): TrainerHook {
   };
 }
 
-/** Probes a run's checkpoint on demand, on the run's fixed probe set, recorded as the checkpoint's step. */
+/**
+ * Probes a run's checkpoint on demand, on the run's fixed probe set (or one of `tripletsPerTask` triplets
+ * per task drawn the same way), recorded as the checkpoint's step.
+ */
 export async function probeCheckpoint(
   kernel: Kernel,
   runDir: string,
   which: 'best' | 'last',
+  overrides: { readonly tripletsPerTask?: number } = {},
 ): Promise<ProbeRecord> {
   return withRunCheckpoint(kernel, runDir, which, async (experiment, { step }) => {
-    const probe = new GradientProbe(experiment);
+    const probe = new GradientProbe(experiment, overrides);
     if (probe.shared.length === 0) throw noSharedParameters(experiment.loaded.config.method.name);
     return probe.measure(step);
   });

@@ -57,6 +57,11 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
       checkpointChoice(['best', 'last']),
     )
     .option(
+      '--triplets <n>',
+      "with --checkpoint: probe triplets per task (default: the run's train.probe.tripletsPerTask)",
+      positiveInt('--triplets'),
+    )
+    .option(
       '--steps <list>',
       'comma-separated probed steps to show cosine matrices for (default: first and last)',
       stepList,
@@ -66,12 +71,32 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
     .action(
       async (
         runDir: string,
-        options: { checkpoint?: 'best' | 'last'; steps?: number[]; json?: boolean; trustPlugins?: boolean },
+        options: {
+          checkpoint?: 'best' | 'last';
+          triplets?: number;
+          steps?: number[];
+          json?: boolean;
+          trustPlugins?: boolean;
+        },
       ) => {
+        if (options.triplets !== undefined && !options.checkpoint) {
+          throw new MtlzooError(
+            'USAGE',
+            '--triplets sets the size of a probe made now: use it with --checkpoint best|last',
+            2,
+          );
+        }
         const run = await RunDir.open(runDir);
         const kernel = cli.createKernel({ trustRunPlugins: options.trustPlugins });
         const records = options.checkpoint
-          ? [await probeCheckpoint(kernel, run.dir, options.checkpoint)]
+          ? [
+              await probeCheckpoint(
+                kernel,
+                run.dir,
+                options.checkpoint,
+                options.triplets ? { tripletsPerTask: options.triplets } : {},
+              ),
+            ]
           : probeRecordsOf(await run.readMetrics());
         if (records.length === 0) {
           throw new MtlzooError(
