@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { BenchResults } from '../src/bench/bench.js';
+import type { RowComparison } from '../src/bench/compare.js';
 import type { TrainSummary } from '../src/engine/trainer.js';
 import { NOT_SIGNIFICANT } from '../src/report/bench-table.js';
 import { runCli } from './helpers/cli.js';
@@ -145,6 +146,34 @@ describe('bench', function () {
     const unset = await runCli('analyze', 'sweep', entry, '--knob', 'dataset.options.relatedness');
     assert.equal(unset.code, 2);
     assert.match(unset.log, /base\.yaml: dataset\.options\.relatedness is not set/);
+    // Any two rows compared as the table compares each with the baseline, by hand for modulation − shared.
+    const compare = async (...rows: string[]) => {
+      const run = await runCli('analyze', 'compare', out, ...rows, '--json');
+      assert.equal(run.code, 0, run.log);
+      return JSON.parse(run.stdout) as RowComparison;
+    };
+    const shared = await summaries(results.rows.find((r) => r.label === 'shared')!.runDirs);
+    const versusShared = await compare('modulation', 'shared');
+    const accuracyGaps = [0, 1].map(
+      (i) => overall(mine[i]!, 'triplet-accuracy') - overall(shared[i]!, 'triplet-accuracy'),
+    );
+    assert.ok(
+      Math.abs(versusShared.metrics['triplet-accuracy']!.mean - (accuracyGaps[0]! + accuracyGaps[1]!) / 2) <
+        1e-12,
+    );
+    const sharedDeltas = [0, 1].map((i) => deltaMByHand(mine[i]!, shared[i]!, results.metrics));
+    assert.ok(Math.abs(versusShared.deltaM.mean - (sharedDeltas[0]! + sharedDeltas[1]!) / 2) < 1e-12);
+    assert.equal(versusShared.angle!.n, 2, 'both rows were probed');
+    // Against the baseline it gives exactly the recorded cells, intervals included.
+    const versusSeparate = await compare('modulation', 'separate');
+    assert.deepEqual(versusSeparate.deltaM, modulation.deltaM);
+    assert.deepEqual(versusSeparate.metrics, modulation.versusBaseline);
+    assert.equal(versusSeparate.angle, undefined, 'separate has no shared weights to probe');
+    const text = await runCli('analyze', 'compare', out, 'modulation', 'shared');
+    assert.match(text.stdout, /\| Δm of modulation against shared \(%\) \| [+-]\d+\.\d{2} \[/);
+    const unknown = await runCli('analyze', 'compare', out, 'modulation', 'mtan');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.log, /no row "mtan"; its rows: modulation, separate, csn, shared/);
     // --record also writes into the zoo entry.
     assert.equal(await fs.readFile(path.join(entry, 'results.md'), 'utf8'), markdown);
   });

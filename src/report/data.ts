@@ -24,6 +24,7 @@ import {
   type StageValues,
 } from '../analysis/relatedness.js';
 import { withRunCheckpoint } from '../analysis/run-checkpoint.js';
+import { findRun, isFile, locateRuns } from '../bench/run-locations.js';
 import type { CellStats, DifferenceCell } from '../bench/statistics.js';
 import type { PluginRef } from '../config/schema.js';
 import type { Environment } from '../engine/environment.js';
@@ -224,13 +225,6 @@ const resultsSchema = z.looseObject({
 });
 
 type ResultsFile = z.infer<typeof resultsSchema>;
-
-async function isFile(file: string): Promise<boolean> {
-  return fs.stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
 
 async function readJson(file: string): Promise<unknown> {
   try {
@@ -468,48 +462,6 @@ async function fromRun(kernel: Kernel, dir: string): Promise<ReportData> {
     missingRuns: [],
     unreadableRuns: [],
   };
-}
-
-/** The deepest folder holding every path (by whole segments). */
-function commonFolder(paths: readonly string[]): string {
-  const split = paths.map((p) => p.split(path.sep));
-  const first = split[0] ?? [];
-  let n = 0;
-  while (n < first.length && split.every((s) => s[n] === first[n])) n += 1;
-  return first.slice(0, n).join(path.sep) || path.sep;
-}
-
-/**
- * Where each run folder of a bench is, and how to print it. results.json may name them absolutely (as
- * `mtlzoo bench` does) or relative to the bench folder. A bench lays runs out as `<out>/<label>/seed-<n>`,
- * so `<out>` is the common folder of their grandparents; runs are looked for where they were written,
- * then at the same place under the folder holding results.json (a bench folder copied or moved whole).
- */
-function locateRuns(
-  benchDir: string,
-  recorded: readonly string[],
-): { shown: string; candidates: string[] }[] {
-  const absolute = recorded.map((d) => path.resolve(benchDir, d));
-  const root = commonFolder(absolute.map((d) => path.dirname(path.dirname(d))));
-  return absolute.map((dir) => {
-    const relative = path.relative(root, dir);
-    const shown = (relative || path.basename(dir)).split(path.sep).join('/');
-    return { shown, candidates: [dir, path.join(benchDir, relative)] };
-  });
-}
-
-async function isFolder(dir: string): Promise<boolean> {
-  return fs.stat(dir).then(
-    (s) => s.isDirectory(),
-    () => false,
-  );
-}
-
-/** The candidate holding a run (its config), else the first that is a folder at all; undefined: not here. */
-async function findRun(candidates: readonly string[]): Promise<string | undefined> {
-  for (const dir of candidates) if (await isFile(new RunDir(dir).path('config'))) return dir;
-  for (const dir of candidates) if (await isFolder(dir)) return dir;
-  return undefined;
 }
 
 async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Promise<ReportData> {

@@ -4,8 +4,10 @@ import { probeCheckpoint, probeRecordsOf } from '../../analysis/probe.js';
 import { runRelatedness } from '../../analysis/relatedness.js';
 import type { CheckpointChoice } from '../../analysis/run-checkpoint.js';
 import { formatGradientSummary, formatRelatedness, summariseGradients } from '../../analysis/summary.js';
+import { compareRows } from '../../bench/compare.js';
 import { loadSweep } from '../../bench/sweep.js';
 import { RunDir } from '../../engine/run-dir.js';
+import { formatComparison } from '../../report/bench-table.js';
 import { formatSweepMarkdown } from '../../report/sweep-table.js';
 import { MtlzooError } from '../../errors.js';
 import { positiveInt } from '../arguments.js';
@@ -188,6 +190,20 @@ export function registerAnalyzeCommand(program: Command, cli: CliContext): void 
         cli.output.write(options.json ? json(result) : formatRelatedness(result));
       },
     );
+
+  analyze
+    .command('compare')
+    .description(
+      'two rows of a finished bench paired by seed and test query: the difference of each metric, Δm of one against the other and of their gradient angles, with intervals',
+    )
+    .argument('<benchDir>', 'a bench folder or zoo entry holding results.json, its runs reachable')
+    .argument('<row>', 'the row compared (a label of results.json)')
+    .argument('<against>', 'the row it is compared against (the reference of Δm)')
+    .option('--json', 'print JSON')
+    .action(async (benchDir: string, row: string, against: string, options: { json?: boolean }) => {
+      const comparison = await compareRows(benchDir, row, against);
+      cli.output.write(options.json ? json(comparison) : formatComparison(comparison));
+    });
 
   analyze
     .command('sweep')
