@@ -18,7 +18,8 @@ import { FolderLock } from '../util/lock.js';
 import { ensureDir } from '../util/write.js';
 import { adoptPlan, planOf, requirePlan, type PlanChoices } from './plan.js';
 import { loadRecipe, type LoadedRecipe } from './recipe.js';
-import { finishBench, type BenchResults } from './results.js';
+import { finishBench } from './finish.js';
+import type { BenchResults } from './results.js';
 import { prepareRuns, trainOrResume } from './runs.js';
 
 export { BENCH_PLAN, type BenchPlan } from './plan.js';

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { TrainSummary } from '../engine/trainer.js';
 import { MtlzooError } from '../errors.js';
-import type { BenchResults } from './bench.js';
+import type { BenchResults } from './results.js';
 import { readRunMeasurements } from './measurements.js';
 import { findRun, locateRuns } from './run-locations.js';
 import {

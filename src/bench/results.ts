@@ -5,17 +5,14 @@
  * queued one (src/queue) aggregate through this one door, so their results differ only in timings, dates,
  * hosts and folders.
  */
-import path from 'node:path';
 import type { Metric } from '../kinds/evaluator.js';
 import type { ParameterReport } from '../kinds/method.js';
 import type { TrainSummary } from '../engine/trainer.js';
 import type { Environment } from '../engine/environment.js';
 import { meanAndSpread, type Spread } from '../metrics/summary.js';
-import { formatBenchMarkdown } from '../report/bench-table.js';
-import { writeFileAtomic } from '../util/write.js';
 import { readRunMeasurements } from './measurements.js';
 import type { BenchPlan } from './plan.js';
-import { benchRows } from './runs.js';
+import type { BenchRowSpec } from './runs.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
 import {
   angleDifferenceCell,
@@ -91,21 +88,6 @@ function spreadOf(values: readonly number[]): Spread {
   return finite.length > 0
     ? meanAndSpread(finite)
     : { n: 0, mean: Number.NaN, std: Number.NaN, min: Number.NaN, max: Number.NaN };
-}
-
-/** One row of a bench: a method of the recipe, at one point of its grid when it declares one. */
-export interface BenchRowSpec {
-  /** The method's label, with the grid point after an @ (`modulation@lr=0.001`). */
-  readonly label: string;
-  /** The recipe's label of the method. */
-  readonly methodLabel: string;
-  readonly method: Recipe['methods'][number]['method'];
-  /** The row's weighting strategy (`train.weighting`), when the recipe sets one. */
-  readonly weighting?: Recipe['methods'][number]['weighting'];
-  /** The grid's values for this row, by dotted config path. */
-  readonly point?: Readonly<Record<string, unknown>>;
-  /** The point's name (the part of the label after the @). */
-  readonly pointName?: string;
 }
 
 /**
@@ -231,25 +213,4 @@ function aggregate(
     weightsSha256: runs.map((r) => r.weightsSha256),
     runDirs: runs.map((r) => r.runDir),
   };
-}
-
-/**
- * Aggregates a finished bench's summaries and writes results.json and results.md into its folder (and into
- * the zoo entry when the plan records). The caller holds the folders' locks.
- */
-export async function finishBench(
-  dir: string,
-  entry: LoadedRecipe,
-  plan: BenchPlan,
-  summaries: ReadonlyMap<string, TrainSummary[]>,
-): Promise<BenchResults> {
-  const results = await aggregateBench(entry, plan, benchRows(entry, plan), summaries);
-  await writeResults(dir, results);
-  if (plan.record) await writeResults(entry.dir, results);
-  return results;
-}
-
-async function writeResults(dir: string, results: BenchResults): Promise<void> {
-  await writeFileAtomic(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFileAtomic(path.join(dir, 'results.md'), formatBenchMarkdown(results));
 }

@@ -17,7 +17,6 @@ import { displayPath } from '../util/paths.js';
 import { removePath, writeFileAtomic } from '../util/write.js';
 import type { BenchPlan } from './plan.js';
 import type { LoadedRecipe, Recipe } from './recipe.js';
-import type { BenchRowSpec } from './results.js';
 
 /** One point of a recipe's grid: a value per key, with the index of the value in the recipe's list. */
 interface GridPoint {
@@ -27,6 +26,21 @@ interface GridPoint {
 }
 
 /** One run of a bench. */
+/** One row of a bench: a method of the recipe, at one point of its grid when it declares one. */
+export interface BenchRowSpec {
+  /** The method's label, with the grid point after an @ (`modulation@lr=0.001`). */
+  readonly label: string;
+  /** The recipe's label of the method. */
+  readonly methodLabel: string;
+  readonly method: Recipe['methods'][number]['method'];
+  /** The row's weighting strategy (`train.weighting`), when the recipe sets one. */
+  readonly weighting?: Recipe['methods'][number]['weighting'];
+  /** The grid's values for this row, by dotted config path. */
+  readonly point?: Readonly<Record<string, unknown>>;
+  /** The point's name (the part of the label after the @). */
+  readonly pointName?: string;
+}
+
 export interface BenchRun extends BenchRowSpec {
   readonly seed: number;
   /** The run folder, relative to the bench folder. */

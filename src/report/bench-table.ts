@@ -1,5 +1,4 @@
 /** The comparison table of a bench, as markdown (for results.md, README and the terminal). */
-import type { RowComparison } from '../bench/compare.js';
 import type { BenchResults, BenchRow } from '../bench/results.js';
 import { methodLabelOf } from '../bench/recipe.js';
 import type { CellStats, DifferenceCell } from '../bench/statistics.js';
@@ -28,14 +27,14 @@ function withInterval(stats: CellStats | undefined, digits = 3, scale = 1): stri
 }
 
 /** A difference with its interval, marked when the interval contains 0. */
-function difference(stats: DifferenceCell | undefined, digits = 3, scale = 1): string {
+export function difference(stats: DifferenceCell | undefined, digits = 3, scale = 1): string {
   if (!stats || stats.n === 0) return '–';
   const sign = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
   const shown = `${sign(stats.mean * scale)} ${interval(stats, digits, scale)}`;
   return stats.significant ? shown : `${shown} ${NOT_SIGNIFICANT}`;
 }
 
-function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   return (
     `| ${headers.join(' | ')} |\n|${headers.map(() => '---').join('|')}|\n` +
     rows.map((r) => `| ${r.join(' | ')} |`).join('\n') +
@@ -150,20 +149,5 @@ export function formatBenchMarkdown(results: BenchResults): string {
     angles +
     perTask.join('') +
     `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${env.nativePack ? ' with the native pack' : ''}${env.gpu ? ` on ${env.gpu}` : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}.\n`
-  );
-}
-
-/** Two rows of a bench compared (`mtlzoo analyze compare`), as markdown. */
-export function formatComparison(c: RowComparison): string {
-  const rows: string[][] = [
-    ...Object.entries(c.metrics).map(([name, stats]) => [`Δ ${name}`, difference(stats)]),
-    [`Δm of ${c.a} against ${c.b} (%)`, difference(c.deltaM, 2, 100)],
-    ...(c.angle ? [['final across-task angle on the shared weights (°)', difference(c.angle, 1)]] : []),
-  ];
-  return (
-    `**${c.a} − ${c.b}** (${c.bench}: paired by seed and test query over seeds ${c.seeds.join(', ')} and ` +
-    `all ${c.tasks.length} tasks; mean [95 % interval]; ${NOT_SIGNIFICANT}: the interval contains 0)\n\n` +
-    table(['', `${c.a} − ${c.b}`], rows) +
-    (c.angle ? '' : '\nNo gradient angles: the probe did not run in both rows (train.probe.every > 0).\n')
   );
 }

@@ -7,7 +7,7 @@ import { formatGradientSummary, formatRelatedness, summariseGradients } from '..
 import { compareRows } from '../../bench/compare.js';
 import { loadSweep } from '../../bench/sweep.js';
 import { RunDir } from '../../engine/run-dir.js';
-import { formatComparison } from '../../report/bench-table.js';
+import { formatComparison } from '../../report/compare-table.js';
 import { formatSweepMarkdown } from '../../report/sweep-table.js';
 import { MtlzooError } from '../../errors.js';
 import { positiveInt } from '../arguments.js';

@@ -1,0 +1,30 @@
+/** The end of a bench, local or queued: its results aggregated and written as results.json and results.md. */
+import path from 'node:path';
+import type { TrainSummary } from '../engine/trainer.js';
+import { formatBenchMarkdown } from '../report/bench-table.js';
+import { writeFileAtomic } from '../util/write.js';
+import type { BenchPlan } from './plan.js';
+import type { LoadedRecipe } from './recipe.js';
+import { aggregateBench, type BenchResults } from './results.js';
+import { benchRows } from './runs.js';
+
+/**
+ * Aggregates a finished bench's summaries and writes results.json and results.md into its folder (and into
+ * the zoo entry when the plan records). The caller holds the folders' locks.
+ */
+export async function finishBench(
+  dir: string,
+  entry: LoadedRecipe,
+  plan: BenchPlan,
+  summaries: ReadonlyMap<string, TrainSummary[]>,
+): Promise<BenchResults> {
+  const results = await aggregateBench(entry, plan, benchRows(entry, plan), summaries);
+  await writeResults(dir, results);
+  if (plan.record) await writeResults(entry.dir, results);
+  return results;
+}
+
+async function writeResults(dir: string, results: BenchResults): Promise<void> {
+  await writeFileAtomic(path.join(dir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFileAtomic(path.join(dir, 'results.md'), formatBenchMarkdown(results));
+}
