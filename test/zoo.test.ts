@@ -3,7 +3,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runConfigText, type BenchResults } from '../src/bench/bench.js';
+import { planOf } from '../src/bench/plan.js';
 import { loadRecipe } from '../src/bench/recipe.js';
+import { benchRows } from '../src/bench/runs.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { tempDir, writeFiles } from './helpers/files.js';
@@ -24,13 +26,15 @@ describe('zoo entries', () => {
       const kernel = new Kernel({ logger: createMemoryLogger() });
       const base = await kernel.loadConfig(loaded.configFile);
       const steps = results.steps === base.config.train.steps ? undefined : results.steps;
+      // Rows as the recipe gives them today: a row per method, and per grid point when it has a grid.
+      const rows = benchRows(loaded, planOf(loaded, {}));
       for (const row of results.rows) {
-        const recipeRow = loaded.recipe.methods.find((m) => m.label === row.label);
+        const recipeRow = rows.find((r) => r.label === row.label);
         assert.ok(recipeRow, `${row.label} is no longer in the recipe`);
         for (const [i, seed] of row.seeds.entries()) {
           const file = path.join(workspace.dir, entry, `recorded-${row.label}-${seed}.yaml`);
           writeFiles(path.dirname(file), {
-            [path.basename(file)]: runConfigText(loaded, recipeRow, seed, steps),
+            [path.basename(file)]: runConfigText(loaded, recipeRow, seed, steps, recipeRow.point),
           });
           // A changed config, default or plugin option would change the hash: re-record the entry then.
           assert.equal(
