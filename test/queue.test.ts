@@ -128,6 +128,67 @@ const missing = redisMissing();
       assert.match(second.stdout, /^4 runs: 0 enqueued, already in the queue: 4 waiting\n/);
     });
 
+    it("--priority orders a bench's runs: new ones enqueued with it, waiting ones given it", async () => {
+      const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis.port } });
+      try {
+        const states = async () =>
+          Promise.all(
+            (await queue.getJobs(['wait', 'prioritized'])).map(async (job) => ({
+              id: job.id!,
+              state: await job.getState(),
+              priority: job.priority,
+            })),
+          );
+        const before = await states();
+        assert.equal(before.length, 4);
+        const given = await runCli('bench', entry, '--queue', redis.url, '--runs', store, '--priority', '7');
+        assert.equal(given.code, 0, given.log);
+        assert.match(
+          given.stdout,
+          /, 4 waiting ones given priority 7, already in the queue: 4 prioritized\n/,
+        );
+        for (const job of await states()) assert.deepEqual([job.state, job.priority], ['prioritized', 7]);
+
+        const more = await runCli(
+          'bench',
+          entry,
+          '--queue',
+          redis.url,
+          '--runs',
+          store,
+          '--seeds',
+          '7',
+          '--priority',
+          '3',
+          '--out',
+          path.join(store, 'seven'),
+        );
+        assert.equal(more.code, 0, more.log);
+        assert.match(more.stdout, /^2 runs: 2 enqueued\n/);
+        const added = (await states()).filter((j) => !before.some((b) => b.id === j.id));
+        assert.deepEqual(
+          added.map((j) => [j.state, j.priority]),
+          [
+            ['prioritized', 3],
+            ['prioritized', 3],
+          ],
+        );
+        // Leave the queue as the next test expects it: the bench's own four runs, without priority.
+        for (const { id } of added) await (await queue.getJob(id))!.remove();
+        for (const job of await queue.getJobs(['prioritized'])) await job.changePriority({ priority: 0 });
+        assert.deepEqual(
+          (await states()).map((j) => j.state),
+          ['waiting', 'waiting', 'waiting', 'waiting'],
+        );
+
+        const zero = await runCli('bench', entry, '--queue', redis.url, '--runs', store, '--priority', '0');
+        assert.equal(zero.code, 2);
+        assert.match(zero.log, /--priority: expected an integer from 1 to 2097151, got "0"/);
+      } finally {
+        await queue.close();
+      }
+    });
+
     it('a worker killed mid-run and Redis killed mid-bench: the bench completes to the local results', async () => {
       const dir = /bench: (.*)\n/.exec((await enqueue()).stdout)![1]!;
       const workerArgs = ['worker', '--queue', redis.url, '--runs', store, '--lock-seconds', '5'];

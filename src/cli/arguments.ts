@@ -1,12 +1,14 @@
 /** Parsers for command-line option values, with errors that name the flag. */
 import { MtlzooError } from '../errors.js';
 
-/** `--flag <n>` as a positive integer. */
-export function positiveInt(flag: string) {
+/** `--flag <n>` as a positive integer, at most `max` when given. */
+export function positiveInt(flag: string, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0)
-      throw new MtlzooError('USAGE', `${flag}: expected a positive integer, got "${value}"`, 2);
+    if (!Number.isInteger(n) || n <= 0 || n > max) {
+      const expected = max === Number.MAX_SAFE_INTEGER ? 'a positive integer' : `an integer from 1 to ${max}`;
+      throw new MtlzooError('USAGE', `${flag}: expected ${expected}, got "${value}"`, 2);
+    }
     return n;
   };
 }

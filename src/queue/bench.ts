@@ -65,8 +65,16 @@ export interface EnqueueOptions extends PlanChoices {
   store: string;
   /** The bench folder, inside the store (default: queuedBenchDir). */
   outputDir?: string;
+  /**
+   * BullMQ's job priority (1 first, up to MAX_PRIORITY) for the bench's runs, given to those still waiting
+   * too. Runs enqueued without one are taken before any run with one.
+   */
+  priority?: number;
   log: Logger;
 }
+
+/** BullMQ's largest job priority. */
+export const MAX_PRIORITY = 2_097_151;
 
 export interface EnqueueSummary {
   readonly dir: string;
@@ -75,6 +83,8 @@ export interface EnqueueSummary {
   readonly added: number;
   /** Failed jobs given their attempts again. */
   readonly retried: number;
+  /** Waiting jobs given the bench's priority. */
+  readonly reprioritised: number;
   /** Jobs already in the queue, by state. */
   readonly present: Readonly<Record<string, number>>;
 }
@@ -113,17 +123,26 @@ export async function enqueueBench(
     await writeFileAtomic(path.join(dir, BENCH_JOBS), `${JSON.stringify(file, null, 2)}\n`);
     let added = 0;
     let retried = 0;
+    let reprioritised = 0;
     const present: Record<string, number> = {};
     for (const [i, run] of runs.entries()) {
       const id = jobs[i]!.id;
       const existing = await queue.getJob(id);
       if (existing) {
-        const state = await existing.getState();
+        let state = await existing.getState();
         if (state === 'failed') {
           // Enqueueing again after fixing a failure's cause gives the job its attempts again.
           await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
           retried += 1;
-        } else present[state] = (present[state] ?? 0) + 1;
+          continue;
+        }
+        const waiting = state === 'waiting' || state === 'prioritized';
+        if (options.priority !== undefined && waiting && existing.priority !== options.priority) {
+          await existing.changePriority({ priority: options.priority });
+          reprioritised += 1;
+          state = await existing.getState();
+        }
+        present[state] = (present[state] ?? 0) + 1;
         continue;
       }
       const data: RunJobData = {
@@ -135,10 +154,14 @@ export async function enqueueBench(
         config: jobConfigText(run.loaded),
       };
       // A job id that exists already (another bench enqueued the same run meanwhile) adds nothing.
-      await queue.add(`${entry.name}/${run.label}/seed-${run.seed}`, data, { ...JOB_OPTIONS, jobId: id });
+      await queue.add(`${entry.name}/${run.label}/seed-${run.seed}`, data, {
+        ...JOB_OPTIONS,
+        jobId: id,
+        ...(options.priority !== undefined ? { priority: options.priority } : {}),
+      });
       added += 1;
     }
-    return { dir, jobs, added, retried, present };
+    return { dir, jobs, added, retried, reprioritised, present };
   } finally {
     lock.release();
   }

@@ -9,6 +9,7 @@ import {
   benchStatus,
   collectBench,
   enqueueBench,
+  MAX_PRIORITY,
   findQueuedBench,
   type BenchStatus,
 } from '../../queue/bench.js';
@@ -33,6 +34,7 @@ interface BenchCliOptions extends PlanCliOptions {
   json?: boolean;
   queue?: string;
   runs: string;
+  priority?: number;
 }
 
 interface StatusCliOptions extends PlanCliOptions {
@@ -133,6 +135,11 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
     .option('--json', 'print the results as JSON')
     .option('--queue <url>', 'enqueue the runs on redis://HOST:PORT[/DB] for mtlzoo worker, and return')
     .option('--runs <dir>', 'with --queue: the run store every worker reaches', 'runs')
+    .option(
+      '--priority <n>',
+      `with --queue: the runs' priority, 1 (first) to ${MAX_PRIORITY}, given to its runs still waiting too; runs enqueued without one are taken first`,
+      positiveInt('--priority', MAX_PRIORITY),
+    )
     .action(async (entryPath: string | undefined, options: BenchCliOptions) => {
       if (options.queue !== undefined) {
         if (options.resume !== undefined)
@@ -151,6 +158,7 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
             methods: methodLabels(entry, options.methods),
             steps: options.steps,
             record: options.record,
+            ...(options.priority !== undefined ? { priority: options.priority } : {}),
             log: cli.logger,
           }),
         );
@@ -158,7 +166,7 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
         cli.output.write(
           options.json
             ? `${JSON.stringify(summary, null, 2)}\n`
-            : `${summary.jobs.length} runs: ${summary.added} enqueued${summary.retried ? `, ${summary.retried} failed ones retried` : ''}${present.length ? `, already in the queue: ${present.join(', ')}` : ''}\nbench: ${summary.dir}\nwatch it with: mtlzoo bench status ${summary.dir} --queue ${options.queue}\n`,
+            : `${summary.jobs.length} runs: ${summary.added} enqueued${summary.retried ? `, ${summary.retried} failed ones retried` : ''}${summary.reprioritised ? `, ${summary.reprioritised} waiting ones given priority ${options.priority}` : ''}${present.length ? `, already in the queue: ${present.join(', ')}` : ''}\nbench: ${summary.dir}\nwatch it with: mtlzoo bench status ${summary.dir} --queue ${options.queue}\n`,
         );
         return;
       }
