@@ -106,7 +106,8 @@ export async function modelRelatedness(model: MtlModel, initial?: StageValues): 
       return {
         ...stage,
         change: {
-          norms: moves.map((m) => Math.hypot(...m)),
+          // A loop, not Math.hypot(...m): a stage may hold more values than a call takes arguments.
+          norms: moves.map((m) => Math.sqrt(m.reduce((sum, d) => sum + d * d, 0))),
           matrix: relatednessMatrix(flatten(moves), model.taskCount),
         },
       };
