@@ -289,33 +289,96 @@ const missing = redisMissing();
       }
     });
 
-    it('a run that diverges is marked failed with its message, without retries', async () => {
+    it('a run that diverges is marked failed with its message, without retries; --interim collects the rest', async () => {
       const diverging = path.join(workspace.dir, 'zoo', 'diverging');
       writeFiles(diverging, {
         'recipe.yaml':
-          'description: diverges\nconfig: ./base.yaml\nmethods:\n  - label: shared\n    method: shared\n',
-        'base.yaml': smallConfig({ steps: 6, extra: '  optimizer: { type: sgd, lr: 1.0e+30 }\n' }),
+          'description: diverges at one learning rate\nconfig: ./base.yaml\n' +
+          'grid:\n  train.optimizer.lr: [1.0e+30, 0.01]\n' +
+          'methods:\n  - label: shared\n    method: shared\n',
+        'base.yaml': smallConfig({ steps: 6, extra: '  optimizer: { type: sgd }\n' }),
       });
       const enqueued = await runCli('bench', diverging, '--queue', redis.url, '--runs', store);
       assert.equal(enqueued.code, 0, enqueued.log);
       const dir = /bench: (.*)\n/.exec(enqueued.stdout)![1]!;
       const worker = startMtlzoo(['worker', '--queue', redis.url, '--runs', store]);
       workers.push(worker);
-      let job: { state: string; failedReason?: string; attemptsMade: number } | undefined;
+      type Job = { label: string; state: string; failedReason?: string; attemptsMade: number };
+      let jobs: Job[] = [];
       await waitFor(async () => {
         const status = await runCli('bench', 'status', dir, '--queue', redis.url, '--json');
-        job = (JSON.parse(status.stdout) as { status: { jobs: (typeof job)[] } }).status.jobs[0];
-        return job?.state === 'failed';
-      }, 'the diverging run to fail');
+        jobs = (JSON.parse(status.stdout) as { status: { jobs: Job[] } }).status.jobs;
+        return jobs.every((job) => job.state === 'failed' || job.state === 'completed');
+      }, 'both runs to end');
+      const [failed, trained] = jobs;
+      assert.deepEqual(
+        jobs.map((job) => [job.label, job.state]),
+        [
+          ['shared@lr=1e+30', 'failed'],
+          ['shared@lr=0.01', 'completed'],
+        ],
+      );
       assert.match(
-        job!.failedReason!,
+        failed!.failedReason!,
         /^training diverged at step \d+: (loss|the update of the weights) is NaN/,
       );
-      assert.equal(job!.attemptsMade, 1);
+      assert.equal(failed!.attemptsMade, 1);
       const table = await runCli('bench', 'status', dir, '--queue', redis.url);
-      assert.match(table.stdout, /shared +0 +failed .*training diverged at step/);
+      assert.match(table.stdout, /shared@lr=1e\+30 +0 +failed .*training diverged at step/);
       worker.child.kill('SIGTERM');
       assert.equal((await worker.exited).code, 0, worker.stderr());
+
+      // The bench cannot finish; its finished row is collected as interim results, beside the bench's own.
+      const refused = await runCli('bench', 'collect', dir, '--queue', redis.url);
+      assert.equal(refused.code, 2);
+      assert.match(refused.log, /1 of 2 runs are not done \(shared@lr=1e\+30 seed 0: failed\)/);
+      assert.equal(existsSync(path.join(dir, 'results.json')), false);
+      const interim = await runCli('bench', 'collect', dir, '--queue', redis.url, '--interim');
+      assert.equal(interim.code, 0, interim.log);
+      const results = JSON.parse(
+        await fs.readFile(path.join(dir, 'interim', 'results.json'), 'utf8'),
+      ) as BenchResults;
+      assert.deepEqual(results.pending, [
+        { label: 'shared@lr=1e+30', seeds: [{ seed: 0, state: 'failed' }] },
+      ]);
+      assert.deepEqual(
+        results.rows.map((row) => row.label),
+        [trained!.label],
+      );
+      assert.equal(existsSync(path.join(dir, 'results.json')), false);
+      assert.match(
+        await fs.readFile(path.join(dir, 'interim', 'results.md'), 'utf8'),
+        /\*\*Interim results: 1 of 2 rows, those whose every run is done; not yet: shared@lr=1e\+30 \(seed 0 failed\)\./,
+      );
+      // The row is what a bench of that learning rate alone reports.
+      writeFiles(diverging, {
+        'alone.yaml':
+          'description: the converging learning rate\nconfig: ./base.yaml\n' +
+          'grid:\n  train.optimizer.lr: [0.01]\nmethods:\n  - label: shared\n    method: shared\n',
+      });
+      const alone = await runCli(
+        'bench',
+        path.join(diverging, 'alone.yaml'),
+        '--out',
+        path.join(workspace.dir, 'alone'),
+        '--json',
+      );
+      assert.equal(alone.code, 0, alone.log);
+      assert.deepEqual(
+        comparableBenchRows(results),
+        comparableBenchRows(JSON.parse(alone.stdout) as BenchResults),
+      );
+      const report = await runCli(
+        'report',
+        path.join(dir, 'interim'),
+        '--out',
+        path.join(workspace.dir, 'interim.html'),
+      );
+      assert.equal(report.code, 0, report.log);
+      assert.match(
+        await fs.readFile(path.join(workspace.dir, 'interim.html'), 'utf8'),
+        /<p class="interim">Interim results: 1 of 2 rows, .*shared@lr=1e\+30 \(seed 0 failed\)/,
+      );
     });
   },
 );

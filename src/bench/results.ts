@@ -62,6 +62,12 @@ export interface BenchRow {
   readonly runDirs: readonly string[];
 }
 
+/** A row an interim collection leaves out, with the state of each of its seeds' runs. */
+export interface PendingRow {
+  readonly label: string;
+  readonly seeds: readonly { readonly seed: number; readonly state: string }[];
+}
+
 export interface BenchResults {
   readonly entry: string;
   readonly description: string;
@@ -77,6 +83,11 @@ export interface BenchResults {
   readonly tasks: readonly string[];
   readonly environment: Environment;
   readonly rows: readonly BenchRow[];
+  /**
+   * Present in interim results (`bench collect --interim`): the rows not in `rows` because some of their
+   * runs are not done. The bench's own results.json never has it.
+   */
+  readonly pending?: readonly PendingRow[];
 }
 
 const overall = (metrics: readonly Metric[], name: string) =>

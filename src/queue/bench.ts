@@ -13,7 +13,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../plugin/types.js';
 import { adoptPlan, planOf, requirePlan, type BenchPlan, type PlanChoices } from '../bench/plan.js';
 import { loadRecipe, type LoadedRecipe } from '../bench/recipe.js';
-import { finishBench } from '../bench/finish.js';
+import { finishBench, writeInterimResults } from '../bench/finish.js';
 import type { BenchResults } from '../bench/results.js';
 import { prepareRuns } from '../bench/runs.js';
 import { RunDir } from '../engine/run-dir.js';
@@ -235,6 +235,22 @@ export function allDone(status: BenchStatus): boolean {
   return status.jobs.every((job) => job.state === 'completed');
 }
 
+/** The summary each completed job wrote, checked against the job's config hash, by row label in seed order. */
+async function summariesOf(jobs: readonly JobStatus[]): Promise<Map<string, TrainSummary[]>> {
+  const summaries = new Map<string, TrainSummary[]>();
+  for (const job of jobs) {
+    const summary = await new RunDir(job.runDir).readSummary();
+    if (!summary || summary.configHash !== job.hash) {
+      throw new MtlzooError(
+        'DATA_INVALID',
+        `${job.runDir}: the queue has job ${job.id} done, but the folder holds ${summary ? `the summary of config ${summary.configHash}` : 'no summary'}; is the run store the one the workers write?`,
+      );
+    }
+    summaries.set(job.label, [...(summaries.get(job.label) ?? []), summary]);
+  }
+  return summaries;
+}
+
 /**
  * Aggregates a queued bench whose jobs are all done into results.json and results.md (and the zoo entry
  * with --record), as a local bench does. Refuses, naming them, while jobs are unfinished.
@@ -247,29 +263,54 @@ export async function collectBench(status: BenchStatus, log: Logger): Promise<Be
       `${status.dir}: ${unfinished.length} of ${status.jobs.length} runs are not done (${unfinished
         .slice(0, 5)
         .map((j) => `${j.label} seed ${j.seed}: ${j.state}`)
-        .join(', ')}${unfinished.length > 5 ? ', …' : ''}); see mtlzoo bench status ${status.dir}`,
+        .join(', ')}${unfinished.length > 5 ? ', …' : ''}); see mtlzoo bench status ${status.dir}, ` +
+        'or bench collect --interim for the rows that are',
       2,
     );
   }
   const { plan } = status;
   const entry = await loadRecipe(plan.recipe);
-  const summaries = new Map<string, TrainSummary[]>();
-  for (const job of status.jobs) {
-    const summary = await new RunDir(job.runDir).readSummary();
-    if (!summary || summary.configHash !== job.hash) {
-      throw new MtlzooError(
-        'DATA_INVALID',
-        `${job.runDir}: the queue has job ${job.id} done, but the folder holds ${summary ? `the summary of config ${summary.configHash}` : 'no summary'}; is the run store the one the workers write?`,
-      );
-    }
-    summaries.set(job.label, [...(summaries.get(job.label) ?? []), summary]);
-  }
+  const summaries = await summariesOf(status.jobs);
   const locks = [await FolderLock.acquire(status.dir, 'bench', log)];
   try {
     if (plan.record) locks.push(await FolderLock.acquire(entry.dir, 'bench recording this zoo entry', log));
     return await finishBench(status.dir, entry, plan, summaries);
   } finally {
     for (const lock of locks) lock.release();
+  }
+}
+
+/** Where `bench collect --interim` writes: a folder of its own, so the bench's results.json means done. */
+export const INTERIM_FOLDER = 'interim';
+
+/**
+ * Interim results of a queued bench: the rows whose every run is done, aggregated as the final results will
+ * be (Δm needs the baseline's row done, angle differences shared's), into `<bench>/interim/`, naming the rows
+ * still pending with the state of each run. For the finished part of a long bench, or one with a failed run.
+ */
+export async function collectInterim(status: BenchStatus, log: Logger): Promise<BenchResults> {
+  const byLabel = new Map<string, JobStatus[]>();
+  for (const job of status.jobs) byLabel.set(job.label, [...(byLabel.get(job.label) ?? []), job]);
+  const rows = [...byLabel.entries()];
+  const done = rows.filter(([, jobs]) => jobs.every((job) => job.state === 'completed'));
+  if (done.length === 0) {
+    throw new MtlzooError(
+      'USAGE',
+      `${status.dir}: no row has every run done yet; see mtlzoo bench status ${status.dir}`,
+      2,
+    );
+  }
+  const pending = rows
+    .filter(([label]) => !done.some(([d]) => d === label))
+    .map(([label, jobs]) => ({ label, seeds: jobs.map((job) => ({ seed: job.seed, state: job.state })) }));
+  const entry = await loadRecipe(status.plan.recipe);
+  const summaries = await summariesOf(done.flatMap(([, jobs]) => jobs));
+  const dir = path.join(status.dir, INTERIM_FOLDER);
+  const lock = await FolderLock.acquire(status.dir, 'bench', log);
+  try {
+    return await writeInterimResults(dir, entry, status.plan, summaries, pending);
+  } finally {
+    lock.release();
   }
 }
 

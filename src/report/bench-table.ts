@@ -57,6 +57,29 @@ function methodName(row: BenchRow): string {
     : `${refName(row.method)} + ${refName(row.weighting)}`;
 }
 
+/**
+ * What interim results leave out (undefined for a bench's own results): the rows whose runs are not all
+ * done, each with its runs' states, and what that takes from the table.
+ */
+export function interimNote(
+  pending: BenchResults['pending'],
+  shown: number,
+  baseline: string | undefined,
+): string | undefined {
+  if (!pending) return undefined;
+  const rows = pending.map(
+    (row) => `${row.label} (${row.seeds.map((s) => `seed ${s.seed} ${s.state}`).join(', ')})`,
+  );
+  const noBaseline =
+    baseline && pending.some((row) => methodLabelOf(row.label) === baseline)
+      ? ` ${baseline} is among them: rows compared with a pending ${baseline} row have no Δm yet.`
+      : '';
+  return (
+    `Interim results: ${shown} of ${shown + pending.length} rows, those whose every run is done; ` +
+    `not yet: ${rows.join('; ')}.${noBaseline} The bench writes its own results when every run is done.`
+  );
+}
+
 export function formatBenchMarkdown(results: BenchResults): string {
   const { baseline } = results;
   const headers = [
@@ -141,8 +164,10 @@ export function formatBenchMarkdown(results: BenchResults): string {
       ),
   );
   const env = results.environment;
+  const interim = interimNote(results.pending, results.rows.length, baseline);
   return (
     `## ${results.entry}\n\n${results.description}\n\n` +
+    (interim ? `**${interim}**\n\n` : '') +
     `Dataset ${results.dataset} (tasks: ${results.tasks.join(', ')}), backbone ${results.backbone}, ${results.steps} steps, seeds ${results.seeds.join(', ')}; test split, mean ± std over seeds, 95 % intervals from a bootstrap over seeds and test queries.\n\n` +
     table(headers, rows) +
     paired +

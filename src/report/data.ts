@@ -37,6 +37,7 @@ import type { Metric } from '../kinds/evaluator.js';
 import type { ParameterReport } from '../kinds/method.js';
 import type { Matrix } from '../metrics/gradients.js';
 import { meanAndSpread, type Spread } from '../metrics/summary.js';
+import { interimNote } from './bench-table.js';
 
 /** A difference (Δm) as the report reads it; `significant` is absent in results recorded before intervals. */
 export type ReportDifference = CellStats & Partial<Pick<DifferenceCell, 'significant'>>;
@@ -105,6 +106,8 @@ export interface UnreadableRun {
 export interface ReportData {
   readonly title: string;
   readonly description?: string;
+  /** For interim bench results: what they leave out (see interimNote). */
+  readonly interim?: string;
   readonly source: 'run' | 'bench';
   /** The folder's name (paths in the report are relative to it). */
   readonly folder: string;
@@ -187,6 +190,14 @@ const resultsSchema = z.looseObject({
       .default(null),
     nativePack: z.boolean().default(false),
   }),
+  pending: z
+    .array(
+      z.looseObject({
+        label: z.string(),
+        seeds: z.array(z.looseObject({ seed: z.number(), state: z.string() })),
+      }),
+    )
+    .optional(),
   rows: z.array(
     z.looseObject({
       label: z.string(),
@@ -519,6 +530,9 @@ async function fromBench(kernel: Kernel, dir: string, results: ResultsFile): Pro
   return {
     title: results.entry,
     description: results.description,
+    ...(results.pending
+      ? { interim: interimNote(results.pending, results.rows.length, results.baseline) }
+      : {}),
     source: 'bench',
     folder: path.basename(dir),
     date: results.date,

@@ -8,6 +8,8 @@ import {
   allDone,
   benchStatus,
   collectBench,
+  collectInterim,
+  INTERIM_FOLDER,
   enqueueBench,
   MAX_PRIORITY,
   findQueuedBench,
@@ -293,15 +295,22 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
     bench
       .command('collect')
       .description('write results.json and results.md of a queued bench whose runs are all done'),
-  ).action(async (target: string, _options: unknown, command: Command) => {
-    const { dir, options } = await queued(target, command);
-    const results = await withQueue(options.queue, async (queue) =>
-      collectBench(await benchStatus(queue, dir), cli.logger),
-    );
-    cli.output.write(
-      options.json
-        ? `${JSON.stringify(results, null, 2)}\n`
-        : `${formatBenchMarkdown(results)}\nresults: ${dir}\n`,
-    );
-  });
+  )
+    .option(
+      '--interim',
+      `before then: the rows whose every run is done, into <bench>/${INTERIM_FOLDER}/ (the table names the rows still pending)`,
+    )
+    .action(async (target: string, _options: unknown, command: Command) => {
+      const { dir, options } = await queued(target, command);
+      const interim = command.opts<{ interim?: boolean }>().interim === true;
+      const results = await withQueue(options.queue, async (queue) => {
+        const status = await benchStatus(queue, dir);
+        return interim ? collectInterim(status, cli.logger) : collectBench(status, cli.logger);
+      });
+      cli.output.write(
+        options.json
+          ? `${JSON.stringify(results, null, 2)}\n`
+          : `${formatBenchMarkdown(results)}\nresults: ${interim ? path.join(dir, INTERIM_FOLDER) : dir}\n`,
+      );
+    });
 }

@@ -17,6 +17,7 @@ const STYLE = `
   body { font-family: system-ui, sans-serif; margin: 0 auto; max-width: 1240px; padding: 24px; color: #222; }
   h1 { margin-bottom: 4px; } h2 { margin-top: 40px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
   p.meta, figcaption, .note { color: #555; }
+  p.interim { background: #fff6d6; border-left: 4px solid #e0b000; padding: 6px 10px; }
   table { border-collapse: collapse; margin: 12px 0; font-size: 14px; }
   th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; }
   th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
@@ -250,6 +251,7 @@ export function renderPage(
 <body>
 <header><h1>mtlzoo report: ${esc(data.title)}</h1>
 ${data.description ? `<p>${esc(data.description)}</p>` : ''}
+${data.interim ? `<p class="interim">${esc(data.interim)}</p>` : ''}
 <p class="meta">${meta}</p>${charts ? `<p class="meta">Charts: hover for exact values and seeds, click a legend entry to pick a method (shift-click for more, click elsewhere in the chart for all), scroll or drag to zoom and pan the scatter plot (double-click resets). Their Vega-Lite specs, data included, are in <code>${esc(specFolder)}/</code> beside this file.</p>` : ''}</header>
 <section id="comparison">${comparison(data)}</section>
 ${sections.map((s) => figureSection(s, data, rendered)).join('\n')}
