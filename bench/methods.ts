@@ -1,12 +1,13 @@
 /**
- * `npm run bench:methods [-- --config FILE] [-- --methods a,b] [-- --rounds N] [-- --json]`
+ * `npm run bench:methods [-- --config FILE] [-- --methods a,b] [-- --rounds N] [-- --json] [-- --profile]`
  *
  * Milliseconds per training step of every method variant on one experiment config (default: the
  * quickstart's data, backbone, batch and optimiser), and each as a multiple of `modulation`'s. The variants
  * run in one process, one step each in turn, round after round, so that a change in machine load shifts
  * every method alike and the ratios stay meaningful on a busy machine; the medians over rounds are
  * reported. A step is what the trainer times: the objective, its gradients and the optimiser update on a
- * decoded batch.
+ * decoded batch. `--profile` then profiles one more step of each and prints its slowest kernels by input
+ * shapes (stderr).
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +21,7 @@ import { TripletSampler, uniqueImages } from '../src/train/sampler.js';
 import * as tf from '../src/tf.js';
 import { createConsoleLogger } from '../src/util/logger.js';
 import { writeFileAtomic } from '../src/util/write.js';
+import { printProfile } from './profile.js';
 import { tmpdir } from 'node:os';
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '20' },
       warmup: { type: 'string', default: '3' },
       json: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
     },
   });
   const wanted = values.methods?.split(',').map((s) => s.trim());
@@ -131,6 +134,12 @@ async function main(): Promise<void> {
       if (round >= warmup) times.get(r.label)!.push(ms);
     }
     if (round >= warmup) log.info(`round ${round - warmup + 1}/${rounds}`);
+  }
+  if (values.profile) {
+    for (const r of runners) {
+      log.info(`${r.label}: one step profiled`);
+      printProfile(await tf.profile(() => r.step(warmup + rounds)), true);
+    }
   }
   const reference = times.has('modulation') ? median(times.get('modulation')!) : undefined;
   const results = runners.map((r) => {

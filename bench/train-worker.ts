@@ -2,6 +2,7 @@
  * One benchmark case of `npm run bench:train`, in its own process so that peak RSS and the wasm heap (which
  * never shrinks) belong to this case alone. Reads the case as JSON from argv[2]; prints one JSON line.
  */
+import { printProfile } from './profile.js';
 import { Kernel } from '../src/kernel/kernel.js';
 import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
 import type { BackboneNet } from '../src/kinds/backbone.js';
@@ -81,22 +82,6 @@ async function time(fn: () => Promise<void>, warmup: number, steps: number): Pro
     times.push(performance.now() - start);
   }
   return times;
-}
-
-/** The kernel calls of one profiled step, and the twelve kernels that took longest, to stderr. */
-function printProfile(info: Awaited<ReturnType<typeof tf.profile>>): void {
-  const byKernel = new Map<string, { calls: number; ms: number }>();
-  for (const k of info.kernels) {
-    const entry = byKernel.get(k.name) ?? { calls: 0, ms: 0 };
-    entry.calls++;
-    entry.ms += k.kernelTimeMs as number;
-    byKernel.set(k.name, entry);
-  }
-  const total = info.kernels.reduce((sum, k) => sum + (k.kernelTimeMs as number), 0);
-  const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
-  console.error(`  ${info.kernels.length} kernel calls, ${total.toFixed(0)} ms in kernels`);
-  for (const [name, { calls, ms }] of top)
-    console.error(`  ${name.padEnd(28)} ${String(calls).padStart(4)}× ${ms.toFixed(1).padStart(8)} ms`);
 }
 
 const registries = new Kernel().registries;

@@ -221,6 +221,58 @@ describe('nn', () => {
       });
     });
 
+    // A batch grouped in task order is split (gradient: concat), any other gathered (gradient: segment sum).
+    for (const ids of [
+      [0, 0, 1, 2, 2],
+      [2, 0, 1, 0, 2],
+      [1, 1, 1, 1, 1],
+    ])
+      it(`routes values and gradients of tasks ${ids.join(',')} to each sample's own task`, () => {
+        tf.tidy(() => {
+          const x = tf.tensor2d([
+            [1, -1],
+            [2, 0.5],
+            [3, 2],
+            [4, -3],
+            [5, 1],
+          ]);
+          const weights = tf.tensor2d([
+            [1, 2],
+            [3, 4],
+            [5, 6],
+            [7, 8],
+            [9, 10],
+          ]);
+          // Task t squares its samples and scales them by t + 1: d/dx (w·(t+1)·x²) = 2·w·(t+1)·x.
+          const f = (input: tf.Tensor2D) =>
+            tf.sum(
+              tf.mul(
+                weights,
+                runGroupedByTask(input, Int32Array.from(ids), 3, (task, samples) =>
+                  tf.mul(tf.square(samples), task + 1),
+                ),
+              ),
+            );
+          const xs = x.arraySync();
+          const ws = weights.arraySync();
+          let expectedValue = 0;
+          const expectedGrad = xs.map((row, i) =>
+            row.map((v, c) => {
+              const scale = ws[i]![c]! * (ids[i]! + 1);
+              expectedValue += scale * v * v;
+              return 2 * scale * v;
+            }),
+          );
+          assert.equal(f(x).arraySync(), expectedValue);
+          assert.deepEqual(
+            tf
+              .grad((input: tf.Tensor) => f(input as tf.Tensor2D))(x)
+              .arraySync(),
+            expectedGrad,
+          );
+        });
+      });
+
     it("selects each sample's row of its own task", () => {
       tf.tidy(() => {
         const stacked = tf.tensor3d([
@@ -255,10 +307,15 @@ describe('nn', () => {
       };
       const { store: tasks, modules: mixed } = make('bn/');
       const { store: alone, modules: separate } = make('alone/');
-      const ids = Int32Array.from([1, 0, 1, 1, 0]); // task 2 absent
       tf.tidy(() => {
         const x = tf.add(seeded([5, 3, 2, 2], 8), 3) as tf.Tensor4D;
-        for (const training of [true, false]) {
+        // Task 2 absent; mixed, then grouped in task order (the two ways a batch is cut by task).
+        for (const [ids, training] of [
+          [Int32Array.from([1, 0, 1, 1, 0]), true],
+          [Int32Array.from([1, 0, 1, 1, 0]), false],
+          [Int32Array.from([0, 0, 1, 1, 1]), true],
+          [Int32Array.from([0, 0, 1, 1, 1]), false],
+        ] as const) {
           const together = taskBatchNormalize(mixed, spec, x, ids, training);
           for (const task of [0, 1]) {
             const members = Array.from(ids).flatMap((t, i) => (t === task ? [i] : []));

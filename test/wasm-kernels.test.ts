@@ -255,6 +255,58 @@ describe('wasm training kernels', function () {
     assert.throws(() => tf.gather(tf.zeros([3, 2]), [3]), /index value 3 is not in \[0, 2\]/);
   });
 
+  it('SplitV and Concat match cpu exactly over axes, sizes and dtypes', async function () {
+    const rng = new Rng(14);
+    const x = normal(rng, [4, 3, 5, 2]);
+    const inputs = [x.values, Int32Array.from(x.values, (v) => Math.round(v * 10))];
+    const tensor = (info: tf.TensorInfo) => tf.engine().makeTensorFromTensorInfo(info);
+    /** Every split piece, then the pieces joined again out of order: tfjs's ops on cpu, the project's kernels on wasm. */
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await tf.setBackend(backend);
+      const split = (t: tf.Tensor, sizes: number[], axis: number) =>
+        backend === 'cpu'
+          ? tf.split(t, sizes, axis)
+          : (
+              kernelPath(
+                tf.SplitV,
+                'wasm',
+              )({
+                inputs: { x: t },
+                attrs: { numOrSizeSplits: sizes, axis },
+                backend: tf.backend(),
+              }) as tf.TensorInfo[]
+            ).map(tensor);
+      const concat = (ts: tf.Tensor[], axis: number) =>
+        backend === 'cpu'
+          ? tf.concat(ts, axis)
+          : tensor(
+              kernelPath(
+                tf.Concat,
+                'wasm',
+              )({
+                inputs: ts as unknown as tf.NamedTensorInfoMap,
+                attrs: { axis },
+                backend: tf.backend(),
+              }) as tf.TensorInfo,
+            );
+      const out: number[][] = [];
+      for (const values of inputs)
+        for (let axis = 0; axis < 4; axis++)
+          for (const sizes of [[1, -1], [x.shape[axis]!], [0, x.shape[axis]! - 1, 1]]) {
+            const t = tf.tensor(values, x.shape, values instanceof Int32Array ? 'int32' : 'float32');
+            const pieces = split(t, sizes, axis);
+            const joined = concat([...pieces].reverse(), axis);
+            for (const p of [...pieces, joined])
+              out.push([...p.shape, p.dtype === 'int32' ? 1 : 0, ...(await p.data())]);
+            tf.dispose([t, ...pieces, joined]);
+          }
+      return out;
+    };
+    const expected = await run('cpu');
+    assert.deepEqual(await run('wasm'), expected);
+    assert.ok(registered.includes(tf.SplitV) && registered.includes(tf.Concat), registered.join(', '));
+  });
+
   for (const kernelName of [tf.Add, tf.Sub, tf.Multiply, tf.RealDiv]) {
     it(`${kernelName} matches cpu exactly with either operand broadcast`, async function () {
       const rng = new Rng(13);

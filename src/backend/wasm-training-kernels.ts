@@ -10,6 +10,7 @@ import { AdamUpdate } from './wasm-kernels/AdamUpdate.js';
 import { Add } from './wasm-kernels/Add.js';
 import { BatchMatMul } from './wasm-kernels/BatchMatMul.js';
 import { Cast } from './wasm-kernels/Cast.js';
+import { Concat } from './wasm-kernels/Concat.js';
 import { Conv2D } from './wasm-kernels/Conv2D.js';
 import { Conv2DBackpropFilter } from './wasm-kernels/Conv2DBackpropFilter.js';
 import { Conv2DBackpropInput } from './wasm-kernels/Conv2DBackpropInput.js';
@@ -29,6 +30,7 @@ import { RealDiv } from './wasm-kernels/RealDiv.js';
 import { ScaleShift } from './wasm-kernels/ScaleShift.js';
 import { Relu } from './wasm-kernels/Relu.js';
 import { Square } from './wasm-kernels/Square.js';
+import { SplitV } from './wasm-kernels/SplitV.js';
 import { Step } from './wasm-kernels/Step.js';
 import { Sub } from './wasm-kernels/Sub.js';
 import { Sum } from './wasm-kernels/Sum.js';
@@ -43,6 +45,7 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   Add,
   BatchMatMul,
   Cast,
+  Concat,
   Conv2D,
   Conv2DBackpropFilter,
   Conv2DBackpropInput,
@@ -60,6 +63,7 @@ export const WASM_KERNELS: readonly WasmKernel[] = [
   RealDiv,
   Relu,
   ScaleShift,
+  SplitV,
   Square,
   Step,
   Sub,

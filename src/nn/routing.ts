@@ -50,7 +50,10 @@ export function partitionByTask(taskIds: Int32Array, taskCount: number): TaskPar
 
 /**
  * Runs `run(task, samples)` once per task present, on that task's samples only, and reassembles the
- * outputs in batch order.
+ * outputs in batch order. A batch already grouped by task in task order (a training batch is: its
+ * triplets come task by task) is cut with one split, whose gradient is a concat; any other order is
+ * gathered and put back, whose gradient is a segment sum. Either way each sample's values are copied, not
+ * computed, so both give the same numbers.
  */
 export function runGroupedByTask(
   input: tf.Tensor,
@@ -59,13 +62,21 @@ export function runGroupedByTask(
   run: (task: number, samples: tf.Tensor) => tf.Tensor,
 ): tf.Tensor {
   const { members, inverse } = partitionByTask(taskIds, taskCount);
+  const present = members.flatMap((indices, task) => (indices.length > 0 ? [{ task, indices }] : []));
+  const grouped = inverse.every((position, i) => position === i);
   return tf.tidy(() => {
-    const parts: tf.Tensor[] = [];
-    members.forEach((indices, task) => {
-      if (indices.length > 0) parts.push(run(task, tf.gather(input, tf.tensor1d(indices, 'int32'))));
-    });
+    const inputs = grouped
+      ? present.length === 1
+        ? [input]
+        : tf.split(
+            input,
+            present.map((p) => p.indices.length),
+            0,
+          )
+      : present.map((p) => tf.gather(input, tf.tensor1d(p.indices, 'int32')));
+    const parts = present.map((p, i) => run(p.task, inputs[i]!));
     const joined = parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
-    return tf.gather(joined, tf.tensor1d(inverse, 'int32'));
+    return grouped ? joined : tf.gather(joined, tf.tensor1d(inverse, 'int32'));
   });
 }
 

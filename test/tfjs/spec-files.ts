@@ -28,6 +28,8 @@ export const SPECS_BY_KERNEL: Readonly<Record<string, readonly string[]>> = {
   Relu: ['ops/relu_test'],
   Step: ['ops/step_test'],
   Square: ['ops/square_test'],
+  SplitV: ['ops/split_test', 'ops/concat_test'],
+  Concat: ['ops/concat_test', 'ops/split_test'],
 };
 
 /** Every file once, in a stable order. */
