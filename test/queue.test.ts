@@ -10,7 +10,9 @@ import path from 'node:path';
 import { Queue } from 'bullmq';
 import type { BenchResults } from '../src/bench/bench.js';
 import { Kernel } from '../src/kernel/kernel.js';
+import type { JobStatus } from '../src/queue/bench.js';
 import { QUEUE_NAME } from '../src/queue/connection.js';
+import { remainingWork } from '../src/queue/remaining.js';
 import { jobConfigText } from '../src/queue/jobs.js';
 import { createMemoryLogger } from '../src/util/logger.js';
 import { runCli } from './helpers/cli.js';
@@ -46,6 +48,49 @@ function records(file: string): TrainRecord[] {
     .filter(Boolean)
     .map((line) => JSON.parse(line) as TrainRecord);
 }
+
+describe('remaining work of a queued bench', () => {
+  const job = (label: string, state: JobStatus['state'], extra: Partial<JobStatus> = {}): JobStatus => ({
+    label,
+    seed: 0,
+    folder: label,
+    hash: label,
+    id: label,
+    state,
+    attemptsMade: 0,
+    runDir: label,
+    steps: 100,
+    ...extra,
+  });
+  const progress = (step: number) => ({ step, steps: 100, startStep: 0, host: 'h', pid: 1 });
+
+  it("times runs left at their row's median measured rate, and names rows without one", () => {
+    const left = remainingWork([
+      job('a', 'completed', { msPerStep: 10 }),
+      job('a', 'completed', { msPerStep: 30 }),
+      job('a', 'active', { msPerStep: 14, progress: progress(40) }), // median 14 ms: 60 steps left
+      job('a', 'prioritized', { progress: progress(75) }), // 25 left, from a checkpoint
+      job('b', 'waiting'), // 100 left, no rate
+      job('b', 'failed', { progress: progress(50) }), // left out
+      job('c', 'unknown'), // not in the queue: left out
+      job('d', 'delayed'), // 100 left, no rate
+    ]);
+    assert.deepEqual(left, {
+      runs: 4,
+      steps: 60 + 25 + 100 + 100,
+      timedRuns: 2,
+      timedMs: (60 + 25) * 14,
+      unmeasured: ['b', 'd'],
+    });
+    assert.deepEqual(remainingWork([job('a', 'completed', { msPerStep: 5 })]), {
+      runs: 0,
+      steps: 0,
+      timedRuns: 0,
+      timedMs: 0,
+      unmeasured: [],
+    });
+  });
+});
 
 describe('queued job configs', () => {
   it("leave a default cache folder to each worker and keep one a config set, at the enqueuer's path", async () => {
@@ -123,6 +168,12 @@ const missing = redisMissing();
       const first = await enqueue();
       assert.equal(first.code, 0, first.log);
       assert.match(first.stdout, /^4 runs: 4 enqueued\n/);
+      const dir = /bench: (.*)\n/.exec(first.stdout)![1]!;
+      const status = await runCli('bench', 'status', dir, '--queue', redis.url);
+      assert.match(
+        status.stdout,
+        new RegExp(`\nleft: 4 runs, ${4 * STEPS} training steps; no row measured yet\n$`),
+      );
       const second = await enqueue();
       assert.equal(second.code, 0, second.log);
       assert.match(second.stdout, /^4 runs: 0 enqueued, already in the queue: 4 waiting\n/);

@@ -8,6 +8,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Job, JobState } from 'bullmq';
+import { parse } from 'yaml';
 import { MtlzooError } from '../errors.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../plugin/types.js';
@@ -191,6 +192,13 @@ export interface JobStatus extends BenchJob {
   readonly result?: RunJobResult;
   /** The run folder the job trains, absolute (another bench's when that one enqueued the run first). */
   readonly runDir: string;
+  /** The run's training steps (its config's). */
+  readonly steps: number;
+  /**
+   * Its measured milliseconds per training step: a finished run's (from its summary), or the current
+   * attempt's so far (from its ETA); absent before it trains.
+   */
+  readonly msPerStep?: number;
 }
 
 export interface BenchStatus {
@@ -206,6 +214,12 @@ function progressOf(job: Job<RunJobData, RunJobResult>): RunJobProgress | undefi
     : undefined;
 }
 
+/** A job's training steps, from the resolved config it carries. */
+function configSteps(config: string): number {
+  const steps = (parse(config) as { train?: { steps?: unknown } } | null)?.train?.steps;
+  return typeof steps === 'number' ? steps : 0;
+}
+
 /** Every job of the bench in `dir` with its state, progress and failure. */
 export async function benchStatus(queue: RunQueue, dir: string): Promise<BenchStatus> {
   const plan = await requirePlan(dir);
@@ -215,15 +229,30 @@ export async function benchStatus(queue: RunQueue, dir: string): Promise<BenchSt
   const jobs = await Promise.all(
     file.jobs.map(async (entry): Promise<JobStatus> => {
       const job = await queue.getJob(entry.id);
-      if (!job) return { ...entry, state: 'unknown', attemptsMade: 0, runDir: path.join(dir, entry.folder) };
+      if (!job) {
+        const runDir = path.join(dir, entry.folder);
+        return { ...entry, state: 'unknown', attemptsMade: 0, runDir, steps: plan.steps ?? 0 };
+      }
+      const state = await job.getState();
+      const progress = progressOf(job);
+      const runDir = path.join(store, job.data.run);
+      const steps = progress?.steps ?? configSteps(job.data.config);
+      const msPerStep =
+        state === 'completed'
+          ? (await new RunDir(runDir).readSummary().catch(() => undefined))?.timing.msPerStep
+          : state === 'active' && progress?.etaMs !== undefined && progress.step < progress.steps
+            ? progress.etaMs / (progress.steps - progress.step)
+            : undefined;
       return {
         ...entry,
-        state: await job.getState(),
-        progress: progressOf(job),
+        state,
+        ...(progress ? { progress } : {}),
         attemptsMade: job.attemptsMade,
         ...(job.failedReason ? { failedReason: job.failedReason } : {}),
         ...(job.returnvalue ? { result: job.returnvalue } : {}),
-        runDir: path.join(store, job.data.run),
+        runDir,
+        steps,
+        ...(msPerStep !== undefined && Number.isFinite(msPerStep) ? { msPerStep } : {}),
       };
     }),
   );

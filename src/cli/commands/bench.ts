@@ -17,6 +17,7 @@ import {
 } from '../../queue/bench.js';
 import { openQueue, parseQueueUrl, type RunQueue } from '../../queue/connection.js';
 import { formatDuration } from '../../util/eta.js';
+import { remainingWork, type RemainingWork } from '../../queue/remaining.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../../util/table.js';
 import { progressHook } from '../progress.js';
@@ -109,7 +110,22 @@ function formatStatus(status: BenchStatus): string {
   return `${status.dir}: ${status.jobs.length} runs (${summary})\n${formatTable(
     ['run', 'seed', 'state', 'step', 'attempts', 'worker', 'detail'],
     rows,
-  )}`;
+  )}${formatRemaining(remainingWork(status.jobs))}`;
+}
+
+/** The line under the table: steps to go, and the worker time of those whose row has a measured rate. */
+function formatRemaining(left: RemainingWork): string {
+  if (left.runs === 0) return '';
+  const timed =
+    left.timedRuns === 0
+      ? 'no row measured yet'
+      : `${left.timedRuns === left.runs ? 'all' : `${left.timedRuns} of them`} about ${formatDuration(left.timedMs)} ` +
+        "of one worker's training at their rows' measured ms/step";
+  const unmeasured =
+    left.unmeasured.length > 0 && left.timedRuns > 0
+      ? `; not measured yet: ${left.unmeasured.join(', ')}`
+      : '';
+  return `left: ${left.runs} runs, ${left.steps.toLocaleString('en-US')} training steps; ${timed}${unmeasured}\n`;
 }
 
 /** Whether nothing more can happen without someone acting: every job done or failed for good. */
@@ -276,14 +292,16 @@ export function registerBenchCommand(program: Command, cli: CliContext): void {
           }
           if (!options.follow || settled(status)) {
             cli.output.write(
-              options.json ? `${JSON.stringify({ status }, null, 2)}\n` : formatStatus(status),
+              options.json
+                ? `${JSON.stringify({ status, remaining: remainingWork(status.jobs) }, null, 2)}\n`
+                : formatStatus(status),
             );
             return;
           }
           // Live: the table redrawn on a terminal, one JSON line per look with --json.
           cli.output.write(
             options.json
-              ? `${JSON.stringify({ status })}\n`
+              ? `${JSON.stringify({ status, remaining: remainingWork(status.jobs) })}\n`
               : `${process.stdout.isTTY ? '\x1b[H\x1b[2J' : ''}${formatStatus(status)}\n`,
           );
           await new Promise((resolve) => setTimeout(resolve, 2000));
