@@ -19,10 +19,16 @@ describe('zoo entries', () => {
   });
   after(() => workspace.cleanup());
 
-  for (const entry of readdirSync(ZOO).filter((e) => existsSync(path.join(ZOO, e, 'results.json')))) {
-    it(`${entry}: the recorded results belong to the configs the recipe gives today`, async () => {
+  // An entry's results, and the interim results (`bench collect --interim`) of one still being recorded.
+  const recorded = readdirSync(ZOO).flatMap((entry) =>
+    ['results.json', 'interim/results.json']
+      .filter((file) => existsSync(path.join(ZOO, entry, file)))
+      .map((file) => ({ entry, file })),
+  );
+  for (const { entry, file: resultsFile } of recorded) {
+    it(`${entry}: the ${resultsFile === 'results.json' ? 'recorded' : 'interim'} results belong to the configs the recipe gives today`, async () => {
       const loaded = await loadRecipe(path.join(ZOO, entry));
-      const results = JSON.parse(readFileSync(path.join(ZOO, entry, 'results.json'), 'utf8')) as BenchResults;
+      const results = JSON.parse(readFileSync(path.join(ZOO, entry, resultsFile), 'utf8')) as BenchResults;
       const kernel = new Kernel({ logger: createMemoryLogger() });
       const base = await kernel.loadConfig(loaded.configFile);
       const steps = results.steps === base.config.train.steps ? undefined : results.steps;
