@@ -142,12 +142,14 @@ def main():
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
+    # cuda: the reference for engines that run on a GPU; `.item()` in each step waits for the device.
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    model = build(args.backbone, args.input, args.embedding_dim)
-    images = torch.randn(args.batch, 3, args.input, args.input)
+    model = build(args.backbone, args.input, args.embedding_dim).to(args.device)
+    images = torch.randn(args.batch, 3, args.input, args.input).to(args.device)
     optimiser = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
 
     def train_step():
@@ -169,6 +171,7 @@ def main():
         json.dumps(
             {
                 "torchVersion": torch.__version__,
+                "device": torch.cuda.get_device_name() if args.device == "cuda" else "cpu",
                 "threads": torch.get_num_threads(),
                 "trainableParams": sum(p.numel() for p in model.parameters() if p.requires_grad),
                 "trainStepMs": train_s * 1e3,

@@ -3,7 +3,8 @@
  *
  * Training-step and embedding throughput (images/s) of each backbone at its benchmark size on each available
  * backend, each case in a fresh process (bench/train-worker.ts), beside the same network in PyTorch
- * (bench/torch_reference.py, run with /usr/bin/python3 when it has torch) at the same number of threads.
+ * (bench/torch_reference.py, run with /usr/bin/python3, or the python that MTLZOO_TORCH_PYTHON names, when it
+ * has torch) at the same number of threads; for an engine on a GPU, PyTorch on the GPU when it has CUDA.
  * With --json the last line of output is a JSON array of the results.
  */
 import { execFileSync } from 'node:child_process';
@@ -50,6 +51,8 @@ interface Engine {
   env?: Record<string, string>;
   /** Minutes per step beyond tiny: runs there only when named with --backends. */
   slow?: boolean;
+  /** Runs on a GPU: compared with PyTorch on the GPU when PyTorch has CUDA. */
+  gpu?: boolean;
   /** Whether the worker must find the native pack in use (true) or not (false). */
   native?: boolean;
   unavailable?: () => string | undefined;
@@ -58,9 +61,9 @@ interface Engine {
 const CORES = availableParallelism();
 
 const ENGINES: readonly Engine[] = [
-  { name: 'tensorflow-gpu', backend: 'tensorflow-gpu', threads: CORES },
-  // On a GPU adapter; PyTorch (CPU) is given every core.
-  { name: 'webgpu', backend: 'webgpu', threads: CORES },
+  { name: 'tensorflow-gpu', backend: 'tensorflow-gpu', threads: CORES, gpu: true },
+  // On a GPU adapter; PyTorch is given every core when it has no CUDA.
+  { name: 'webgpu', backend: 'webgpu', threads: CORES, gpu: true },
   { name: 'tensorflow', backend: 'tensorflow', threads: CORES },
   {
     name: 'wasm+native',
@@ -75,7 +78,7 @@ const ENGINES: readonly Engine[] = [
   { name: 'cpu', backend: 'cpu', threads: 1, slow: true },
 ];
 
-const PYTHON = '/usr/bin/python3';
+const PYTHON = process.env.MTLZOO_TORCH_PYTHON ?? '/usr/bin/python3';
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 export interface BenchResult {
@@ -95,6 +98,8 @@ export interface BenchResult {
   embedRatioVsTorch: number | null;
   trainableParams: number;
   torchTrainableParams: number | null;
+  /** Where PyTorch ran: `cpu` or the CUDA device's name. */
+  torchDevice: string | null;
   peakRssMB: number;
   torchPeakRssMB: number | null;
   /** Peak RSS against PyTorch's in the same run: the memory target refers to it. */
@@ -110,6 +115,7 @@ export interface BenchResult {
 }
 
 interface TorchResult {
+  device: string;
   threads: number;
   trainableParams: number;
   imagesPerSecond: number;
@@ -155,26 +161,30 @@ async function availableEngines(): Promise<{ engines: Engine[]; skipped: string[
       ? (loads.get(engine.backend) ?? engine.unavailable?.())
       : 'no such backend plugin';
     if (reason !== undefined) skipped.push(`${engine.name}: ${reason}`);
-    else engines.push(software.has(engine.backend) ? { ...engine, slow: true } : engine);
+    else engines.push(software.has(engine.backend) ? { ...engine, slow: true, gpu: false } : engine);
   }
   return { engines, skipped };
 }
 
-function hasTorch(): boolean {
-  if (!existsSync(PYTHON)) return false;
+/** Whether PyTorch imports, and whether it has a CUDA device; undefined when it does not import. */
+function torchHere(): { cuda: boolean } | undefined {
+  if (!existsSync(PYTHON)) return undefined;
   try {
-    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' });
-    return true;
+    const out = execFileSync(PYTHON, ['-c', 'import torch; print(torch.cuda.is_available())'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return { cuda: out.trim() === 'True' };
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-function runTorch(size: Size, threads: number, steps: number): TorchResult {
+function runTorch(size: Size, threads: number, steps: number, device: 'cpu' | 'cuda'): TorchResult {
   const args = [here('./torch_reference.py'), '--backbone', size.backbone];
   args.push('--input', String(size.options.inputSize), '--batch', String(size.batch));
   args.push('--embedding-dim', String(size.options.embeddingDim), '--threads', String(threads));
-  args.push('--warmup', String(size.warmup), '--steps', String(steps));
+  args.push('--warmup', String(size.warmup), '--steps', String(steps), '--device', device);
   const out = execFileSync(PYTHON, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop()!) as TorchResult;
 }
@@ -207,16 +217,19 @@ function formatRow(r: BenchResult): string {
     fixed(r.rssRatioVsTorch, 2).padStart(6),
     `${r.tensorsAfterWarmup}→${r.tensorsAfterSteps}`.padStart(9),
     r.adapter ? ` ${formatAdapter(r.adapter)}` : '',
+    r.torchDevice && r.torchDevice !== 'cpu' ? ` (PyTorch on ${r.torchDevice})` : '',
   ].join(' ');
 }
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const { engines, skipped } = await availableEngines();
-  const torch = args.torch && hasTorch();
+  const torch = args.torch ? torchHere() : undefined;
   const log = (line: string) => console.log(line);
   log(`machine: ${cpus()[0]?.model ?? 'unknown cpu'}, ${CORES} cores; node ${process.version}`);
-  log(`engines: ${engines.map((e) => e.name).join(', ')}; PyTorch reference: ${torch ? PYTHON : 'absent'}`);
+  log(
+    `engines: ${engines.map((e) => e.name).join(', ')}; PyTorch reference: ${torch ? `${PYTHON}${torch.cuda ? ' (CUDA for GPU engines)' : ''}` : 'absent'}`,
+  );
   for (const line of skipped) log(`  skipped ${line}`);
   log(
     'backbone       backend     size      thr  train/s  torch/s  ratio  embed/s  torch/s  ratio  rss MB (peak)     torch  ratio   tensors   adapter',
@@ -236,8 +249,9 @@ async function main(): Promise<void> {
       );
       if (engine.native !== undefined && w.nativeUsed !== engine.native)
         throw new Error(`${engine.name}: the native pack was ${w.nativeUsed ? '' : 'not '}used`);
-      const key = `${size.backbone}/${engine.threads}`;
-      if (torch && !torchCache.has(key)) torchCache.set(key, runTorch(size, engine.threads, steps));
+      const device = torch?.cuda && engine.gpu ? 'cuda' : 'cpu';
+      const key = `${size.backbone}/${engine.threads}/${device}`;
+      if (torch && !torchCache.has(key)) torchCache.set(key, runTorch(size, engine.threads, steps, device));
       const t = torchCache.get(key);
       const imagesPerSecond = (size.batch * 1000) / w.trainStepMs;
       const embedImagesPerSecond = (size.batch * 1000) / w.embedMs;
@@ -257,6 +271,7 @@ async function main(): Promise<void> {
         embedRatioVsTorch: t ? embedImagesPerSecond / t.embedImagesPerSecond : null,
         trainableParams: w.trainableParams,
         torchTrainableParams: t?.trainableParams ?? null,
+        torchDevice: t?.device ?? null,
         peakRssMB: w.peakRssMB,
         torchPeakRssMB: t?.peakRssMB ?? null,
         rssRatioVsTorch: t ? w.peakRssMB / t.peakRssMB : null,
