@@ -617,12 +617,12 @@ function addGradients(a: tf.NamedTensorMap, b: tf.NamedTensorMap): tf.NamedTenso
   return out;
 }
 
-/** Scales all gradients by min(1, maxNorm / global norm), as tf.clip_by_global_norm. */
 /** Σ of every gradient's squared elements: the squared global norm, a scalar. */
 function squaredGlobalNorm(grads: tf.NamedTensorMap): tf.Scalar {
   return tf.tidy(() => tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))) as tf.Scalar);
 }
 
+/** Scales all gradients by min(1, maxNorm / global norm), as tf.clip_by_global_norm. */
 export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
   return tf.tidy(() => {
     const norm = tf.sqrt(squaredGlobalNorm(grads));

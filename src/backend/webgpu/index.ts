@@ -5,6 +5,7 @@
  * gathers, reductions, batch statistics, matmuls, element-wise ops) matches cpu as shipped.
  */
 import * as tf from '../../tf.js';
+import { addNConfig } from './add-n.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -21,7 +22,11 @@ export function registerWebgpuTrainingKernels(): string[] {
     if (!kernel) throw new Error(`@tensorflow/tfjs-backend-webgpu registered no ${name} kernel`);
     return kernel.kernelFunc;
   };
-  const configs = [maxPoolGradConfig, unsortedSegmentSumConfig(shipped(tf.UnsortedSegmentSum))];
+  const configs = [
+    addNConfig(shipped(tf.AddN)),
+    maxPoolGradConfig,
+    unsortedSegmentSumConfig(shipped(tf.UnsortedSegmentSum)),
+  ];
   for (const config of configs) {
     tf.unregisterKernel(config.kernelName, 'webgpu');
     tf.registerKernel(config);
