@@ -232,6 +232,27 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
       }
     });
 
+    it(`AddN of more tensors than one shader binds matches cpu within ${KERNEL_BOUND}, partial sums freed (mtlzoo's kernel)`, async function () {
+      const rng = new Rng(15);
+      const gpuBytes = () => (tf.memory() as { numBytesInGPU?: number }).numBytesInGPU;
+      // Under WebGPU's default limits one shader sums 7 tensors: 8 and 17 take partial sums, 50 two levels.
+      for (const count of [2, 7, 8, 17, 50]) {
+        const terms = Array.from({ length: count }, () => normal(rng, [3, 5]));
+        const sum = async (backend: string) => {
+          await tf.setBackend(backend);
+          const before = gpuBytes();
+          const out = tf.tidy(() => tf.addN(terms.map((t) => tf.tensor(t.values, t.shape))));
+          const values = Float32Array.from(await out.data());
+          out.dispose();
+          assert.equal(gpuBytes(), before, `${backend}: bytes held after the sum of ${count}`);
+          return values;
+        };
+        const expected = await sum('cpu');
+        const error = relativeError(await sum('webgpu'), expected);
+        assert.ok(error <= KERNEL_BOUND, `${count} tensors: ${error}`);
+      }
+    });
+
     it(`reductions and matmuls of a training step match cpu within ${KERNEL_BOUND}`, async function () {
       const rng = new Rng(10);
       // Batch statistics of an activation: long float32 sums over the leading axes.
@@ -289,10 +310,15 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
   });
   describe('training steps against cpu', function () {
     /**
-     * Options, whether the reduced set takes one step on one task rather than two on two (cpu is slow), and
-     * the triplets per task of that light step. facenet-small takes two: on one triplet (3 images) its
-     * BatchNorm statistics over so small a batch amplify float32 rounding until any two engines differ by
-     * ~1e-4 (wasm against cpu 2.3e-4, webgpu 1.2e-4); on 6 images webgpu is within 4e-5.
+     * Options, whether a case takes one step on one task rather than two on two (the reduced set: cpu is
+     * slow), and the triplets per task of that light step. facenet-small takes two: on one triplet (3
+     * images) its BatchNorm statistics over so small a batch amplify float32 rounding until any two engines
+     * differ by ~1e-4 (wasm against cpu 2.3e-4, webgpu 1.2e-4); on 6 images webgpu is within 4e-5.
+     * facenet-small is light in the full set too: on two steps of 12 images cpu, wasm and webgpu (llvmpipe
+     * and an NVIDIA H200 alike) each differ from the other two by 4e-3 to 1.6e-2, from the kernel gradient
+     * of block2's reduce convolution down, while its BatchNorm beta (a sum over positions) and every later
+     * layer agree within 1e-4: the 2×2 max pool after it routes gradients differently where maxima are
+     * nearly equal, which float32 rounding decides differently in each engine.
      */
     const BACKBONES: Record<string, { options: string; light: boolean; lightTriplets: number }> = {
       tiny: {
@@ -300,7 +326,7 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
         light: false,
         lightTriplets: 1,
       },
-      'facenet-small': { options: '{ inputSize: 48, embeddingDim: 16 }', light: !FULL, lightTriplets: 2 },
+      'facenet-small': { options: '{ inputSize: 48, embeddingDim: 16 }', light: true, lightTriplets: 2 },
       resnet18: { options: '{ inputSize: 32, embeddingDim: 8 }', light: !FULL, lightTriplets: 1 },
     };
     let workspace: ReturnType<typeof tempDir>;
@@ -384,11 +410,14 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
           expected.map((r) => r.label),
         );
         let worst = 0;
+        const over: string[] = [];
         expected.forEach((e, i) => {
           const error = relativeError(actual[i]!.values, e.values);
           worst = Math.max(worst, error);
-          assert.ok(error <= STEP_BOUND, `${e.label}: ${error}`);
+          if (!(error <= STEP_BOUND)) over.push(`${e.label}: ${error.toExponential(2)}`);
         });
+        // Every value over the bound, in order: where in the network a difference starts says what caused it.
+        assert.deepEqual(over, [], `${over.length} of ${expected.length} values over ${STEP_BOUND}`);
         this.test!.title += ` (worst ${worst.toExponential(1)})`;
       });
     }
