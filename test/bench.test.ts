@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { BenchResults } from '../src/bench/bench.js';
 import type { RowComparison } from '../src/bench/compare.js';
 import type { TrainSummary } from '../src/engine/trainer.js';
@@ -117,6 +119,13 @@ describe('bench', function () {
 
     const markdown = await fs.readFile(path.join(out, 'results.md'), 'utf8');
     assert.ok(stdout.includes(markdown.split('\n')[4]!), 'the printed table is the recorded one');
+    // The code that trained the runs: this checkout's commit as git reads it, in the results and their table.
+    const root = fileURLToPath(new URL('..', import.meta.url));
+    const head = execFileSync('git', ['-C', root, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+    assert.ok([head, `${head}-dirty`].includes(results.environment.commit!), results.environment.commit!);
+    assert.ok(
+      markdown.includes(`mtlzoo ${results.environment.mtlzoo} (commit ${results.environment.commit})`),
+    );
     const interval = String.raw`\[-?\d+\.\d+, -?\d+\.\d+\]`;
     assert.match(
       markdown,

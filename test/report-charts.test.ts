@@ -109,6 +109,7 @@ function benchOf(points: readonly (readonly [string, number, number])[]): Report
     metrics: ['triplet-accuracy'],
     environment: {
       mtlzoo: '0',
+      commit: null,
       node: 'v20',
       tfjs: '4',
       backend: 'cpu',

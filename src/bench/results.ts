@@ -115,6 +115,8 @@ export async function aggregateBench(
 ): Promise<BenchResults> {
   const { recipe } = entry;
   const first = [...summaries.values()][0]![0]!;
+  // Every commit the runs were trained by (summaries written before commits were recorded have none).
+  const commits = new Set([...summaries.values()].flat().flatMap((s) => s.environment.commit ?? []));
   const labels = new Set(rowSpecs.map((r) => r.methodLabel));
   const baseline = recipe.baseline ?? (labels.has('separate') ? 'separate' : undefined);
   const angleBaseline = labels.has('shared') ? 'shared' : undefined;
@@ -149,7 +151,7 @@ export async function aggregateBench(
     dataset: first.dataset,
     backbone: first.backbone,
     tasks: first.tasks,
-    environment: first.environment,
+    environment: { ...first.environment, commit: commits.size > 0 ? [...commits].join(', ') : null },
     rows,
   };
 }

@@ -6,10 +6,15 @@ import { formatAdapter } from '../backend/webgpu/adapter.js';
 import type { GpuAdapterDescription } from '../kinds/backend.js';
 import { nativePackUnavailableReason } from '../backend/wasm-native.js';
 import * as tf from '../tf.js';
-import { MTLZOO_VERSION } from '../util/package.js';
+import { MTLZOO_VERSION, mtlzooCommit } from '../util/package.js';
 
 export interface Environment {
   mtlzoo: string;
+  /**
+   * mtlzoo's git commit when it runs from a checkout (`-dirty`: with uncommitted changes); null when
+   * installed. A bench's results list every commit its runs were trained by, comma-separated.
+   */
+  commit: string | null;
   node: string;
   tfjs: string;
   backend: string;
@@ -33,6 +38,7 @@ export function describeEnvironment(backend: BackendChoice): Environment {
   const cpus = os.cpus();
   return {
     mtlzoo: MTLZOO_VERSION,
+    commit: mtlzooCommit(),
     node: process.version,
     tfjs: tf.version.tfjs,
     backend: backend.name,

@@ -173,6 +173,6 @@ export function formatBenchMarkdown(results: BenchResults): string {
     paired +
     angles +
     perTask.join('') +
-    `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${env.nativePack ? ' with the native pack' : ''}${env.gpu ? ` on ${env.gpu}` : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}.\n`
+    `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${env.nativePack ? ' with the native pack' : ''}${env.gpu ? ` on ${env.gpu}` : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}${env.commit ? ` (commit ${env.commit})` : ''}.\n`
   );
 }

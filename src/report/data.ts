@@ -168,6 +168,8 @@ const resultsSchema = z.looseObject({
   tasks: z.array(z.string()),
   environment: z.looseObject({
     mtlzoo: z.string(),
+    // Recorded since 2026-11-30.
+    commit: z.string().nullable().default(null),
     node: z.string(),
     tfjs: z.string(),
     backend: z.string(),

@@ -198,7 +198,7 @@ function figureSection(
 function environment(data: ReportData): string {
   const env = data.environment;
   const envRows: [string, string][] = [
-    ['mtlzoo', env.mtlzoo],
+    ['mtlzoo', env.commit ? `${env.mtlzoo} (commit ${env.commit})` : env.mtlzoo],
     ['Node', env.node],
     ['TensorFlow.js', env.tfjs],
     ['backend', `${env.backend} (${env.tfBackend})${env.nativePack ? ' with the native pack' : ''}`],
