@@ -317,8 +317,8 @@ describe(`webgpu backend (${FULL ? 'all cases' : 'reduced set'})`, function () {
      * facenet-small is light in the full set too: on two steps of 12 images cpu, wasm and webgpu (llvmpipe
      * and an NVIDIA H200 alike) each differ from the other two by 4e-3 to 1.6e-2, from the kernel gradient
      * of block2's reduce convolution down, while its BatchNorm beta (a sum over positions) and every later
-     * layer agree within 1e-4: the 2×2 max pool after it routes gradients differently where maxima are
-     * nearly equal, which float32 rounding decides differently in each engine.
+     * layer agree within 1e-4: most likely the 2×2 max pool after it routes gradients differently where
+     * maxima are nearly equal, which float32 rounding decides differently in each engine.
      */
     const BACKBONES: Record<string, { options: string; light: boolean; lightTriplets: number }> = {
       tiny: {
