@@ -15,13 +15,15 @@ export const GatherV2: WasmKernel = {
     if (x.dtype === 'string' || indices.dtype !== 'int32') return undefined;
     const axis = tf.util.parseAxisParam(attrs.axis, x.shape)[0]!;
     const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(x, indices, axis, attrs.batchDims);
-    const ids = backend.typedArrayFromHeap(indices);
-    for (const index of ids)
+    for (const index of backend.typedArrayFromHeap(indices))
       tf.util.assert(
         index >= 0 && index < info.dimSize,
         () => `GatherV2: the index value ${index} is not in [0, ${info.dimSize - 1}]`,
       );
     const out = backend.makeOutput(info.outputShape, x.dtype);
+    // Views only after the output exists: allocating it may grow the wasm memory, which detaches every
+    // view taken before (an index view read as empty, and the output was left as the allocator found it).
+    const ids = backend.typedArrayFromHeap(indices);
     const xs = backend.typedArrayFromHeap(x);
     const ys = backend.typedArrayFromHeap(out);
     const { batchSize, outerSize, dimSize, sliceSize } = info;
