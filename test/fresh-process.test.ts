@@ -1,0 +1,71 @@
+/**
+ * A run must not depend on what its process ran before. On the wasm backend the first batch big enough to
+ * grow the wasm memory once came out of GatherV2 as zeros (test/wasm-heap-growth.test.ts has the kernel
+ * side): a run trained by a fresh `mtlzoo train` differed from the same config trained after another run.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { trainRun } from '../src/engine/run.js';
+import { loadSmall } from './helpers/experiment.js';
+import { tempDir } from './helpers/files.js';
+import { runMtlzoo } from './helpers/process.js';
+
+// 64 px and 576 images a batch: the first step's gather needs more than the fresh 16 MiB heap holds.
+const CONFIG = `seed: 3
+backend: wasm
+backbone:
+  name: tiny
+  options: { inputSize: 64, channels: [4, 8], embeddingDim: 8 }
+method: modulation
+dataset:
+  name: shapes
+  options:
+    counts: { train: 240, val: 24, test: 24 }
+    tasks: [colour, shape, position]
+evaluators:
+  - name: triplet-accuracy
+    options: { tripletsPerTask: 20 }
+train:
+  steps: 2
+  batch: { tripletsPerTask: 64 }
+  logEvery: 1
+`;
+
+const trainLosses = (runDir: string) =>
+  readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; step: number; taskLoss: number[] })
+    .filter((record) => record.type === 'train')
+    .map(({ step, taskLoss }) => ({ step, taskLoss }));
+
+describe('a run in a fresh process', function () {
+  let workspace: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    workspace = tempDir();
+  });
+  afterEach(() => workspace.cleanup());
+
+  it('trains as the same config does in a process that has trained before', async function () {
+    const { kernel, loaded } = await loadSmall(workspace.dir, CONFIG);
+    // Twice here: the second run starts with the memory the first one grew.
+    for (const name of ['warm-up', 'warm'])
+      await trainRun(kernel, loaded, { outputDir: workspace.dir, name });
+    const fresh = await runMtlzoo([
+      'train',
+      '-c',
+      path.join(workspace.dir, 'exp.yaml'),
+      '--out',
+      workspace.dir,
+      '--name',
+      'fresh',
+    ]);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    const warm = trainLosses(path.join(workspace.dir, 'warm'));
+    assert.equal(warm.length, 2);
+    assert.deepEqual(trainLosses(path.join(workspace.dir, 'fresh')), warm);
+    // Not a degenerate batch: identical embeddings give every triplet the margin as its loss.
+    assert.ok(warm[0]!.taskLoss.some((loss) => Math.abs(loss - 0.2) > 1e-3));
+  });
+});
