@@ -1,11 +1,15 @@
 /**
  * The environment recorded with every run names the code: mtlzoo's git commit when it runs from a checkout
- * (checked against git itself on a repository made here), nothing when it is an installed package.
+ * (checked against git itself on a repository made here), nothing when it is an installed package; and the
+ * native pack's thread count, on which its sums depend.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
+import { describeEnvironment, nativePackNote, openMpThreads } from '../src/engine/environment.js';
 import { checkoutCommit } from '../src/util/package.js';
 import { tempDir } from './helpers/files.js';
 
@@ -44,5 +48,26 @@ describe('environment: the commit of the code', function () {
     await fs.mkdir(installed, { recursive: true });
     assert.equal(checkoutCommit(installed), null);
     assert.equal(checkoutCommit(path.join(repo, 'missing')), null);
+  });
+});
+
+describe('environment: the native pack threads', function () {
+  it('are the first number of OMP_NUM_THREADS, else every core the process may use', function () {
+    assert.equal(openMpThreads({ OMP_NUM_THREADS: '3' }), 3);
+    assert.equal(openMpThreads({ OMP_NUM_THREADS: '4,2' }), 4, 'nested levels: the outer one');
+    for (const unset of [{}, { OMP_NUM_THREADS: '' }, { OMP_NUM_THREADS: '0' }, { OMP_NUM_THREADS: 'x' }])
+      assert.equal(openMpThreads(unset), os.availableParallelism());
+  });
+
+  it('are recorded with the native pack only, and said where a result ran', function () {
+    const wasm = describeEnvironment({ name: 'wasm', tfBackendName: 'wasm', attempts: [] });
+    const cpu = describeEnvironment({ name: 'cpu', tfBackendName: 'cpu', attempts: [] });
+    assert.equal(cpu.threads, null);
+    assert.equal(wasm.nativePack, nativePackUnavailableReason() === undefined);
+    assert.equal(wasm.threads, wasm.nativePack ? openMpThreads() : null);
+    assert.equal(nativePackNote({ nativePack: true, threads: 1 }), ' with the native pack on 1 thread');
+    assert.equal(nativePackNote({ nativePack: true, threads: 2 }), ' with the native pack on 2 threads');
+    assert.equal(nativePackNote({ nativePack: true, threads: null }), ' with the native pack');
+    assert.equal(nativePackNote({ nativePack: false, threads: null }), '');
   });
 });

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { nativePackUnavailableReason } from '../src/backend/wasm-native.js';
+import { openMpThreads } from '../src/engine/environment.js';
 import { trainRun } from '../src/engine/run.js';
 import { loadSmall } from './helpers/experiment.js';
 import { tempDir } from './helpers/files.js';
@@ -52,16 +54,17 @@ describe('a run in a fresh process', function () {
     // Twice here: the second run starts with the memory the first one grew.
     for (const name of ['warm-up', 'warm'])
       await trainRun(kernel, loaded, { outputDir: workspace.dir, name });
-    const fresh = await runMtlzoo([
-      'train',
-      '-c',
-      path.join(workspace.dir, 'exp.yaml'),
-      '--out',
-      workspace.dir,
-      '--name',
-      'fresh',
-    ]);
+    // Said explicitly, the native pack's threads are this process's: its sums depend on them.
+    const threads = openMpThreads();
+    const fresh = await runMtlzoo(
+      ['train', '-c', path.join(workspace.dir, 'exp.yaml'), '--out', workspace.dir, '--name', 'fresh'],
+      { env: { OMP_NUM_THREADS: String(threads) } },
+    );
     assert.equal(fresh.code, 0, fresh.stderr);
+    const environment = JSON.parse(
+      readFileSync(path.join(workspace.dir, 'fresh', 'environment.json'), 'utf8'),
+    ) as { threads: number | null };
+    assert.equal(environment.threads, nativePackUnavailableReason() === undefined ? threads : null);
     const warm = trainLosses(path.join(workspace.dir, 'warm'));
     assert.equal(warm.length, 2);
     assert.deepEqual(trainLosses(path.join(workspace.dir, 'fresh')), warm);

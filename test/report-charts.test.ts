@@ -121,6 +121,7 @@ function benchOf(points: readonly (readonly [string, number, number])[]): Report
       gpu: null,
       adapter: null,
       nativePack: false,
+      threads: null,
     },
     methods,
     missingRuns: [],

@@ -116,7 +116,10 @@ export async function aggregateBench(
   const { recipe } = entry;
   const first = [...summaries.values()][0]![0]!;
   // Every commit the runs were trained by (summaries written before commits were recorded have none).
-  const commits = new Set([...summaries.values()].flat().flatMap((s) => s.environment.commit ?? []));
+  const environments = [...summaries.values()].flat().map((s) => s.environment);
+  const commits = new Set(environments.flatMap((e) => e.commit ?? []));
+  // The native pack's thread count when every run shares it (runs recorded before it was have none).
+  const threads = new Set(environments.map((e) => e.threads ?? null));
   const labels = new Set(rowSpecs.map((r) => r.methodLabel));
   const baseline = recipe.baseline ?? (labels.has('separate') ? 'separate' : undefined);
   const angleBaseline = labels.has('shared') ? 'shared' : undefined;
@@ -151,7 +154,11 @@ export async function aggregateBench(
     dataset: first.dataset,
     backbone: first.backbone,
     tasks: first.tasks,
-    environment: { ...first.environment, commit: commits.size > 0 ? [...commits].join(', ') : null },
+    environment: {
+      ...first.environment,
+      commit: commits.size > 0 ? [...commits].join(', ') : null,
+      threads: threads.size === 1 ? [...threads][0]! : null,
+    },
     rows,
   };
 }

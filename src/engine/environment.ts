@@ -29,6 +29,11 @@ export interface Environment {
   adapter: GpuAdapterDescription | null;
   /** With the wasm backend: whether the native kernel pack ran the large convolutions. */
   nativePack: boolean;
+  /**
+   * With the native pack: the OpenMP threads it runs on. Its sums are split into one band per thread, so a
+   * run's numbers depend on it (bit for bit); null without the pack.
+   */
+  threads: number | null;
 }
 
 /** mtlzoo's own version (package.json), recorded in every environment. */
@@ -36,6 +41,7 @@ export { MTLZOO_VERSION };
 
 export function describeEnvironment(backend: BackendChoice): Environment {
   const cpus = os.cpus();
+  const nativePack = backend.name === 'wasm' && nativePackUnavailableReason() === undefined;
   return {
     mtlzoo: MTLZOO_VERSION,
     commit: mtlzooCommit(),
@@ -53,8 +59,22 @@ export function describeEnvironment(backend: BackendChoice): Environment {
         ? gpuModel()
         : null,
     adapter: backend.adapter ?? null,
-    nativePack: backend.name === 'wasm' && nativePackUnavailableReason() === undefined,
+    nativePack,
+    threads: nativePack ? openMpThreads() : null,
   };
+}
+
+/** ' with the native pack' and its threads when known, for the lines that describe where a result ran. */
+export function nativePackNote(env: { nativePack: boolean; threads?: number | null }): string {
+  if (!env.nativePack) return '';
+  const threads = env.threads ? ` on ${env.threads} thread${env.threads === 1 ? '' : 's'}` : '';
+  return ` with the native pack${threads}`;
+}
+
+/** What OpenMP takes: the first number of OMP_NUM_THREADS when set, else every core the process may use. */
+export function openMpThreads(env: NodeJS.ProcessEnv = process.env): number {
+  const set = Number.parseInt(env['OMP_NUM_THREADS'] ?? '', 10);
+  return set > 0 ? set : os.availableParallelism();
 }
 
 /** Models of the NVIDIA GPUs the driver lists (/proc/driver/nvidia/gpus/<bus id>/information). */

@@ -2,6 +2,7 @@
 import type { BenchResults, BenchRow } from '../bench/results.js';
 import { methodLabelOf } from '../bench/recipe.js';
 import type { CellStats, DifferenceCell } from '../bench/statistics.js';
+import { nativePackNote } from '../engine/environment.js';
 import { formatSpread, type Spread } from '../metrics/summary.js';
 
 /** Shown after a difference whose 95 % interval contains 0. */
@@ -173,6 +174,6 @@ export function formatBenchMarkdown(results: BenchResults): string {
     paired +
     angles +
     perTask.join('') +
-    `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${env.nativePack ? ' with the native pack' : ''}${env.gpu ? ` on ${env.gpu}` : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}${env.commit ? ` (commit ${env.commit})` : ''}.\n`
+    `\nMeasured ${results.date.slice(0, 10)} on ${env.cpu} (${env.cores} cores), backend ${env.backend}${nativePackNote(env)}${env.gpu ? ` on ${env.gpu}` : ''}, Node ${env.node}, tfjs ${env.tfjs}, mtlzoo ${env.mtlzoo}${env.commit ? ` (commit ${env.commit})` : ''}.\n`
   );
 }

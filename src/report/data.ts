@@ -191,6 +191,8 @@ const resultsSchema = z.looseObject({
       .nullable()
       .default(null),
     nativePack: z.boolean().default(false),
+    // Recorded since 2026-11-30; null for a bench whose runs differ.
+    threads: z.number().nullable().default(null),
   }),
   pending: z
     .array(

@@ -4,7 +4,7 @@
  * images as data URIs. Nothing is fetched.
  */
 import { methodLabelOf } from '../../bench/recipe.js';
-import { MTLZOO_VERSION } from '../../engine/environment.js';
+import { MTLZOO_VERSION, nativePackNote } from '../../engine/environment.js';
 import { formatSpread, type Spread } from '../../metrics/summary.js';
 import type { ReportData, ReportDifference } from '../data.js';
 import type { ChartFigure, Figure, GridImage, ImageFigure, ImageGridFigure } from '../figure.js';
@@ -201,7 +201,7 @@ function environment(data: ReportData): string {
     ['mtlzoo', env.commit ? `${env.mtlzoo} (commit ${env.commit})` : env.mtlzoo],
     ['Node', env.node],
     ['TensorFlow.js', env.tfjs],
-    ['backend', `${env.backend} (${env.tfBackend})${env.nativePack ? ' with the native pack' : ''}`],
+    ['backend', `${env.backend} (${env.tfBackend})${nativePackNote(env)}`],
     ['platform', env.platform],
     ['CPU', `${env.cpu}, ${env.cores} cores`],
     ['memory', `${env.memoryGiB} GiB`],
