@@ -19,14 +19,15 @@ describe('zoo entries', () => {
   });
   after(() => workspace.cleanup());
 
-  // An entry's results, and the interim results (`bench collect --interim`) of one still being recorded.
+  // An entry's results, the interim results (`bench collect --interim`) of one still being recorded, and
+  // rows re-run by later code beside the recorded ones.
   const recorded = readdirSync(ZOO).flatMap((entry) =>
-    ['results.json', 'interim/results.json']
+    ['results.json', 'interim/results.json', 'rerun/results.json']
       .filter((file) => existsSync(path.join(ZOO, entry, file)))
       .map((file) => ({ entry, file })),
   );
   for (const { entry, file: resultsFile } of recorded) {
-    it(`${entry}: the ${resultsFile === 'results.json' ? 'recorded' : 'interim'} results belong to the configs the recipe gives today`, async () => {
+    it(`${entry}: the ${resultsFile === 'results.json' ? 'recorded' : path.dirname(resultsFile)} results belong to the configs the recipe gives today`, async () => {
       const loaded = await loadRecipe(path.join(ZOO, entry));
       const results = JSON.parse(readFileSync(path.join(ZOO, entry, resultsFile), 'utf8')) as BenchResults;
       const kernel = new Kernel({ logger: createMemoryLogger() });
